@@ -1,0 +1,84 @@
+"""The one settings object. Every knob of the service is a field here, read from ARBITER_* variables.
+
+Sections are nested models; a section's field is set with ARBITER_<SECTION>_<FIELD>, e.g.
+ARBITER_MATH_TIMEOUT_S=2 or ARBITER_SANDBOX_BACKEND=bwrap (only the first underscore after the section
+name splits, so field names keep theirs).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _cores() -> int:
+    # sched_getaffinity honours CPU pinning (taskset, cgroups cpusets); cpu_count does not.
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+class FormatSettings(BaseModel):
+    mode: Literal["strict", "lenient"] = Field(
+        "strict",
+        description="strict: the R1 template, one think block then one answer block, nothing else around them; "
+        "lenient: both blocks once and in order, other text allowed around them.",
+    )
+    think_tag: str = Field("think", pattern=r"^[A-Za-z][A-Za-z0-9_:-]*$", description="Name of the reasoning tag.")
+    answer_tag: str = Field("answer", pattern=r"^[A-Za-z][A-Za-z0-9_:-]*$", description="Name of the answer tag.")
+
+
+class MathSettings(BaseModel):
+    workers: int = Field(default_factory=_cores, ge=1, description="Math verification processes (default: cores).")
+    timeout_s: float = Field(5.0, gt=0, description="Hard deadline per (gold, answer) verification; the worker is killed past it.")
+    cache_size: int = Field(100_000, ge=0, description="Entries of the LRU cache of verified (gold, answer) pairs; 0 disables it.")
+
+
+class SandboxSettings(BaseModel):
+    backend: Literal["auto", "docker", "bwrap"] = Field(
+        "auto", description="auto: docker when the engine answers and the image exists, else bwrap."
+    )
+    workers: int = Field(default_factory=_cores, ge=1, description="Warm sandbox workers (default: cores).")
+    jobs_per_worker: int = Field(200, ge=1, description="A worker is recycled after this many jobs (and after any fault).")
+    queue_timeout_s: float = Field(60.0, gt=0, description="How long a job may wait for a free worker before its tests report SE.")
+    image: str = Field("arbiter-sandbox:latest", description="Docker image of the sandbox workers (make images).")
+    instance: str = Field("arbiter", description="Label value naming this service instance; leftovers with it are removed at start-up.")
+    container_memory_mb: int = Field(1024, ge=64, description="Memory limit of one sandbox container.")
+    container_pids: int = Field(256, ge=16, description="Process limit of one sandbox container.")
+    container_cpus: float = Field(1.0, gt=0, description="CPU limit of one sandbox container.")
+    tmpfs_mb: int = Field(256, ge=16, description="Size of the writable tmpfs of one worker (work dirs).")
+    default_cpu_s: float = Field(2.0, gt=0, description="CPU time per test when the item sets none.")
+    default_memory_mb: int = Field(256, ge=16, description="Address-space limit per test when the item sets none.")
+    max_cpu_s: float = Field(20.0, gt=0, description="Upper bound on an item's own cpu_s limit.")
+    max_memory_mb: int = Field(2048, ge=16, description="Upper bound on an item's own memory_mb limit.")
+    max_tests: int = Field(512, ge=1, description="Most tests one code item may carry.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ARBITER_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    host: str = Field("127.0.0.1", description="Address `arbiter serve` binds.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `arbiter serve` binds.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    max_items: int = Field(4096, ge=1, description="Most items in one request; more is a 413.")
+    max_completion_chars: int = Field(262_144, ge=1, description="Longest completion accepted; longer is a 413.")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated API keys; when set every route but /healthz needs one."
+    )
+
+    format: FormatSettings = Field(default_factory=FormatSettings)
+    math: MathSettings = Field(default_factory=MathSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
