@@ -1,0 +1,81 @@
+"""What every reward is: a named, parametrized function from a batch of parsed items to one Component each.
+
+Rewards score whole batches (not single items) because some need the batch: identical work is done once,
+and length-based rewards compare the items of a GRPO group with each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.completion import ParsedCompletion
+
+#: ok: the reward was computed (a wrong answer is ok with value 0). The others mean Arbiter could not judge
+#: the item and scored the component 0: timeout (a deadline passed), error (bad reference, internal fault),
+#: sandbox_unavailable (no isolation backend can run code now; never the program's fault).
+Status = Literal["ok", "timeout", "error", "sandbox_unavailable"]
+Task = Literal["math", "code"]
+
+# When an item has several failed components, the one reported on the item is the most actionable.
+STATUS_PRIORITY: dict[str, int] = {"ok": 0, "error": 1, "timeout": 2, "sandbox_unavailable": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class MathReference:
+    answers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeReference:
+    language: str
+    #: The item's tests as the request gave them, already validated (see app/api/schemas.py CodeTests).
+    tests: Any
+    cpu_s: float | None = None
+    memory_mb: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringItem:
+    index: int
+    id: str
+    parsed: ParsedCompletion
+    task: Task | None
+    reference: MathReference | CodeReference | None
+    group: str | None = None
+    completion_tokens: int | None = None
+    #: Free-form per-item fields a reward may read (e.g. target language); validated by that reward.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Component:
+    value: float
+    status: Status = "ok"
+    #: Why the item is not ok, or why an ok item scored what it did (e.g. "no \\boxed{} answer found").
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def failed(cls, status: Status, reason: str, **details: Any) -> Component:
+        return cls(value=0.0, status=status, reason=reason, details=details)
+
+
+class RewardParams(BaseModel):
+    """Parameters every reward takes; each reward subclasses this with its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    weight: float = Field(1.0, description="Factor of this component in the item's reward.")
+
+
+class Reward(Protocol):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Params: ClassVar[type[RewardParams]]
+
+    async def score(self, items: Sequence[ScoringItem], params: RewardParams) -> list[Component]:
+        """One Component per item, in the order of `items`. Never raises for a bad item."""
+        ...
