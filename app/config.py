@@ -82,3 +82,25 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting: the README table and `arbiter settings`."""
+
+    def walk(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str]]:
+        rows = []
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                rows += walk(annotation, f"{prefix}{name.upper()}_")
+                continue
+            if field.default_factory is _cores:
+                default = "number of cores"
+            elif field.default_factory is list:
+                default = "(empty)"
+            else:
+                default = str(field.get_default(call_default_factory=True))
+            rows.append((f"{prefix}{name.upper()}", default, field.description or ""))
+        return rows
+
+    return walk(Settings, "ARBITER_")
