@@ -1,0 +1,71 @@
+"""Arbiter's sandbox: runs untrusted programs against tests inside isolation boundaries.
+
+Public API:
+    backend = await create_backend("auto")          # docker if usable, else bubblewrap
+    pool = SandboxPool(backend, PoolConfig(size=2))
+    await pool.start()
+    result = await pool.run(RunRequest.stdio("print(input())", ["hi\\n"], ["hi\\n"]))
+    result.verdicts, result.passed, result.total
+    await pool.close()
+There is no unsandboxed mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .api import FailureInfo, PoolConfig, RunRequest, RunResult
+from .backends.base import Backend, WorkerTransport
+from .errors import (AcquireTimeout, BackendUnavailable, PoolClosed, ProtocolError, SandboxError, WorkerLost,
+                     WorkerStartFailed)
+from .judge import compare_output, compare_values
+from .models import VERDICTS, CompileLimits, Limits, TestOutcome
+from .pool import PoolStats, SandboxPool
+
+__all__ = [
+    "AcquireTimeout", "Backend", "BackendUnavailable", "CompileLimits", "FailureInfo", "Limits", "PoolClosed",
+    "PoolConfig", "PoolStats", "ProtocolError", "RunRequest", "RunResult", "SandboxError", "SandboxPool",
+    "TestOutcome", "VERDICTS", "WorkerLost", "WorkerStartFailed", "WorkerTransport", "compare_output",
+    "compare_values", "create_backend",
+]
+
+
+async def create_backend(name: str = "auto", *, bwrap: Any = None, docker: Any = None, probe: bool = True) -> Backend:
+    """Build (and probe) an isolation backend.
+
+    name: "auto" (docker when sandbox.backends.docker imports and its probe passes, else bwrap), "docker", "bwrap".
+    bwrap: a sandbox.backends.bwrap.BwrapConfig; docker: the docker backend's config object (passed through).
+    Raises BackendUnavailable with what to install when no backend is usable."""
+    if name not in ("auto", "docker", "bwrap"):
+        raise ValueError(f"unknown sandbox backend {name!r}: use auto, docker or bwrap")
+    reasons: list[str] = []
+    if name in ("auto", "docker"):
+        try:
+            from .backends import docker as docker_mod  # lazy: needs the docker SDK and an engine
+            cls = getattr(docker_mod, "DockerBackend")
+            backend = cls(docker) if docker is not None else cls()
+            if probe:
+                await backend.probe()
+            return backend
+        except BackendUnavailable as e:
+            if name == "docker":
+                raise
+            reasons.append(f"docker: {e}")
+        except (ImportError, AttributeError) as e:
+            if name == "docker":
+                raise BackendUnavailable(f"the docker backend is not available: {e} (pip install docker)") from None
+            reasons.append(f"docker: {e}")
+    from .backends.bwrap import BwrapBackend
+
+    backend = BwrapBackend(bwrap)
+    if probe:
+        try:
+            await backend.probe()
+        except BackendUnavailable as e:
+            if name == "bwrap":
+                raise
+            reasons.append(f"bwrap: {e}")
+            raise BackendUnavailable("no sandbox backend is usable: " + "; ".join(reasons)
+                                     + ". Install Docker and build the sandbox image (make images), or install "
+                                       "bubblewrap (apt-get install -y bubblewrap)") from None
+    return backend

@@ -1,0 +1,159 @@
+"""Request/result types of the public API (re-exported by sandbox/__init__.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from . import judge as _judge
+from .models import CompileLimits, Job, JobOutcome, Limits, TestOutcome
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    size: int = field(default_factory=_cores)  # warm workers
+    max_jobs_per_worker: int = 200  # recycle a worker after this many jobs
+    acquire_timeout_s: float = 60.0  # how long a job may wait for a free worker
+    start_timeout_s: float = 30.0  # a new worker must say hello within this
+    protocol_margin_s: float = 5.0  # added to the sum of per-test wall caps
+    retry_on_fault: bool = True  # retry a job once on a fresh worker after a boundary fault (SE)
+    compile_limits: CompileLimits = field(default_factory=CompileLimits)
+    output_excerpt_bytes: int = 2048  # first failure's stdout/stderr excerpt in RunResult
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One program and its tests.
+
+    kind="stdio":  inputs = stdin strings,             expected = expected stdout strings
+    kind="call":   inputs = argument lists (JSON),     expected = expected return values (JSON); fn_name
+    kind="assert": inputs = test-code strings, each defining check(candidate); entry_point; expected unused
+    Expected values never enter the sandbox.
+    """
+
+    source: str
+    language: str = "python"  # "python" | "cpp" (cpp: stdio only)
+    kind: str = "stdio"
+    inputs: Sequence[Any] = ()
+    expected: Sequence[Any] | None = None
+    fn_name: str | None = None
+    entry_point: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    judge: str = "tolerant"  # "tolerant" | "exact"
+
+    @classmethod
+    def stdio(cls, source: str, inputs: Sequence[str], outputs: Sequence[str], **kw: Any) -> "RunRequest":
+        return cls(source=source, kind="stdio", inputs=tuple(inputs), expected=tuple(outputs), **kw)
+
+    @classmethod
+    def call(cls, source: str, fn_name: str, args: Sequence[Sequence[Any]], returns: Sequence[Any],
+             **kw: Any) -> "RunRequest":
+        return cls(source=source, kind="call", fn_name=fn_name, inputs=tuple(list(a) for a in args),
+                   expected=tuple(returns), **kw)
+
+    @classmethod
+    def assert_based(cls, source: str, test_code: str | Sequence[str], entry_point: str, **kw: Any) -> "RunRequest":
+        tests = (test_code,) if isinstance(test_code, str) else tuple(test_code)
+        return cls(source=source, kind="assert", inputs=tests, entry_point=entry_point, **kw)
+
+    def validate(self) -> None:
+        if self.language not in ("python", "cpp"):
+            raise ValueError(f"language must be 'python' or 'cpp', not {self.language!r}")
+        if self.kind not in ("stdio", "call", "assert"):
+            raise ValueError(f"kind must be 'stdio', 'call' or 'assert', not {self.kind!r}")
+        if self.language == "cpp" and self.kind != "stdio":
+            raise ValueError("C++ programs support stdin/stdout tests only")
+        if self.kind in ("stdio", "call"):
+            if self.expected is None or len(self.expected) != len(self.inputs):
+                raise ValueError("expected must have one entry per input")
+        if self.kind == "call" and not self.fn_name:
+            raise ValueError("call-based tests need fn_name")
+        if self.kind == "assert" and not self.entry_point:
+            raise ValueError("assert-based tests need entry_point")
+        if self.kind == "stdio" and not all(isinstance(x, str) for x in self.inputs):
+            raise ValueError("stdio inputs must be strings")
+        if self.judge not in ("tolerant", "exact"):
+            raise ValueError("judge must be 'tolerant' or 'exact'")
+
+    def to_job(self, compile_limits: CompileLimits | None = None) -> Job:
+        return Job(source=self.source, language=self.language, kind=self.kind, tests=tuple(self.inputs),
+                   fn_name=self.fn_name, entry_point=self.entry_point, limits=self.limits,
+                   compile_limits=compile_limits or CompileLimits())
+
+
+@dataclass(frozen=True)
+class FailureInfo:
+    index: int
+    verdict: str
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class RunResult:
+    verdicts: list[str]
+    passed: int
+    total: int
+    cpu_s: float  # sum over tests
+    wall_s: float  # sum over tests
+    compile_output: str = ""
+    first_failure: FailureInfo | None = None
+    tests: list[TestOutcome] = field(default_factory=list)
+    error: str | None = None  # why tests are SE (no worker free, boundary failed twice, ...)
+
+    @property
+    def pass_fraction(self) -> float:
+        return self.passed / self.total if self.total else 0.0
+
+    @property
+    def all_passed(self) -> bool:
+        return self.total > 0 and self.passed == self.total
+
+    @property
+    def system_error(self) -> bool:
+        """True when some test could not be judged because of the sandbox (never the program's fault)."""
+        return any(v == "SE" for v in self.verdicts)
+
+
+def _excerpt(s: str, n: int) -> str:
+    return s if len(s) <= n else s[:n] + f"... [{len(s) - n} more characters]"
+
+
+def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, error: str | None = None) -> RunResult:
+    verdicts: list[str] = []
+    judged: list[TestOutcome] = []
+    for i, t in enumerate(outcome.tests):
+        v = t.verdict
+        if v == "OK":
+            if req.kind == "stdio":
+                v = "AC" if _judge.compare_output(t.stdout, req.expected[i], req.judge) else "WA"  # type: ignore[index]
+            elif req.kind == "call":
+                v = "AC" if _judge.compare_values(t.return_value, req.expected[i], req.judge) else "WA"  # type: ignore[index]
+            else:
+                v = "WA"  # assert tests report AC themselves; a bare OK means the harness did not confirm
+        elif v not in ("AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE"):
+            v = "SE"
+        elif v == "AC" and req.kind != "assert":
+            v = "SE"  # only the assert harness may claim AC inside the sandbox
+        judged.append(dataclasses.replace(t, verdict=v))  # outcomes may be shared by deduplicated requests
+        verdicts.append(v)
+    first = None
+    for i, (v, t) in enumerate(zip(verdicts, judged)):
+        if v != "AC":
+            first = FailureInfo(i, v, _excerpt(t.stdout, excerpt), _excerpt(t.stderr, excerpt))
+            break
+    if error is None and any(v == "SE" for v in verdicts):
+        error = next((t.stderr for t in judged if t.verdict == "SE"), "") or "sandbox error"
+    return RunResult(verdicts=verdicts, passed=sum(v == "AC" for v in verdicts), total=len(verdicts),
+                     cpu_s=round(sum(t.cpu_s for t in outcome.tests), 4),
+                     wall_s=round(sum(t.wall_s for t in outcome.tests), 4), compile_output=outcome.compile_output,
+                     first_failure=first, tests=judged, error=error)

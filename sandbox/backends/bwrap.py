@@ -1,0 +1,247 @@
+"""Bubblewrap backend: the executor inside a bwrap sandbox, talked to over asyncio subprocess pipes.
+
+Boundary: new pid/ipc/uts/net (no interface, not even loopback up)/cgroup namespaces, --die-with-parent,
+--new-session, read-only /usr (and the /bin /lib* /sbin links), a minimal /etc (ld.so.cache, alternatives and a
+generated passwd/group), a private size-limited tmpfs /tmp, fresh /proc and minimal /dev, no host home or project
+dir; the executor file is bound read-only at /opt/arbiter/executor.py.
+
+When the service runs as root, no user namespace is created: the executor runs as root with only the
+capabilities it needs to drop privileges and clean up (SETUID SETGID KILL CHOWN DAC_OVERRIDE FOWNER) and runs user
+programs under a uid of the worker's own (uid_base + slot): RLIMIT_NPROC counts processes per uid, so a fork bomb
+in one worker cannot starve another. Without root, bwrap creates a user namespace with a single uid: programs then
+run as that uid, RLIMIT_NPROC is not applied (it would count the host user's processes), and cleanup kills every
+process of the private pid namespace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BackendUnavailable, WorkerLost, WorkerStartFailed
+from .base import Backend, WorkerTransport
+
+EXECUTOR_PATH = Path(__file__).resolve().parent.parent / "executor.py"
+INSTALL_HINT = "install bubblewrap: apt-get install -y bubblewrap"
+CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+
+
+def _default_python() -> str:
+    for p in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.path.exists(p):
+            return p
+    return "/usr/bin/python3"
+
+
+@dataclass(frozen=True)
+class BwrapConfig:
+    bwrap: str = "bwrap"
+    python: str = field(default_factory=_default_python)  # must live under /usr (bound read-only)
+    tmpfs_mb: int = 512  # private /tmp of one worker (work dirs, compiled binaries)
+    uid_base: int = 61000  # worker slot i runs programs as uid_base + i (root only)
+    uid_slots: int = 1000
+    python_mode: str = "fork"  # "fork": warm zygote; "exec": python3 file.py per test
+    ro_binds: tuple[str, ...] = ()  # extra host paths to bind read-only (e.g. a site-packages dir)
+
+
+class BwrapTransport(WorkerTransport):
+    def __init__(self, proc: asyncio.subprocess.Process, uid: int | None, on_exit) -> None:
+        self.proc = proc
+        self.id = f"bwrap-{proc.pid}"
+        self.uid = uid
+        self._on_exit = on_exit
+        self._killed = False
+        self._stderr_tail = b""
+        self._stderr_task = asyncio.get_running_loop().create_task(self._drain_stderr())
+
+    async def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        with contextlib.suppress(Exception):
+            while True:
+                chunk = await self.proc.stderr.read(65536)
+                if not chunk:
+                    return
+                self._stderr_tail = (self._stderr_tail + chunk)[-4096:]
+
+    def _lost(self, what: str) -> WorkerLost:
+        tail = self._stderr_tail.decode("utf-8", "replace").strip()
+        rc = self.proc.returncode
+        msg = f"{self.id}: {what}" + (f" (exit {rc})" if rc is not None else "")
+        return WorkerLost(msg + (f": {tail[-800:]}" if tail else ""))
+
+    async def send(self, data: bytes) -> None:
+        if not self.alive:
+            raise self._lost("worker is gone")
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(data)
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError, RuntimeError) as e:
+            raise self._lost(f"write failed: {e}") from None
+
+    async def receive_exactly(self, n: int) -> bytes:
+        try:
+            assert self.proc.stdout is not None
+            return await self.proc.stdout.readexactly(n)
+        except asyncio.IncompleteReadError:
+            await asyncio.sleep(0.05)  # let stderr and the exit status arrive for the message
+            raise self._lost("end of stream") from None
+        except (ConnectionResetError, OSError) as e:
+            raise self._lost(str(e)) from None
+
+    async def kill(self) -> None:
+        if not self._killed:
+            self._killed = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # bwrap leads its own session (--die-with-parent
+            with contextlib.suppress(ProcessLookupError):  # also takes everything inside down with it)
+                self.proc.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.proc.wait(), 10)
+        self._stderr_task.cancel()
+        if self.proc.stdin is not None:
+            with contextlib.suppress(Exception):
+                self.proc.stdin.close()
+        if self._on_exit is not None:
+            cb, self._on_exit = self._on_exit, None
+            cb(self)
+
+    @property
+    def alive(self) -> bool:
+        return not self._killed and self.proc.returncode is None
+
+
+class BwrapBackend(Backend):
+    name = "bwrap"
+
+    def __init__(self, config: BwrapConfig | None = None) -> None:
+        self.config = config or BwrapConfig()
+        self._root = os.geteuid() == 0
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._uids_in_use: set[int] = set()
+        self._next_slot = 0
+        self._bwrap_path: str | None = None
+
+    # ---------------------------------------------------------------- argv
+    def _etc_dir(self) -> str:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="arbiter-bwrap-")
+            c = self.config
+            with open(os.path.join(self._tmp.name, "passwd"), "w") as f:
+                f.write("root:x:0:0:root:/root:/usr/sbin/nologin\n")
+                f.write("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+                for i in range(c.uid_slots if self._root else 0):
+                    f.write(f"sandbox{i}:x:{c.uid_base + i}:{c.uid_base + i}::/tmp:/usr/sbin/nologin\n")
+            with open(os.path.join(self._tmp.name, "group"), "w") as f:
+                f.write("root:x:0:\nnogroup:x:65534:\n")
+                for i in range(c.uid_slots if self._root else 0):
+                    f.write(f"sandbox{i}:x:{c.uid_base + i}:\n")
+        return self._tmp.name
+
+    def _base_args(self) -> list[str]:
+        args = [self._bwrap_path or self.config.bwrap]
+        if self._root:
+            args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
+                     "--cap-drop", "ALL"]
+            for cap in CAPS:
+                args += ["--cap-add", cap]
+        else:
+            args += ["--unshare-all"]
+        args += ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
+        for d in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            p = "/" + d
+            if os.path.islink(p):
+                args += ["--symlink", os.readlink(p), p]
+            elif os.path.isdir(p):
+                args += ["--ro-bind", p, p]
+        etc = self._etc_dir()
+        args += ["--dir", "/etc"]
+        for f in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime"):
+            if os.path.exists("/etc/" + f):
+                args += ["--ro-bind", "/etc/" + f, "/etc/" + f]
+        args += ["--ro-bind", os.path.join(etc, "passwd"), "/etc/passwd",
+                 "--ro-bind", os.path.join(etc, "group"), "/etc/group"]
+        for p in self.config.ro_binds:
+            args += ["--ro-bind", p, p]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--perms", "0755", "--size", str(self.config.tmpfs_mb * 1024 * 1024), "--tmpfs", "/tmp",
+                 "--dir", "/var/tmp", "--chdir", "/tmp",
+                 "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
+                 "--setenv", "HOME", "/tmp"]
+        return args
+
+    def worker_argv(self, uid: int | None) -> list[str]:
+        args = self._base_args()
+        args += ["--ro-bind", str(EXECUTOR_PATH), "/opt/arbiter/executor.py",
+                 self.config.python, "-I", "-u", "/opt/arbiter/executor.py", "--workroot", "/tmp",
+                 "--python", self.config.python, "--python-mode", self.config.python_mode, "--private-pidns"]
+        if uid is not None:
+            args += ["--uid", str(uid), "--gid", str(uid)]
+        return args
+
+    # ---------------------------------------------------------------- Backend
+    async def probe(self) -> None:
+        path = shutil.which(self.config.bwrap)
+        if path is None:
+            raise BackendUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
+        self._bwrap_path = path
+        if not os.path.exists(self.config.python):
+            raise BackendUnavailable(f"{self.config.python} not found: install python3 (apt-get install -y python3)")
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self._base_args(), self.config.python, "-c", "pass",
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE)
+            _, err = await asyncio.wait_for(proc.communicate(), 20)
+        except (OSError, asyncio.TimeoutError) as e:
+            raise BackendUnavailable(f"bwrap could not start a sandbox: {e}; {INSTALL_HINT}") from None
+        if proc.returncode != 0:
+            msg = err.decode("utf-8", "replace").strip()[-500:]
+            raise BackendUnavailable(
+                f"bwrap cannot create a sandbox here ({msg}); it needs root or unprivileged user namespaces "
+                "(sysctl kernel.unprivileged_userns_clone=1); in a container run with --privileged or use the "
+                "docker backend")
+
+    def _alloc_uid(self) -> int | None:
+        if not self._root:
+            return None
+        c = self.config
+        for _ in range(c.uid_slots):
+            uid = c.uid_base + self._next_slot
+            self._next_slot = (self._next_slot + 1) % c.uid_slots
+            if uid not in self._uids_in_use:
+                self._uids_in_use.add(uid)
+                return uid
+        raise WorkerStartFailed("no free sandbox uid slot")
+
+    async def start_worker(self) -> WorkerTransport:
+        if self._bwrap_path is None:
+            self._bwrap_path = shutil.which(self.config.bwrap)
+            if self._bwrap_path is None:
+                raise BackendUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
+        uid = self._alloc_uid()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.worker_argv(uid), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        except OSError as e:
+            if uid is not None:
+                self._uids_in_use.discard(uid)
+            raise WorkerStartFailed(f"cannot start bwrap: {e}") from None
+
+        def release(_t: BwrapTransport) -> None:
+            if uid is not None:
+                self._uids_in_use.discard(uid)
+
+        return BwrapTransport(proc, uid, release)
+
+    async def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None

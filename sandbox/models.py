@@ -1,0 +1,146 @@
+"""The JSON contract between the service (sandbox/pool.py) and the executor (sandbox/executor.py).
+
+Expected outputs are not part of it: they never enter the sandbox. The executor returns what the program
+printed (capped) or, for call-based tests, the return value as plain JSON; sandbox/judge.py compares outside.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE"]
+VERDICTS: tuple[str, ...] = ("AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE")
+Language = Literal["python", "cpp"]
+TestKind = Literal["stdio", "call", "assert"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-test limits. wall_s=None means 2 * cpu_s + 1."""
+
+    cpu_s: float = 2.0
+    wall_s: float | None = None
+    memory_mb: int = 256
+    max_output_bytes: int = 1 << 20
+    max_processes: int = 32
+    file_size_mb: int = 16
+    open_files: int = 64
+
+    @property
+    def effective_wall_s(self) -> float:
+        return float(self.wall_s) if self.wall_s else 2.0 * self.cpu_s + 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["wall_s"] = self.effective_wall_s
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Limits":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
+class CompileLimits:
+    cpu_s: float = 20.0
+    wall_s: float = 30.0
+    memory_mb: int = 2048
+    max_processes: int = 32
+    file_size_mb: int = 256
+    open_files: int = 256
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One program and the inputs of its tests, as sent into the sandbox.
+
+    tests: stdio -> list of stdin strings; call -> list of argument lists (JSON); assert -> list of test-code
+    strings each defining check(candidate)."""
+
+    source: str
+    language: str = "python"
+    kind: str = "stdio"
+    tests: tuple[Any, ...] = ()
+    fn_name: str | None = None
+    entry_point: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    compile_limits: CompileLimits = field(default_factory=CompileLimits)
+    id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "source": self.source, "language": self.language, "kind": self.kind,
+                "tests": list(self.tests), "fn_name": self.fn_name, "entry_point": self.entry_point,
+                "limits": self.limits.to_json(), "compile_limits": self.compile_limits.to_json()}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Job":
+        return cls(source=d["source"], language=d.get("language", "python"), kind=d.get("kind", "stdio"),
+                   tests=tuple(d.get("tests") or ()), fn_name=d.get("fn_name"), entry_point=d.get("entry_point"),
+                   limits=Limits.from_json(d.get("limits") or {}),
+                   compile_limits=CompileLimits(**(d.get("compile_limits") or {})), id=d.get("id"))
+
+    def key(self) -> str:
+        """Hash of everything that determines the execution (for single-flight dedup and caches)."""
+        d = self.to_json()
+        d.pop("id", None)
+        blob = json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+    @property
+    def protocol_deadline_s(self) -> float:
+        """Sum of the per-test wall caps, plus compilation, plus cleanup margins."""
+        per_test = self.limits.effective_wall_s + 0.5
+        compile_s = self.compile_limits.wall_s if self.language == "cpp" else 0.0
+        return len(self.tests) * per_test + compile_s + 5.0
+
+
+@dataclass
+class TestOutcome:
+    """What happened to one test. Inside the executor verdict is one of TLE MLE RE OLE CE SE, or "OK" (ran to
+    completion; for stdio and call tests AC/WA is decided by the judge) or AC/WA for assert tests."""
+
+    verdict: str
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+    exit_code: int | None = None
+    signal: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    return_value: Any = None
+    truncated: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "TestOutcome":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class JobOutcome:
+    compile_output: str = ""
+    tests: list[TestOutcome] = field(default_factory=list)
+    dirty: bool = False  # the executor could not clean up: recycle its worker
+
+    def to_json(self) -> dict[str, Any]:
+        return {"compile_output": self.compile_output, "tests": [t.to_json() for t in self.tests],
+                "dirty": self.dirty}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "JobOutcome":
+        return cls(compile_output=d.get("compile_output") or "",
+                   tests=[TestOutcome.from_json(t) for t in d.get("tests") or []], dirty=bool(d.get("dirty")))
+
+    @classmethod
+    def system_error(cls, n_tests: int, reason: str) -> "JobOutcome":
+        return cls(tests=[TestOutcome(verdict="SE", stderr=reason) for _ in range(n_tests)])
