@@ -1,0 +1,55 @@
+"""Helpers shared by the sandbox suites (imported by bare module name: `import sbx_helpers`)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from sandbox import Limits, RunRequest, RunResult, SandboxPool
+
+#: Short limits for hostile programs.
+HOSTILE = Limits(cpu_s=1.0, wall_s=2.0, memory_mb=256, max_output_bytes=1 << 20, max_processes=16, file_size_mb=8,
+                 open_files=32)
+
+
+async def run_stdio(pool: SandboxPool, source: str, inputs, outputs, **kw) -> RunResult:
+    return await pool.run(RunRequest.stdio(source, inputs, outputs, **kw))
+
+
+async def assert_still_healthy(pool: SandboxPool) -> None:
+    """The next job on the same pool passes."""
+    r = await pool.run(RunRequest.stdio("print(int(input()) * 2)", ["21\n"], ["42"]))
+    assert r.verdicts == ["AC"], r
+
+
+def wait_no_leftovers(backend_name: str, timeout: float = 2.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    left = leftover_processes(backend_name)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = leftover_processes(backend_name)
+    return left
+
+
+def leftover_processes(backend_name: str) -> list[str]:
+    """Processes of sandboxed programs still alive on this machine (the executors themselves excluded)."""
+    if backend_name != "bwrap":
+        return []
+    from sandbox.backends.bwrap import BwrapConfig
+
+    c = BwrapConfig()
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status") as f:
+                for line in f:
+                    if line.startswith("Uid:"):
+                        uid = int(line.split()[1])
+                        if c.uid_base <= uid < c.uid_base + c.uid_slots:
+                            out.append(f"{name} uid={uid}")
+                        break
+        except OSError:
+            pass
+    return out
