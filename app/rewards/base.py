@@ -6,7 +6,7 @@ and length-based rewards compare the items of a GRPO group with each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -79,3 +79,33 @@ class Reward(Protocol):
     async def score(self, items: Sequence[ScoringItem], params: RewardParams) -> list[Component]:
         """One Component per item, in the order of `items`. Never raises for a bad item."""
         ...
+
+
+#: What a dependent reward receives: the components of the rewards it `needs`, by name, one per item in the
+#: order of `items`. A component that failed (timeout, error, ...) is passed as is: the reader decides.
+Upstream = Mapping[str, Sequence[Component]]
+
+
+class DependentReward(Protocol):
+    """A reward that reads other components' results (length and cosine read accuracy's correctness).
+
+    The pipeline runs it after the rewards it `needs` and adds any of them the request did not name with
+    weight 0, so that they are computed (and reported) without counting in the reward.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Params: ClassVar[type[RewardParams]]
+    needs: ClassVar[tuple[str, ...]]
+
+    async def score(self, items: Sequence[ScoringItem], params: RewardParams, upstream: Upstream) -> list[Component]:
+        """One Component per item, in the order of `items`. Never raises for a bad item."""
+        ...
+
+
+AnyReward = Reward | DependentReward
+
+
+def needs_of(reward: AnyReward) -> tuple[str, ...]:
+    """The rewards this one reads; () for the plain Reward protocol, which has no `needs`."""
+    return tuple(getattr(reward, "needs", ()))

@@ -12,11 +12,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.errors import InvalidRequest
-from app.rewards.base import STATUS_PRIORITY, Component, Reward, RewardParams, ScoringItem, Status
+from app.rewards.base import STATUS_PRIORITY, AnyReward, Component, RewardParams, ScoringItem, Status, Upstream, needs_of
+from app.rewards.profiles import DEFAULT_PROFILE, PROFILE_KEY, PROFILES, Profile
 
 log = logging.getLogger("arbiter.pipeline")
 
-DEFAULT_SELECTION: Mapping[str, Mapping[str, Any]] = {"format": {"weight": 1.0}, "accuracy": {"weight": 1.0}}
+DEFAULT_SELECTION: Mapping[str, Mapping[str, Any]] = PROFILES[DEFAULT_PROFILE].rewards
+
+#: What a request's `rewards` may be: a profile name, or reward name → parameters with an optional
+#: `"profile": name` entry that the other entries override (see app/rewards/profiles.py).
+Selection = str | Mapping[str, Mapping[str, Any] | str]
 
 
 @dataclass(slots=True)
@@ -30,43 +35,125 @@ class ItemOutcome:
 
 
 class Pipeline:
-    def __init__(self, rewards: Mapping[str, Reward]) -> None:
+    def __init__(self, rewards: Mapping[str, AnyReward], profiles: Mapping[str, Profile] = PROFILES) -> None:
         self._rewards = dict(rewards)
+        _check_dependencies(self._rewards)
+        # A profile is offered only where every reward it names exists (a test pipeline with two fake rewards
+        # has none); the ones offered are validated now so that a typo in a profile fails at start-up.
+        self._profiles = {name: p for name, p in profiles.items() if set(p.rewards) <= set(self._rewards)}
+        for profile in self._profiles.values():
+            try:
+                self._validate(profile.rewards)
+            except InvalidRequest as exc:
+                raise ValueError(f"profile {profile.name} is invalid: {exc.detail}") from None
 
     @property
-    def rewards(self) -> Mapping[str, Reward]:
+    def rewards(self) -> Mapping[str, AnyReward]:
         return self._rewards
 
-    def resolve(self, selection: Mapping[str, Mapping[str, Any]] | None) -> dict[str, RewardParams]:
-        """Validate a request's `rewards` into each reward's params; InvalidRequest names the faulty field."""
-        chosen = DEFAULT_SELECTION if selection is None else selection
-        if not chosen:
-            raise InvalidRequest("rewards: empty; name at least one of " + ", ".join(sorted(self._rewards)))
+    @property
+    def profiles(self) -> Mapping[str, Profile]:
+        return self._profiles
+
+    def resolve(self, selection: Selection | None) -> dict[str, RewardParams]:
+        """Validate a request's `rewards` into each reward's params; InvalidRequest names the faulty field.
+
+        Rewards that a chosen reward `needs` but the request did not name are added with weight 0.
+        """
+        if selection is None:
+            return self._validate(DEFAULT_SELECTION)
+        if isinstance(selection, str):
+            return self._validate(self._profile(selection, "rewards").rewards)
+        if not selection:
+            raise InvalidRequest("rewards: empty; " + self._valid_names())
+        merged: dict[str, dict[str, Any]] = {}
+        base = selection.get(PROFILE_KEY)
+        if base is not None:
+            if not isinstance(base, str):
+                raise InvalidRequest(f"rewards.{PROFILE_KEY}: must be a profile name; {self._valid_profiles()}")
+            merged = {name: dict(params) for name, params in self._profile(base, f"rewards.{PROFILE_KEY}").rewards.items()}
+        for name, raw in selection.items():
+            if name == PROFILE_KEY:
+                continue
+            if not isinstance(raw, Mapping):
+                raise InvalidRequest(
+                    f"rewards.{name}: expected an object of parameters (only '{PROFILE_KEY}' takes a name)"
+                )
+            merged[name] = {**merged.get(name, {}), **raw}
+        return self._validate(merged)
+
+    def _validate(self, chosen: Mapping[str, Mapping[str, Any]]) -> dict[str, RewardParams]:
         resolved: dict[str, RewardParams] = {}
         for name, raw in chosen.items():
             reward = self._rewards.get(name)
             if reward is None:
-                raise InvalidRequest(f"rewards.{name}: unknown reward; valid names: {', '.join(sorted(self._rewards))}")
+                raise InvalidRequest(f"rewards.{name}: unknown reward; {self._valid_names()}")
             try:
                 resolved[name] = reward.Params.model_validate(dict(raw))
             except ValidationError as exc:
                 first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                raise InvalidRequest(f"rewards.{name}.{where}: {first['msg']}") from None
+                # A model-level check (e.g. cache <= max_len) has no field location: name the reward alone.
+                where = "".join(f".{p}" for p in first["loc"])
+                raise InvalidRequest(f"rewards.{name}{where}: {first['msg']}") from None
+        # Dependencies the request left out are computed with default parameters and weight 0: reported in
+        # `components` (so the client sees what the dependent reward read) but not counted in `reward`.
+        pending = list(resolved)
+        while pending:
+            for dep in needs_of(self._rewards[pending.pop()]):
+                if dep not in resolved:
+                    resolved[dep] = self._rewards[dep].Params(weight=0.0)
+                    pending.append(dep)
         return resolved
+
+    def _profile(self, name: str, where: str) -> Profile:
+        profile = self._profiles.get(name)
+        if profile is None:
+            raise InvalidRequest(f"{where}: unknown profile {name!r}; {self._valid_profiles()}")
+        return profile
+
+    def _valid_names(self) -> str:
+        text = "valid names: " + ", ".join(sorted(self._rewards))
+        if self._profiles:
+            text += "; or a profile: " + ", ".join(sorted(self._profiles))
+        return text
+
+    def _valid_profiles(self) -> str:
+        return "valid profiles: " + (", ".join(sorted(self._profiles)) or "none")
 
     async def score(self, items: Sequence[ScoringItem], selection: Mapping[str, RewardParams]) -> list[ItemOutcome]:
         names = list(selection)
-        per_reward = await asyncio.gather(*(self._run(name, items, selection[name]) for name in names))
+        tasks: dict[str, asyncio.Task[list[Component]]] = {}
+
+        async def run(name: str) -> list[Component]:
+            needs = needs_of(self._rewards[name])
+            if not needs:
+                return await self._run(name, items, selection[name])
+            missing = [dep for dep in needs if dep not in tasks]
+            if missing:
+                raise ValueError(f"selection has {name} without {missing}; build selections with resolve()")
+            # Every task exists before any runs (create_task only schedules), so awaiting a sibling is safe;
+            # independent rewards still run concurrently, dependents start as soon as their inputs are ready.
+            upstream = {dep: await tasks[dep] for dep in needs}
+            return await self._run(name, items, selection[name], upstream)
+
+        for name in names:
+            tasks[name] = asyncio.create_task(run(name))
+        per_reward = await asyncio.gather(*(tasks[name] for name in names))
         outcomes = []
         for i, item in enumerate(items):
             components = {name: per_reward[k][i] for k, name in enumerate(names)}
             outcomes.append(_combine(item, components, selection))
         return outcomes
 
-    async def _run(self, name: str, items: Sequence[ScoringItem], params: RewardParams) -> list[Component]:
+    async def _run(
+        self, name: str, items: Sequence[ScoringItem], params: RewardParams, upstream: Upstream | None = None
+    ) -> list[Component]:
+        reward = self._rewards[name]
         try:
-            components = await self._rewards[name].score(items, params)
+            if upstream is None:
+                components = await reward.score(items, params)  # type: ignore[call-arg]
+            else:
+                components = await reward.score(items, params, upstream)  # type: ignore[call-arg]
         except Exception:
             # A crash barrier around each reward, so that a bug in one component costs that component, not
             # the batch; the traceback goes to the log, the client sees status "error".
@@ -93,3 +180,23 @@ def _combine(item: ScoringItem, components: Mapping[str, Component], selection: 
         if comp.status != "ok" and STATUS_PRIORITY[comp.status] > STATUS_PRIORITY[status]:
             status, reason = comp.status, f"{name}: {comp.reason}"
     return ItemOutcome(id=item.id, reward=total, components=values, status=status, reason=reason, details=details)
+
+
+def _check_dependencies(rewards: Mapping[str, AnyReward]) -> None:
+    """Every `needs` names a reward of the catalogue and there is no cycle; a programming error otherwise."""
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise ValueError("rewards depend on each other in a cycle: " + " -> ".join((*path, name)))
+        state[name] = "visiting"
+        for dep in needs_of(rewards[name]):
+            if dep not in rewards:
+                raise ValueError(f"reward {name} needs {dep}, which is not in the catalogue")
+            visit(dep, (*path, name))
+        state[name] = "done"
+
+    for name in rewards:
+        visit(name, ())
