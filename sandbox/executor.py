@@ -266,6 +266,7 @@ def _run_python_child(job: dict, test, path: str, cfg: Config) -> None:
     _random.seed()
     result_fd = 3 if kind in ("call", "assert") else None
     saved_builtins = dict(builtins.__dict__)
+    saved_modules = _snapshot_modules() if kind == "assert" else None
 
     def report(obj) -> None:
         data = _json_dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")[:RESULT_CAP]
@@ -291,10 +292,14 @@ def _run_python_child(job: dict, test, path: str, cfg: Config) -> None:
             entry = g.get(job.get("entry_point") or "")
             if entry is None or not callable(entry):
                 raise NameError("entry point %r is not defined" % job.get("entry_point"))
-            # Restore builtins before the test's code runs; the test gets a private copy of the snapshot.
+            # Restore builtins and the preloaded modules before the test's code runs; the test sees the program's
+            # globals (HumanEval tests call helpers of the prompt) but a private copy of the builtins snapshot.
             builtins.__dict__.clear()
             builtins.__dict__.update(saved_builtins)
-            tg = {"__name__": "__arbiter_test__", "__builtins__": dict(saved_builtins)}
+            _restore_modules(saved_modules)
+            tg = dict(g)
+            tg["__name__"] = "__arbiter_test__"
+            tg["__builtins__"] = dict(saved_builtins)
             exec(compile(test, "<test>", "exec"), tg)
             check = tg.get("check")
             if check is None:
@@ -344,6 +349,23 @@ def _run_python_child(job: dict, test, path: str, cfg: Config) -> None:
         except BaseException:
             pass
     _os_exit(code_exit)
+
+
+def _snapshot_modules() -> dict:
+    return {name: (m, dict(m.__dict__)) for name, m in list(sys.modules.items()) if m is not None
+            and _type(getattr(m, "__dict__", None)) is _dict}
+
+
+def _restore_modules(snap: dict) -> None:
+    """Undo attribute patches of modules loaded before the program ran (math.isclose = lambda *a: True ...)."""
+    for name, (m, saved) in snap.items():
+        sys.modules[name] = m
+        d = m.__dict__
+        for k in [k for k in d if k not in saved]:
+            del d[k]
+        for k, v in saved.items():
+            if d.get(k, d) is not v:
+                d[k] = v
 
 
 class _Module:
@@ -415,6 +437,9 @@ class Executor:
             except OSError:
                 pass
         if self.cfg.switch_user:
+            self._reap()
+            if not self._procs_of_uid():  # common case: nothing left, no helper needed
+                return True
             for _ in range(20):
                 # A helper with the sandbox uid sends SIGKILL to everything that uid may signal: kill(-1) is
                 # atomic with respect to fork in that no new child of a killed process survives.

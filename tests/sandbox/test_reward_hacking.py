@@ -112,3 +112,11 @@ async def test_writing_fake_result_to_the_harness_channel(pool):
            "    except OSError: pass\nos._exit(0)\n")
     r = await pool.run(RunRequest.assert_based(src, CHECK, "square"))
     assert r.passed == 0, r
+
+
+async def test_patching_stdlib_modules_gains_nothing(pool):
+    src = "import math\nmath.isclose = lambda *a, **k: True\nmath.fabs = lambda x: 0\ndef square(x):\n    return 0\n"
+    test = "import math\ndef check(candidate):\n    assert math.isclose(candidate(2), 4)\n    assert math.fabs(candidate(2) - 4) < 1\n"
+    assert (await pool.run(RunRequest.assert_based(src, test, "square"))).passed == 0
+    honest = "import math\ndef square(x):\n    return x * x\n"
+    assert (await pool.run(RunRequest.assert_based(honest, test, "square"))).passed == 1

