@@ -107,6 +107,8 @@ class TestOutcome:
     """What happened to one test. Inside the executor verdict is one of TLE MLE RE OLE CE SE, or "OK" (ran to
     completion; for stdio and call tests AC/WA is decided by the judge) or AC/WA for assert tests."""
 
+    __test__ = False  # not a pytest test class
+
     verdict: str
     cpu_s: float = 0.0
     wall_s: float = 0.0
