@@ -1,0 +1,320 @@
+"""verify(gold, prediction): cheapest comparison first.
+
+1. normalized strings equal                                   → method "string"
+2. both parse (parse.py) and the structures match:
+   numbers exactly (Fractions, no floats)                     → "numeric"
+   closed forms / expressions: sympy difference is zero       → "symbolic"
+   tuples, sets, intervals, unions, matrices, relations       → "structural" (leaves as above)
+   multiple-choice letters, text answers                      → "choice", "text"
+
+Decimal rule ("written precision"): a decimal equals an exact value (integer, fraction, closed form) when the
+exact value rounded to the decimal's written places is that decimal, and the decimal carries at least
+`min_significant_digits` significant digits (0.333 = 1/3, 0.33 ≠ 1/3 by default, 0.000 ≠ 2^-99). Two
+decimals must be equal as numbers (1.50 = 1.5, 187.54 ≠ 187.5). No float tolerance is ever applied to exact
+numbers, so 1/2^99 ≠ 1/2^98.
+
+A false positive teaches the policy to cheat, so every doubt resolves to "not equal".
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+import sympy
+
+from app.math.normalize import normalize
+from app.math.parse import (
+    Alternatives, Chain, Choice, Expr, Interval, Matrix, Number, Relation, Set, Text, Tuple, Union, Unparsed, Value,
+    parse_answer,
+)
+
+MAX_SET_ITEMS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyConfig:
+    """Knobs of the comparison. Frozen and hashable: it is part of the cache key."""
+
+    decimal_rule: Literal["written_precision", "exact"] = "written_precision"
+    min_significant_digits: int = 3
+    max_answer_chars: int = 1000
+
+
+DEFAULT_CONFIG = VerifyConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    correct: bool
+    method: str  # "string" | "numeric" | "symbolic" | "structural" | "choice" | "text" | "none"
+    gold_normalized: str | None = None
+    pred_normalized: str | None = None
+    reason: str | None = None
+    status: str = "ok"  # "ok" | "timeout" | "error" (set by the worker pool)
+
+
+def verify(gold: str | Sequence[str], prediction: str, config: VerifyConfig = DEFAULT_CONFIG) -> Verdict:
+    """Is `prediction` (an extracted final answer) equivalent to the gold answer, or to any of a list of them?
+
+    Runs in the calling process without a deadline; the service goes through MathWorkerPool.
+    """
+    golds = (gold,) if isinstance(gold, str) else tuple(gold)
+    if not golds:
+        return Verdict(False, "none", None, None, "no gold answer", status="error")
+    if len(prediction) > config.max_answer_chars:
+        return Verdict(False, "none", None, None, f"prediction longer than {config.max_answer_chars} characters")
+    pred_norm = normalize(prediction)
+    first: Verdict | None = None
+    for g in golds:
+        v = _verify_one(g, pred_norm, config)
+        if v.correct:
+            return v
+        first = first or v
+    assert first is not None
+    return first
+
+
+def _verify_one(gold: str, pred_norm: str, config: VerifyConfig) -> Verdict:
+    gold_norm = normalize(gold)
+    if gold_norm == pred_norm and gold_norm:
+        return Verdict(True, "string", gold_norm, pred_norm)
+    if not pred_norm:
+        return Verdict(False, "none", gold_norm, pred_norm, "empty prediction")
+    gv = parse_answer(gold_norm)
+    pv = parse_answer(pred_norm)
+    if isinstance(gv, Unparsed):
+        return Verdict(False, "string", gold_norm, pred_norm, f"gold not parseable ({gv.reason}); strings differ")
+    if isinstance(pv, Unparsed):
+        return Verdict(False, "string", gold_norm, pred_norm, f"prediction not parseable ({pv.reason})")
+    try:
+        method = _eq(gv, pv, config)
+    except (TypeError, ValueError, AttributeError, ZeroDivisionError, NotImplementedError, RecursionError,
+            IndexError, KeyError, sympy.SympifyError, sympy.PolynomialError) as exc:
+        return Verdict(False, "none", gold_norm, pred_norm, f"comparison failed: {type(exc).__name__}: {exc}"[:300])
+    if method:
+        return Verdict(True, method, gold_norm, pred_norm)
+    return Verdict(False, _kind(gv, pv), gold_norm, pred_norm, "not equivalent")
+
+
+def _kind(a: Value, b: Value) -> str:
+    if isinstance(a, Number) and isinstance(b, Number):
+        return "numeric"
+    if isinstance(a, (Number, Expr)) and isinstance(b, (Number, Expr)):
+        return "symbolic"
+    return "structural"
+
+
+# ---------------------------------------------------------------------------------------------- structures
+
+
+def _eq(a: Value, b: Value, cfg: VerifyConfig) -> str | None:
+    """The method that shows a == b, or None."""
+    if isinstance(a, Alternatives):
+        for r in a.readings:
+            m = _eq(r, b, cfg)
+            if m:
+                return m
+        return None
+    if isinstance(b, Alternatives):
+        for r in b.readings:
+            m = _eq(a, r, cfg)
+            if m:
+                return m
+        return None
+    if isinstance(a, (Number, Expr)) and isinstance(b, (Number, Expr)):
+        return _scalar_eq(a, b, cfg)
+    if isinstance(a, Choice) and isinstance(b, Choice):
+        return "choice" if a.letter == b.letter else None
+    if isinstance(a, Text) or isinstance(b, Text):
+        ta = a.text if isinstance(a, Text) else (a.letter.casefold() if isinstance(a, Choice) else None)
+        tb = b.text if isinstance(b, Text) else (b.letter.casefold() if isinstance(b, Choice) else None)
+        return "text" if ta is not None and ta == tb else None
+    if isinstance(a, Set) and isinstance(b, Set):
+        return "structural" if _set_eq(a.items, b.items, cfg) else None
+    if isinstance(a, Set) and len(a.items) == 1 and not isinstance(b, Set):
+        return _eq(a.items[0], b, cfg)
+    if isinstance(b, Set) and len(b.items) == 1 and not isinstance(a, Set):
+        return _eq(a, b.items[0], cfg)
+    if isinstance(a, Tuple) and isinstance(b, Tuple):
+        return "structural" if _seq_eq(a.items, b.items, cfg) else None
+    if isinstance(a, Union) or isinstance(b, Union):
+        pa = a.parts if isinstance(a, Union) else (_interval_of(a),)
+        pb = b.parts if isinstance(b, Union) else (_interval_of(b),)
+        if None in pa or None in pb:
+            return None
+        return "structural" if _set_eq(pa, pb, cfg) else None
+    if isinstance(a, (Interval, Tuple)) and isinstance(b, (Interval, Tuple)):
+        ia, ib = _interval_of(a), _interval_of(b)
+        if not isinstance(ia, Interval) or not isinstance(ib, Interval):
+            return None
+        ok = (ia.lo_closed == ib.lo_closed and ia.hi_closed == ib.hi_closed
+              and _eq(ia.lo, ib.lo, cfg) and _eq(ia.hi, ib.hi, cfg))
+        return "structural" if ok else None
+    if isinstance(a, Matrix) or isinstance(b, Matrix):
+        ra, rb = _matrix_rows(a), _matrix_rows(b)
+        if ra is None or rb is None:
+            return None
+        if len(ra) != len(rb) or any(len(x) != len(y) for x, y in zip(ra, rb)):
+            return None
+        return "structural" if all(_seq_eq(x, y, cfg) for x, y in zip(ra, rb)) else None
+    if isinstance(a, Chain) and isinstance(b, Chain):
+        return "structural" if a.ops == b.ops and _seq_eq(a.items, b.items, cfg) else None
+    if isinstance(a, Relation) and isinstance(b, Relation):
+        return "symbolic" if _relation_eq(a, b) else None
+    return None
+
+
+def _interval_of(v: Value) -> Interval | Set | None:
+    if isinstance(v, Interval):
+        return v
+    if isinstance(v, Tuple) and len(v.items) == 2:
+        return Interval(v.items[0], v.items[1], False, False)  # (a, b) also reads as an open interval
+    if isinstance(v, Set):
+        return v
+    return None
+
+
+def _matrix_rows(v: Value) -> tuple[tuple[Value, ...], ...] | None:
+    if isinstance(v, Matrix):
+        rows = v.rows
+        if len(rows) == 1:  # a row vector compares with a tuple or column vector written flat
+            return tuple((x,) for x in rows[0])
+        return rows
+    if isinstance(v, Tuple):
+        return tuple((x,) for x in v.items)
+    return None
+
+
+def _seq_eq(xs: Sequence[Value], ys: Sequence[Value], cfg: VerifyConfig) -> bool:
+    return len(xs) == len(ys) and all(_eq(x, y, cfg) for x, y in zip(xs, ys))
+
+
+def _set_eq(xs: Sequence[Value], ys: Sequence[Value], cfg: VerifyConfig) -> bool:
+    if len(xs) > MAX_SET_ITEMS or len(ys) > MAX_SET_ITEMS:
+        return False
+    if len(xs) == len(ys):
+        # a perfect matching (greedy is exact for an equivalence relation)
+        unused = list(ys)
+        for x in xs:
+            for k, y in enumerate(unused):
+                if _eq(x, y, cfg):
+                    del unused[k]
+                    break
+            else:
+                return False
+        return True
+    # different lengths: equal only as sets with repeated elements
+    return all(any(_eq(x, y, cfg) for y in ys) for x in xs) and all(any(_eq(x, y, cfg) for x in xs) for y in ys)
+
+
+# ---------------------------------------------------------------------------------------------- scalars
+
+
+def _to_sympy(v: Number | Expr) -> sympy.Basic:
+    return v.to_sympy() if isinstance(v, Number) else v.expr
+
+
+def _sig_digits(n: Number) -> int:
+    assert n.decimals is not None
+    q = abs(n.value) * 10 ** n.decimals
+    return len(str(int(q))) if q else 0
+
+
+def _decimal_matches(d: Number, exact: Fraction | sympy.Basic, cfg: VerifyConfig) -> bool:
+    """d (written with d.decimals places) is `exact` rounded to that many places."""
+    if cfg.decimal_rule != "written_precision" or _sig_digits(d) < cfg.min_significant_digits:
+        return False
+    if not isinstance(exact, Fraction):
+        if exact.free_symbols:
+            return False
+        num = sympy.N(exact, 50)
+        if not num.is_number or num.has(sympy.I) or not num.is_finite or not num.is_real:
+            return False
+        exact = Fraction(str(sympy.Float(num, 50)))
+    return abs(exact - d.value) * 2 * 10 ** d.decimals <= 1
+
+
+def _scalar_eq(a: Number | Expr, b: Number | Expr, cfg: VerifyConfig) -> str | None:
+    if isinstance(a, Number) and isinstance(b, Number):
+        if a.value == b.value:
+            return "numeric"
+        if (a.decimals is None) == (b.decimals is None):
+            return None  # exact vs exact, or decimal vs decimal: values must be equal
+        d, x = (a, b) if a.decimals is not None else (b, a)
+        return "numeric" if _decimal_matches(d, x.value, cfg) else None
+    if isinstance(a, Number) and a.decimals is not None:
+        return "numeric" if _decimal_matches(a, _to_sympy(b), cfg) else None
+    if isinstance(b, Number) and b.decimals is not None:
+        return "numeric" if _decimal_matches(b, _to_sympy(a), cfg) else None
+    return "symbolic" if _sym_equal(_to_sympy(a), _to_sympy(b)) else None
+
+
+_RNG = random.Random(20240531)
+_POINTS = [sympy.Rational(37, 100), sympy.Rational(129, 100), sympy.Rational(-271, 100), sympy.Rational(53, 10)]
+
+
+def _numeric_differs(d: sympy.Basic) -> bool:
+    """True when d is clearly non-zero at some sample point (a cheap reject before simplify)."""
+    syms = sorted(d.free_symbols, key=lambda s: s.name)
+    if len(syms) > 6:
+        return False
+    for k in range(3):
+        subs = {s: _POINTS[(k + j) % len(_POINTS)] + j * sympy.Rational(1, 7) for j, s in enumerate(syms)}
+        try:
+            v = complex(sympy.N(d.xreplace(subs), 20))
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if v != v or abs(v) == float("inf"):  # nan / inf: this point says nothing
+            continue
+        if abs(v) > 1e-8:
+            return True
+    return False
+
+
+def _sym_equal(a: sympy.Basic, b: sympy.Basic) -> bool:
+    if a == b:
+        return True
+    if a.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan) or b.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
+        return False  # infinities were equal above or not at all
+    d = a - b
+    if d == 0:
+        return True
+    if d.is_Rational:  # both exact rationals and different (1/2^99 vs 1/2^98 lands here)
+        return False
+    if _numeric_differs(d):
+        return False
+    if sympy.expand(d) == 0:
+        return True
+    if sympy.simplify(d) == 0:
+        return True
+    if not d.free_symbols:
+        # closed-form constants that simplify cannot prove equal: 50 significant digits must agree
+        scale = max(abs(sympy.N(a, 60)), abs(sympy.N(b, 60)), 1)
+        diff = abs(sympy.N(d, 60))
+        return bool(diff.is_number and diff <= scale * sympy.Float("1e-50", 60))
+    return False
+
+
+def _relation_eq(a: Relation, b: Relation) -> bool:
+    if a.op != b.op:
+        return False
+    if not all(isinstance(v, (Number, Expr)) for v in (a.lhs, a.rhs, b.lhs, b.rhs)):
+        return False
+    da = _to_sympy(a.lhs) - _to_sympy(a.rhs)  # type: ignore[arg-type]
+    db = _to_sympy(b.lhs) - _to_sympy(b.rhs)  # type: ignore[arg-type]
+    if _sym_equal(da, db):
+        return True
+    if a.op in ("=", "!=") and _sym_equal(da, -db):
+        return True
+    if db == 0:
+        return False
+    ratio = sympy.simplify(da / db)
+    if ratio.free_symbols or not ratio.is_number or ratio == 0 or not ratio.is_finite:
+        return False
+    if a.op in ("=", "!="):
+        return True
+    return bool(ratio.is_positive)  # scaling an inequality by a negative number flips it

@@ -1,0 +1,50 @@
+"""The only module that imports latex2sympy2: switching to a fork (latex2sympy2_extended, …) is a change here.
+
+latex2sympy2 1.9.1 keeps global state: an assignment such as `x=5` stores x → 5 in module globals and changes
+how later inputs parse. We never hand it a relation (parse.py splits relations itself) and restore its globals
+after every call. Its exceptions (ANTLR errors are raised as bare `Exception`, plus TypeError, …) become
+`LatexParseError`.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+import latex2sympy2 as _l2s
+
+__all__ = ["LatexParseError", "latex_to_sympy", "IMAGINARY_SYMBOLS"]
+
+
+class LatexParseError(ValueError):
+    """The LaTeX could not be turned into a sympy expression."""
+
+
+_BASE_VARIANCES = dict(_l2s.variances)
+_BASE_VAR = dict(_l2s.var)
+IMAGINARY_SYMBOLS = {sympy.Symbol("i"), sympy.Symbol("i", real=True)}
+
+
+def _restore() -> None:
+    _l2s.variances.clear()
+    _l2s.variances.update(_BASE_VARIANCES)
+    _l2s.var.clear()
+    _l2s.var.update(_BASE_VAR)
+    _l2s.VARIABLE_VALUES = {}
+
+
+def latex_to_sympy(text: str) -> sympy.Basic | list:
+    """Parse one LaTeX expression. A top-level comma list comes back as a Python list."""
+    if "=" in text.replace("\\leq", "").replace("\\geq", "").replace("\\neq", ""):
+        raise LatexParseError("relations are split before they reach latex2sympy2")
+    try:
+        result = _l2s.latex2sympy(text)
+    except RecursionError as exc:
+        raise LatexParseError("expression nested too deeply") from exc
+    except Exception as exc:  # noqa: BLE001 - the library raises bare Exception for syntax errors
+        msg = str(exc).strip().splitlines()
+        raise LatexParseError(f"cannot parse {text[:80]!r}: {msg[0] if msg else type(exc).__name__}") from exc
+    finally:
+        _restore()
+    if result is None:
+        raise LatexParseError(f"cannot parse {text[:80]!r}")
+    return result

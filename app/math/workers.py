@@ -1,0 +1,433 @@
+"""Process pool for math verification with a HARD per-item deadline.
+
+- Each worker is a fresh interpreter (`python -c ...`, i.e. spawn semantics: no fork of the threaded parent)
+  that pre-imports sympy and latex2sympy2 and warms the parser before it reports ready.
+- The parent sends a *chunk* of items in one frame; the worker streams back one frame per item, so the parent
+  always knows which item is running and when it started. When an item passes `timeout_s` the worker process is
+  killed (SIGKILL: no signal.alarm, no threads), the item reports `timeout`, a replacement worker is started, and
+  the unfinished rest of the chunk goes back to the queue for any free worker.
+- The event loop only reads pipes: it stays responsive while a worker grinds on 5^{5^{5^{5}}}.
+- Identical (gold, prediction, config) keys are verified once per call (and shared with concurrent calls);
+  a bounded LRU cache serves repeats across calls. Normalized-string equality and plain-number comparisons
+  (pure `Fraction` arithmetic, microseconds) are answered in the parent without a round trip.
+
+Frames are 4-byte big-endian length + pickle, over the worker's stdin/stdout (both ends are this code).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import pickle
+import struct
+import sys
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from app.math.compare import DEFAULT_CONFIG, Verdict, VerifyConfig, verify
+
+log = logging.getLogger("arbiter.math.workers")
+
+_HDR = struct.Struct(">I")
+_MAX_CHUNK = 64
+Key = tuple[tuple[str, ...], str, VerifyConfig]
+
+
+# ------------------------------------------------------------------------------------------- worker side
+
+
+def _read_exact(stream, n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        part = stream.read(n - len(buf))
+        if not part:
+            return None
+        buf += part
+    return bytes(buf)
+
+
+def _write_frame(stream, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HDR.pack(len(data)) + data)
+    stream.flush()
+
+
+def _worker_main() -> None:  # pragma: no cover - runs in the child process
+    stdin = sys.stdin.buffer
+    stdout = sys.stdout.buffer
+    sys.stdout = sys.stderr  # stray prints must never corrupt the frame stream
+    # warm up: imports, ANTLR parser tables, sympy caches
+    verify("\\frac{x+1}{2}", "0.5x+\\frac{1}{2}")
+    verify("(1,\\sqrt{2}]", "(1, 2^{1/2}]")
+    _write_frame(stdout, ("ready", os.getpid()))
+    while True:
+        hdr = _read_exact(stdin, _HDR.size)
+        if hdr is None:
+            return
+        body = _read_exact(stdin, _HDR.unpack(hdr)[0])
+        if body is None:
+            return
+        items = pickle.loads(body)
+        for k, (golds, pred, config) in enumerate(items):
+            try:
+                result = verify(golds, pred, config)
+            except MemoryError:
+                result = Verdict(False, "none", None, None, "out of memory while verifying", status="error")
+            except Exception as exc:  # noqa: BLE001 - one bad item must not kill the worker
+                result = Verdict(False, "none", None, None, f"{type(exc).__name__}: {exc}"[:300], status="error")
+            _write_frame(stdout, (k, result))
+
+
+# ------------------------------------------------------------------------------------------- parent side
+
+
+@dataclass(eq=False)
+class _Item:
+    key: Key
+    future: asyncio.Future
+
+
+@dataclass(eq=False)
+class _Proc:
+    proc: asyncio.subprocess.Process
+    pid: int
+
+    async def read_frame(self):
+        assert self.proc.stdout is not None
+        hdr = await self.proc.stdout.readexactly(_HDR.size)
+        body = await self.proc.stdout.readexactly(_HDR.unpack(hdr)[0])
+        return pickle.loads(body)
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+        except ProcessLookupError:
+            pass
+
+
+@dataclass
+class PoolStats:
+    cache_hits: int = 0
+    cache_misses: int = 0
+    dedup_hits: int = 0
+    fast_path: int = 0
+    verified: int = 0
+    timeouts: int = 0
+    errors: int = 0
+    worker_restarts: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=8192)
+def _norm(s: str) -> str:
+    from app.math.normalize import normalize
+
+    return normalize(s)
+
+
+def _fast_verdict(key: Key) -> Verdict | None:
+    """Decide in the parent when it costs microseconds: equal normalized strings, or two plain numbers."""
+    from app.math.compare import _scalar_eq
+    from app.math.parse import _fast_number
+
+    golds, pred, config = key
+    if len(pred) > config.max_answer_chars or not golds:
+        return None
+    pn = _norm(pred)
+    if not pn:
+        return None
+    numbers = True
+    for g in golds:
+        gn = _norm(g)
+        if gn == pn:
+            return Verdict(True, "string", gn, pn)
+    pnum = _fast_number(pn)
+    if pnum is None:
+        return None
+    for g in golds:
+        gnum = _fast_number(_norm(g))
+        if gnum is None:
+            numbers = False
+            continue
+        if _scalar_eq(gnum, pnum, config):
+            return Verdict(True, "numeric", _norm(g), pn)
+    if numbers:
+        return Verdict(False, "numeric", _norm(golds[0]), pn, "not equivalent")
+    return None
+
+
+class MathWorkerPool:
+    """`workers` processes verifying (gold, prediction) pairs with a hard `timeout_s` per item."""
+
+    def __init__(self, workers: int, timeout_s: float, cache_size: int, *, max_chunk: int = _MAX_CHUNK) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.workers = workers
+        self.timeout_s = timeout_s
+        self.cache_size = cache_size
+        self.max_chunk = max_chunk
+        self.stats = PoolStats()
+        self._cache: OrderedDict[Key, Verdict] = OrderedDict()
+        self._inflight: dict[Key, asyncio.Future] = {}
+        self._queue: deque[list[_Item]] = deque()
+        self._wakeup: asyncio.Condition | None = None
+        self._slots: list[asyncio.Task] = []
+        self._procs: list[_Proc | None] = []
+        self._closed = False
+        self._started = False
+
+    # counters as plain ints, for metrics
+    @property
+    def cache_hits(self) -> int:
+        return self.stats.cache_hits
+
+    @property
+    def cache_misses(self) -> int:
+        return self.stats.cache_misses
+
+    @property
+    def dedup_hits(self) -> int:
+        return self.stats.dedup_hits
+
+    @property
+    def timeouts(self) -> int:
+        return self.stats.timeouts
+
+    @property
+    def worker_restarts(self) -> int:
+        return self.stats.worker_restarts
+
+    @property
+    def cache_len(self) -> int:
+        return len(self._cache)
+
+    def worker_pids(self) -> list[int]:
+        return [p.pid for p in self._procs if p is not None]
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._wakeup = asyncio.Condition()
+        self._procs = list(await asyncio.gather(*(self._spawn() for _ in range(self.workers))))
+        self._slots = [asyncio.create_task(self._run_slot(i), name=f"math-worker-{i}") for i in range(self.workers)]
+        self._started = True
+
+    async def close(self) -> None:
+        self._closed = True
+        for t in self._slots:
+            t.cancel()
+        await asyncio.gather(*self._slots, return_exceptions=True)
+        for p in self._procs:
+            if p is not None:
+                p.kill()
+        for p in self._procs:
+            if p is not None:
+                try:
+                    await asyncio.wait_for(p.proc.wait(), 5)
+                except (asyncio.TimeoutError, ProcessLookupError):
+                    pass
+        self._procs = []
+        for chunk in self._queue:
+            for item in chunk:
+                if not item.future.done():
+                    item.future.set_result(_failed("error", "math worker pool closed"))
+        self._queue.clear()
+        for fut in self._inflight.values():
+            if not fut.done():
+                fut.set_result(_failed("error", "math worker pool closed"))
+        self._inflight.clear()
+
+    async def __aenter__(self) -> MathWorkerPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def verify_many(
+        self, pairs: Sequence[tuple[Sequence[str] | str, str]], config: VerifyConfig = DEFAULT_CONFIG
+    ) -> list[Verdict]:
+        """One Verdict per pair, in order; `status` is "ok", "timeout" or "error"."""
+        if not self._started or self._closed:
+            raise RuntimeError("MathWorkerPool is not running (call start())")
+        keys: list[Key] = [((g,) if isinstance(g, str) else tuple(g), p, config) for g, p in pairs]
+        results: dict[Key, Verdict] = {}
+        waiting: dict[Key, asyncio.Future] = {}
+        new: list[_Item] = []
+        loop = asyncio.get_running_loop()
+        for key in keys:
+            if key in results or key in waiting:
+                self.stats.dedup_hits += 1
+                continue
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                self.stats.cache_hits += 1
+                results[key] = cached
+                continue
+            fut = self._inflight.get(key)
+            if fut is not None:
+                self.stats.dedup_hits += 1
+                waiting[key] = fut
+                continue
+            self.stats.cache_misses += 1
+            fast = _fast_verdict(key)
+            if fast is not None:
+                self.stats.fast_path += 1
+                self._remember(key, fast)
+                results[key] = fast
+                continue
+            fut = loop.create_future()
+            self._inflight[key] = fut
+            waiting[key] = fut
+            new.append(_Item(key, fut))
+        if new:
+            self._enqueue(new)
+        if waiting:
+            done = await asyncio.gather(*(asyncio.shield(f) for f in waiting.values()))
+            results.update(zip(waiting.keys(), done))
+        return [results[k] for k in keys]
+
+    # ------------------------------------------------------------------------------------- internals
+
+    def _remember(self, key: Key, verdict: Verdict) -> None:
+        if self.cache_size <= 0 or verdict.status != "ok":
+            return
+        self._cache[key] = verdict
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def _resolve(self, item: _Item, verdict: Verdict) -> None:
+        if verdict.status == "ok":
+            self.stats.verified += 1
+        elif verdict.status == "timeout":
+            self.stats.timeouts += 1
+        else:
+            self.stats.errors += 1
+        self._remember(item.key, verdict)
+        self._inflight.pop(item.key, None)
+        if not item.future.done():
+            item.future.set_result(verdict)
+
+    def _enqueue(self, items: list[_Item], front: bool = False) -> None:
+        size = max(1, min(self.max_chunk, math.ceil(len(items) / (self.workers * 2))))
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        if front:
+            self._queue.extendleft(reversed(chunks))
+        else:
+            self._queue.extend(chunks)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        assert self._wakeup is not None
+        async with self._wakeup:
+            self._wakeup.notify_all()
+
+    async def _next_chunk(self) -> list[_Item]:
+        assert self._wakeup is not None
+        async with self._wakeup:
+            await self._wakeup.wait_for(lambda: bool(self._queue))
+            return self._queue.popleft()
+
+    async def _spawn(self) -> _Proc:
+        env = dict(os.environ)
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env.setdefault("PYTHONHASHSEED", "0")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "from app.math.workers import _worker_main; _worker_main()",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, cwd=root,
+        )
+        p = _Proc(proc, proc.pid)
+        try:
+            hello = await asyncio.wait_for(p.read_frame(), 120)
+        except BaseException:
+            p.kill()
+            raise
+        if not (isinstance(hello, tuple) and hello[0] == "ready"):
+            p.kill()
+            raise RuntimeError(f"math worker sent {hello!r} instead of ready")
+        return p
+
+    async def _replace(self, slot: int) -> None:
+        old = self._procs[slot]
+        self._procs[slot] = None
+        if old is not None:
+            old.kill()
+            try:
+                await asyncio.wait_for(old.proc.wait(), 5)
+            except asyncio.TimeoutError:
+                pass
+        self.stats.worker_restarts += 1
+
+    async def _run_slot(self, slot: int) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._closed:
+            try:
+                if self._procs[slot] is None:
+                    self._procs[slot] = await self._spawn()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep trying; log once per failure
+                log.exception("math worker failed to start; retrying in 1 s")
+                await asyncio.sleep(1)
+                continue
+            proc = self._procs[slot]
+            assert proc is not None
+            chunk = await self._next_chunk()
+            chunk = [it for it in chunk if not it.future.done()]
+            if not chunk:
+                continue
+            payload = pickle.dumps([it.key for it in chunk], protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                assert proc.proc.stdin is not None
+                proc.proc.stdin.write(_HDR.pack(len(payload)) + payload)
+                await proc.proc.stdin.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                await self._replace(slot)
+                self._enqueue(chunk, front=True)
+                continue
+            done = 0
+            started = loop.time()
+            try:
+                while done < len(chunk):
+                    remaining = started + self.timeout_s - loop.time()
+                    try:
+                        k, verdict = await asyncio.wait_for(proc.read_frame(), max(remaining, 0.001))
+                    except asyncio.TimeoutError:
+                        self._resolve(chunk[done], _failed(
+                            "timeout", f"verification exceeded {self.timeout_s:g} s; worker killed"))
+                        break
+                    except (asyncio.IncompleteReadError, ConnectionResetError, pickle.UnpicklingError) as exc:
+                        code = proc.proc.returncode
+                        self._resolve(chunk[done], _failed(
+                            "error", f"math worker died while verifying this item ({type(exc).__name__}, rc={code})"))
+                        break
+                    if k != done:
+                        raise RuntimeError(f"math worker answered item {k}, expected {done}")
+                    self._resolve(chunk[done], verdict)
+                    done += 1
+                    started = loop.time()
+            except asyncio.CancelledError:
+                rest = [it for it in chunk[done:] if not it.future.done()]
+                for it in rest:
+                    it.future.set_result(_failed("error", "math worker pool closed"))
+                raise
+            if done < len(chunk):
+                # the worker is killed mid-chunk: a fresh one takes its slot, the rest goes to any free worker
+                rest = chunk[done + 1:]
+                await self._replace(slot)
+                if rest:
+                    self._enqueue(rest, front=True)
+
+
+def _failed(status: str, reason: str) -> Verdict:
+    return Verdict(False, "none", None, None, reason, status=status)
+
+
+__all__ = ["MathWorkerPool", "PoolStats"]
