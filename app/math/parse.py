@@ -260,7 +260,7 @@ def _parse(s: str, depth: int) -> Value:
     if rels:
         return _relation(s, rels, depth)
 
-    if "\\pm" in s or "\\mp" in s:
+    if len(split_top(s, "\\pm")) > 1 or len(split_top(s, "\\mp")) > 1:
         plus = s.replace("\\pm", "+", 1).replace("\\mp", "-", 1)
         minus = s.replace("\\pm", "-", 1).replace("\\mp", "+", 1)
         if plus != s and "\\pm" not in plus and "\\mp" not in plus:
