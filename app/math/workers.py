@@ -89,6 +89,7 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child process
 class _Item:
     key: Key
     future: asyncio.Future
+    crashes: int = 0
 
 
 @dataclass(eq=False)
@@ -404,8 +405,13 @@ class MathWorkerPool:
                             "timeout", f"verification exceeded {self.timeout_s:g} s; worker killed"))
                         break
                     except (asyncio.IncompleteReadError, ConnectionResetError, pickle.UnpicklingError) as exc:
+                        item = chunk[done]
+                        item.crashes += 1
+                        if item.crashes < 2:  # the worker may have died of something else: one retry
+                            done -= 1
+                            break
                         code = proc.proc.returncode
-                        self._resolve(chunk[done], _failed(
+                        self._resolve(item, _failed(
                             "error", f"math worker died while verifying this item ({type(exc).__name__}, rc={code})"))
                         break
                     if k != done:
@@ -420,7 +426,7 @@ class MathWorkerPool:
                 raise
             if done < len(chunk):
                 # the worker is killed mid-chunk: a fresh one takes its slot, the rest goes to any free worker
-                rest = chunk[done + 1:]
+                rest = [it for it in chunk[done + 1:] if not it.future.done()]
                 await self._replace(slot)
                 if rest:
                     self._enqueue(rest, front=True)
