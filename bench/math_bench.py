@@ -1,0 +1,302 @@
+"""Math accuracy benchmark: items/s, per-item latency and accuracy of Arbiter's math engine, printed beside the
+math-verify 0.9.0 baseline measured in the same run on the same items.
+
+    .venv/bin/python bench/math_bench.py [--n 2000] [--workers 2] [--batch 256]      # in-process (our API)
+    .venv/bin/python bench/math_bench.py --url http://127.0.0.1:8000 [--n 2000]     # through the HTTP service
+    ... --no-baseline                                                                # skip math-verify
+
+Items are R1-style completions built from the 5,000 MATH test golds (tests/data/): equivalent variants
+(\\frac ↔ 0.5, \\dfrac, a leading `x = `, `\\text{ cm}`, reordered list elements, \\left( \\right) spacing,
+`5.0`) that must verify, and non-equivalent ones (a changed number, a flipped interval bracket, a swapped tuple,
+a flipped sign) that must not.
+
+The baseline conflicts with latex2sympy2's antlr pin, so it runs in its own venv `.venv-baseline` (created on
+first use: math-verify==0.9.0, latex2sympy2_extended[antlr4_13_2]) in a subprocess, one core, in-process calls
+`parse("$gold$")`, `parse(answer_block)`, `verify(gold, pred)` per item.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from app.math import MathWorkerPool, extract_answer  # noqa: E402
+from app.math.normalize import normalize  # noqa: E402
+from app.math.parse import Choice, Interval, Number, Set, Text, Tuple, Union, parse_answer, split_top  # noqa: E402
+
+DATA = os.path.join(ROOT, "tests", "data", "math_test_gold_answers.jsonl")
+BASELINE_VENV = os.path.join(ROOT, ".venv-baseline")
+R1 = "<think>\nLet me think about it step by step. First, ...\n</think>\n<answer>\nThe answer is \\boxed{%s}\n</answer>"
+
+
+# ------------------------------------------------------------------------------------------------ items
+def _decimal(n: Number) -> str | None:
+    v = n.value
+    if v.denominator == 1:
+        return None
+    d = v.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    if d != 1:
+        return None
+    s = f"{float(v):.10f}".rstrip("0").rstrip(".")
+    return s if len(s) < 14 else None
+
+
+def variants(gold: str) -> list[tuple[str, bool, str]]:
+    """(prediction, should_verify, kind) for one gold."""
+    out: list[tuple[str, bool, str]] = [(gold, True, "same")]
+    v = parse_answer(normalize(gold))
+    if "\\frac" in gold:
+        out.append((gold.replace("\\frac", "\\dfrac"), True, "dfrac"))
+    elif "\\dfrac" in gold:
+        out.append((gold.replace("\\dfrac", "\\frac"), True, "frac"))
+    if "=" not in gold and not isinstance(v, (Set, Union, Choice, Text)):
+        out.append(("x = " + gold, True, "x ="))
+    if isinstance(v, Number) and "\\text" not in gold and "\\mbox" not in gold:
+        out.append((gold + "\\text{ cm}", True, "unit"))
+        dec = _decimal(v)
+        if dec:
+            out.append((dec, True, "decimal"))
+        if v.value.denominator == 1 and v.decimals is None:
+            out.append((gold + ".0", True, "5.0"))
+        if v.value != 0:
+            out.append(("-(" + gold + ")" if not gold.startswith("-") else gold[1:], False, "sign"))
+    if isinstance(v, Set) and len(v.items) > 1 and not gold.startswith("\\{"):
+        parts = split_top(normalize(gold), ",")
+        if len(parts) > 1:
+            out.append((", ".join(reversed(parts)), True, "reorder"))
+    n = normalize(gold)
+    if isinstance(v, Tuple) and n.startswith("(") and n.endswith(")"):
+        out.append(("\\left( " + n[1:-1].replace(",", ",\\, ") + " \\right)", True, "spacing"))
+        parts = split_top(n[1:-1], ",")
+        if len(set(parts)) > 1:
+            out.append(("(" + ", ".join(reversed(parts)) + ")", False, "swap"))
+    if isinstance(v, (Interval, Union)) and n[:1] in "([":
+        out.append((("[" if n[0] == "(" else "(") + n[1:], False, "bracket"))
+    m = re.search(r"\d+", gold)
+    if m:
+        out.append((gold[: m.start()] + str(int(m.group(0)) + 1) + gold[m.end():], False, "number"))
+    return out
+
+
+def build_items(n: int, seed: int, hard: bool = False) -> list[dict]:
+    rows = [json.loads(line) for line in open(DATA)]
+    items = []
+    for r in rows:
+        golds = r["answers"]
+        if hard and isinstance(parse_answer(normalize(golds[0])), Number):
+            continue
+        for pred, ok, kind in variants(golds[0]):
+            if not ok and normalize(pred) in {normalize(g) for g in golds}:
+                continue
+            items.append({"gold": golds, "completion": R1 % pred, "expected": ok, "kind": kind})
+    random.Random(seed).shuffle(items)
+    items = items[:n]
+    for i, it in enumerate(items):
+        it["id"] = str(i)
+    return items
+
+
+def answer_block(completion: str) -> str:
+    m = re.search(r"<answer>(.*?)</answer>", completion, re.S)
+    return m.group(1) if m else completion
+
+
+# ------------------------------------------------------------------------------------------------ figures
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
+
+
+def accuracy(items: list[dict], got: list[bool | None]) -> dict:
+    eq = [g for it, g in zip(items, got) if it["expected"]]
+    ne = [g for it, g in zip(items, got) if not it["expected"]]
+    return {
+        "recall": sum(bool(g) for g in eq) / max(1, len(eq)),
+        "false_positives": sum(bool(g) for g in ne),
+        "non_equivalent": len(ne),
+        "not_ok": sum(g is None for g in got),
+    }
+
+
+def report(label: str, n: int, seconds: float, lat: list[float], acc: dict) -> float:
+    rate = n / seconds
+    print(f"  {label:<34} {rate:9.1f} items/s   p50 {pct(lat, 50) * 1e3:7.2f} ms   p99 {pct(lat, 99) * 1e3:8.2f} ms"
+          f"   recall {acc['recall']:.2%}   false positives {acc['false_positives']}/{acc['non_equivalent']}"
+          f"   not ok {acc['not_ok']}")
+    return rate
+
+
+# ------------------------------------------------------------------------------------------------ ours
+async def run_inprocess(items: list[dict], workers: int, batch: int, timeout_s: float, latency_n: int):
+    async with MathWorkerPool(workers=workers, timeout_s=timeout_s, cache_size=0) as pool:
+        # throughput: batches as the service sends them (extraction in this process, verification in the pool)
+        got: list[bool | None] = []
+        t0 = time.perf_counter()
+        for i in range(0, len(items), batch):
+            chunk = items[i:i + batch]
+            exts = [extract_answer(answer_block(it["completion"])) for it in chunk]
+            pairs = [(tuple(it["gold"]), e.answer) for it, e in zip(chunk, exts) if e.answer is not None]
+            verdicts = iter(await pool.verify_many(pairs))
+            for e in exts:
+                if e.answer is None:
+                    got.append(False)
+                else:
+                    v = next(verdicts)
+                    got.append(v.correct if v.status == "ok" else None)
+        seconds = time.perf_counter() - t0
+        # per-item latency: one item per call (extraction + IPC + verification)
+        lat = []
+        for it in items[:latency_n]:
+            t = time.perf_counter()
+            e = extract_answer(answer_block(it["completion"]))
+            if e.answer is not None:
+                await pool.verify_many([(tuple(it["gold"]), e.answer)])
+            lat.append(time.perf_counter() - t)
+        return got, seconds, lat
+
+
+def run_http(items: list[dict], url: str, batch: int, concurrency: int):
+    import httpx
+
+    got: list[bool | None] = [None] * len(items)
+    lat: list[float] = []
+
+    async def main():
+        sem = asyncio.Semaphore(concurrency)
+        async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+            async def send(offset: int, chunk: list[dict]):
+                body = {
+                    "items": [{"id": it["id"], "completion": it["completion"], "reference": {"answer": it["gold"][0]}}
+                              for it in chunk],
+                    "rewards": {"accuracy": {"weight": 1.0}},
+                }
+                async with sem:
+                    t = time.perf_counter()
+                    r = await client.post("/v1/score", json=body)
+                    lat.append(time.perf_counter() - t)
+                r.raise_for_status()
+                for k, res in enumerate(r.json()["results"]):
+                    if res.get("status", "ok") == "ok":
+                        comp = res.get("components", {}).get("accuracy", res.get("reward"))
+                        got[offset + k] = bool(comp and comp > 0)
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(send(i, items[i:i + batch]) for i in range(0, len(items), batch)))
+            return time.perf_counter() - t0
+
+    seconds = asyncio.run(main())
+    return got, seconds, lat
+
+
+# ------------------------------------------------------------------------------------------------ baseline
+BASELINE_SCRIPT = r'''
+import json, sys, time, re
+from math_verify import parse, verify
+items = json.load(open(sys.argv[1]))
+out = []
+def block(c):
+    m = re.search(r"<answer>(.*?)</answer>", c, re.S)
+    return m.group(1) if m else c
+parse("$1$"); verify(parse("$x+1$"), parse("$1+x$"))  # warm up
+for it in items:
+    t = time.perf_counter()
+    try:
+        golds = [parse("$" + g + "$") for g in it["gold"]]
+        pred = parse(block(it["completion"]))
+        ok = any(verify(g, pred) for g in golds)
+    except Exception:
+        ok = None
+    out.append([ok, time.perf_counter() - t])
+json.dump(out, open(sys.argv[2], "w"))
+'''
+
+
+def ensure_baseline_venv() -> str:
+    py = os.path.join(BASELINE_VENV, "bin", "python")
+    if not os.path.exists(py):
+        print("creating .venv-baseline (math-verify 0.9.0) ...", flush=True)
+        subprocess.run([sys.executable if sys.prefix == sys.base_prefix else "python3", "-m", "venv", BASELINE_VENV],
+                       check=True)
+    probe = subprocess.run([py, "-c", "import math_verify"], capture_output=True)
+    if probe.returncode != 0:
+        subprocess.run([py, "-m", "pip", "install", "-q", "math-verify==0.9.0",
+                        "latex2sympy2_extended[antlr4_13_2]"], check=True)
+    return py
+
+
+def run_baseline(items: list[dict]):
+    py = ensure_baseline_venv()
+    with tempfile.TemporaryDirectory() as d:
+        src, dst, script = (os.path.join(d, x) for x in ("items.json", "out.json", "baseline.py"))
+        json.dump([{"gold": it["gold"], "completion": it["completion"]} for it in items], open(src, "w"))
+        open(script, "w").write(BASELINE_SCRIPT)
+        t0 = time.perf_counter()
+        subprocess.run([py, script, src, dst], check=True, cwd=d)
+        wall = time.perf_counter() - t0
+        out = json.load(open(dst))
+    got = [o[0] for o in out]
+    lat = [o[1] for o in out]
+    return got, sum(lat), lat, wall
+
+
+# ------------------------------------------------------------------------------------------------ main
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=2000, help="items (same ones for every system)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--batch", type=int, default=256, help="items per verify_many call / HTTP request")
+    ap.add_argument("--timeout", type=float, default=5.0, help="per-item deadline (in-process pool)")
+    ap.add_argument("--latency-n", type=int, default=300, help="items timed one by one for p50/p99 (in-process)")
+    ap.add_argument("--url", help="measure the HTTP service at this base URL instead of the in-process API")
+    ap.add_argument("--concurrency", type=int, default=2, help="HTTP requests in flight")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--hard", action="store_true", help="only golds that are not plain numbers (symbolic path)")
+    ap.add_argument("--show-misses", type=int, default=0, help="print this many of our wrong verdicts")
+    args = ap.parse_args()
+
+    items = build_items(args.n, args.seed, args.hard)
+    kinds: dict[str, int] = {}
+    for it in items:
+        kinds[it["kind"]] = kinds.get(it["kind"], 0) + 1
+    n_eq = sum(it["expected"] for it in items)
+    print(f"{len(items)} items ({n_eq} equivalent, {len(items) - n_eq} non-equivalent): {kinds}")
+
+    if args.url:
+        got, seconds, lat = run_http(items, args.url.rstrip("/"), args.batch, args.concurrency)
+        ours = report(f"arbiter HTTP (batch {args.batch})", len(items), seconds, lat, accuracy(items, got))
+        print("    (p50/p99 are per request of up to %d items)" % args.batch)
+    else:
+        got, seconds, lat = asyncio.run(
+            run_inprocess(items, args.workers, args.batch, args.timeout, min(args.latency_n, len(items))))
+        ours = report(f"arbiter in-process ({args.workers} workers)", len(items), seconds, lat, accuracy(items, got))
+    if args.show_misses:
+        misses = [(it["kind"], it["gold"][0], answer_block(it["completion"]).strip()[16:-1])
+                  for it, g in zip(items, got) if bool(g) != it["expected"]]
+        for m in misses[: args.show_misses]:
+            print("    miss:", m)
+
+    if not args.no_baseline:
+        bgot, bseconds, blat, wall = run_baseline(items)
+        base = report("math-verify 0.9.0 in-process (1 core)", len(items), bseconds, blat, accuracy(items, bgot))
+        print(f"    (baseline subprocess wall time incl. imports: {wall:.1f} s)")
+        print(f"  ratio arbiter / math-verify: {ours / base:.2f}x items/s")
+
+
+if __name__ == "__main__":
+    main()
