@@ -124,7 +124,7 @@ def _finish(answer: str, source: str) -> Extraction:
         return Extraction(None, source, "empty final answer")
     if len(answer) > MAX_ANSWER_CHARS:
         return Extraction(None, source, f"final answer longer than {MAX_ANSWER_CHARS} characters")
-    hedge = _hedge_reason(answer)
+    hedge = _hedge_reason(answer)  # after the length check: normalize only sees short strings
     if hedge:
         return Extraction(None, source, hedge)
     return Extraction(answer, source, None)
@@ -138,7 +138,7 @@ def extract_answer(text: str) -> Extraction:
     if boxed:
         distinct: dict[str, str] = {}
         for b in boxed:
-            distinct.setdefault(normalize(b), b)
+            distinct.setdefault(normalize(b) if len(b) <= MAX_ANSWER_CHARS else b, b)
         if len(distinct) > 1:
             shown = ", ".join(repr(v[:40]) for v in list(distinct.values())[:4])
             return Extraction(None, "boxed", f"hedged: {len(distinct)} different boxed answers ({shown})")
