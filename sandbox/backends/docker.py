@@ -288,7 +288,7 @@ class DockerBackend(Backend):
             created = api.create_container(
                 c.image, command=self.command(uid), user="0", working_dir="/tmp", hostname="sandbox",
                 environment={"LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp"},
-                stdin_open=True, stdin_once=True, tty=False, network_disabled=True,
+                detach=False, stdin_open=True, tty=False, network_disabled=True,  # detach=False: StdinOnce
                 labels=self.labels(), host_config=self.host_config(api))
             cid = created["Id"]
             self._containers.add(cid)
