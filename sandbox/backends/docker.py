@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import socket
@@ -35,6 +36,7 @@ import ssl
 import struct
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -53,6 +55,8 @@ LABEL_INSTANCE = "arbiter.instance"
 LABEL_POOL = "arbiter.pool"
 LABEL_ROLE = "arbiter.role"
 ROLE = "sandbox"
+LABEL_EXECUTOR_SHA = "arbiter.executor.sha256"  # image label set by scripts/build-images.sh
+EXECUTOR_PATH = Path(__file__).resolve().parent.parent / "executor.py"
 
 # Containers started by this process (all DockerBackend objects): remove_leftovers() never touches them, so that
 # a second pool of the same instance starting later cannot remove the first one's workers.
@@ -82,7 +86,16 @@ class DockerConfig:
     python_mode: str = "fork"  # "fork": warm zygote; "exec": python3 file.py per test
     runtime: str | None = None  # e.g. "runsc" for gVisor; None: the engine's default (runc)
     oom_score_adj: int = 500  # the host's OOM killer takes sandboxes before the service
+    check_executor: bool = True  # probe: the image must carry the sha256 of the local sandbox/executor.py
     remove_timeout_s: float = 15.0  # kill(): how long to wait for the container to disappear
+
+
+def executor_sha256() -> str | None:
+    """sha256 of the executor.py next to this package (what the image must have been built from)."""
+    try:
+        return hashlib.sha256(EXECUTOR_PATH.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _describe(e: BaseException) -> str:
@@ -225,12 +238,19 @@ class DockerBackend(Backend):
         except _ENGINE_ERRORS as e:
             raise BackendUnavailable(f"the Docker engine does not answer: {_describe(e)}; {START_HINT}") from None
         try:
-            client.api.inspect_image(self.config.image)
+            image = client.api.inspect_image(self.config.image)
         except docker.errors.ImageNotFound:
             raise BackendUnavailable(f"the sandbox image {self.config.image} is missing: {IMAGE_HINT}") from None
         except _ENGINE_ERRORS as e:
             raise BackendUnavailable(f"cannot inspect the sandbox image {self.config.image}: {_describe(e)}") \
                 from None
+        if self.config.check_executor:
+            built = ((image.get("Config") or {}).get("Labels") or {}).get(LABEL_EXECUTOR_SHA)
+            here = executor_sha256()
+            if here is not None and built != here:
+                raise BackendUnavailable(
+                    f"the sandbox image {self.config.image} was built from another executor.py (image "
+                    f"{(built or 'unlabelled')[:12]}, local {here[:12]}): {IMAGE_HINT}")
 
     async def probe(self) -> None:
         await asyncio.to_thread(self._probe_sync)
