@@ -1,0 +1,146 @@
+"""Code half of the accuracy reward: pick the program out of the completion, map the item's tests (APPS /
+TACO / LiveCodeBench, open-r1 lists, call-based, HumanEval asserts) onto one sandbox RunRequest, run it in the
+sandbox pool and turn the verdicts into a reward."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from app.api.schemas import AssertTests, IOTests, StdioCase
+from app.completion import select_program
+from app.config import SandboxSettings
+from app.rewards.base import CodeReference, Component, ScoringItem
+from app.sandbox_runtime import SandboxRuntime, SandboxUnavailable
+from sandbox import Limits, RunRequest, RunResult
+
+
+class TestsFormatError(ValueError):
+    """The item's tests cannot be mapped to a run; the item reports status error with this message."""
+
+
+class CodeAccuracy:
+    def __init__(self, sandbox: SandboxRuntime, settings: SandboxSettings) -> None:
+        self._sandbox = sandbox
+        self._settings = settings
+
+    async def score(
+        self, items: Sequence[ScoringItem], *, mode: Literal["pass_fraction", "all_or_nothing"], compare: str
+    ) -> list[Component]:
+        return list(await asyncio.gather(*(self._score_one(item, mode, compare) for item in items)))
+
+    async def _score_one(self, item: ScoringItem, mode: str, compare: str) -> Component:
+        reference = item.reference
+        assert isinstance(reference, CodeReference)
+        program = select_program(item.parsed, reference.language)
+        if program is None:
+            return Component(0.0, reason=f"no ```{reference.language} code block found in the answer",
+                             details={"passed": 0, "total": _count_tests(reference.tests)})
+        try:
+            request = self.build_request(program.code, reference, compare)
+        except TestsFormatError as exc:
+            return Component.failed("error", f"tests: {exc}")
+        try:
+            result = await self._sandbox.run(request)
+        except SandboxUnavailable as exc:
+            return Component.failed("sandbox_unavailable", str(exc))
+        details = _details(result)
+        if result.system_error:
+            # The boundary failed even after the pool's retry on a fresh worker: not the program's fault, so
+            # no reward signal either way.
+            return Component.failed("error", f"sandbox error: {result.error or 'worker failed'}", **details)
+        value = result.pass_fraction if mode == "pass_fraction" else float(result.all_passed)
+        reason = None if result.all_passed else f"{result.passed}/{result.total} tests passed"
+        return Component(value, reason=reason, details=details)
+
+    def build_request(self, source: str, reference: CodeReference, compare: str) -> RunRequest:
+        s = self._settings
+        limits = Limits(
+            cpu_s=min(reference.cpu_s or s.default_cpu_s, s.max_cpu_s),
+            memory_mb=min(reference.memory_mb or s.default_memory_mb, s.max_memory_mb),
+        )
+        tests = reference.tests
+        if _count_tests(tests) > s.max_tests:
+            raise TestsFormatError(f"{_count_tests(tests)} tests, the limit is {s.max_tests} (ARBITER_SANDBOX_MAX_TESTS)")
+        common: dict[str, Any] = {"language": reference.language, "limits": limits, "judge": compare}
+        if isinstance(tests, AssertTests):
+            if reference.language != "python":
+                raise TestsFormatError("assert-based tests (test_code) run Python programs only")
+            return RunRequest.assert_based(source, tests.test_code, tests.entry_point, **common)
+        if isinstance(tests, IOTests) and tests.fn_name:
+            if reference.language != "python":
+                raise TestsFormatError("call-based tests (fn_name) run Python programs only")
+            args = [_call_arguments(i, raw) for i, raw in enumerate(tests.inputs)]
+            returns = [_call_return(raw, out) for raw, out in zip(tests.inputs, tests.outputs)]
+            # APPS / TACO (arguments given as JSON lists) wrap expected returns in a one-element list.
+            wrapped = all(isinstance(raw, list) for raw in tests.inputs)
+            return RunRequest.call(source, tests.fn_name, args, returns, accept_wrapped_returns=wrapped, **common)
+        if isinstance(tests, IOTests):
+            pairs = list(zip(tests.inputs, tests.outputs))
+        else:
+            pairs = [(case.input, case.output) for case in tests]
+        inputs = [_text(i, "input", value) for i, (value, _) in enumerate(pairs)]
+        outputs = [_text(i, "output", value) for i, (_, value) in enumerate(pairs)]
+        return RunRequest.stdio(source, inputs, outputs, **common)
+
+
+def _count_tests(tests: IOTests | AssertTests | list[StdioCase]) -> int:
+    if isinstance(tests, IOTests):
+        return len(tests.inputs)
+    if isinstance(tests, AssertTests):
+        return 1
+    return len(tests)
+
+
+def _text(index: int, what: str, value: Any) -> str:
+    # Some datasets store stdin / stdout as a list of lines.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(line, str) for line in value):
+        return "\n".join(value) + "\n"
+    raise TestsFormatError(f"test {index}: {what} must be a string (or a list of lines) for stdin/stdout tests")
+
+
+def _call_arguments(index: int, raw: Any) -> list[Any]:
+    """Arguments of one call: a JSON list of arguments as given (APPS, TACO), or a string holding one JSON
+    value per line, one line per argument (LiveCodeBench's functional tests: "[1, 2]\n3" is two arguments)."""
+    if isinstance(raw, list):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return [json.loads(line) for line in raw.splitlines() if line.strip()]
+        except json.JSONDecodeError:
+            raise TestsFormatError(
+                f"test {index}: a string input must hold one JSON value per line (one per argument)"
+            ) from None
+    raise TestsFormatError(f"test {index}: input must be a list of arguments or a string of JSON lines")
+
+
+def _call_return(raw_input: Any, output: Any) -> Any:
+    # Where the arguments came as JSON text (LiveCodeBench), so does the expected value; where they came as
+    # JSON values (APPS, TACO), the output is a value already and a string output is a string.
+    if isinstance(raw_input, str) and isinstance(output, str):
+        try:
+            return json.loads(output)
+        except json.JSONDecodeError:
+            return output
+    return output
+
+
+def _details(result: RunResult) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "passed": result.passed,
+        "total": result.total,
+        "verdicts": list(result.verdicts),
+        "cpu_s": result.cpu_s,
+        "wall_s": result.wall_s,
+    }
+    if result.compile_output:
+        details["compile_output"] = result.compile_output[:2048]
+    if result.first_failure is not None:
+        failure = result.first_failure
+        details["first_failure"] = {"test": failure.index, "verdict": failure.verdict,
+                                    "stdout": failure.stdout, "stderr": failure.stderr}
+    return details

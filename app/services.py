@@ -1,0 +1,54 @@
+"""Everything the service builds at start-up and tears down at shutdown, in one place.
+
+`Services.start(settings)` is the only code that creates pools; the app factory's lifespan and the offline
+scorer both use it, so both score with the same code paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from app.api.schemas import Readiness
+from app.completion import TagConfig
+from app.config import Settings
+from app.math import MathWorkerPool
+from app.rewards.registry import build_rewards
+from app.rewards.pipeline import Pipeline
+from app.sandbox_runtime import SandboxRuntime
+
+log = logging.getLogger("arbiter.services")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    tags: TagConfig
+    math: MathWorkerPool
+    sandbox: SandboxRuntime
+    pipeline: Pipeline
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Services:
+        tags = TagConfig(think=settings.format.think_tag, answer=settings.format.answer_tag, mode=settings.format.mode)
+        math = MathWorkerPool(
+            workers=settings.math.workers, timeout_s=settings.math.timeout_s, cache_size=settings.math.cache_size
+        )
+        await math.start()
+        sandbox = SandboxRuntime(settings.sandbox)
+        try:
+            await sandbox.start()
+        except BaseException:
+            await math.close()
+            raise
+        pipeline = Pipeline(build_rewards(tags=tags, math=math, sandbox=sandbox, settings=settings))
+        return cls(settings=settings, tags=tags, math=math, sandbox=sandbox, pipeline=pipeline)
+
+    async def close(self) -> None:
+        await self.sandbox.close()
+        await self.math.close()
+
+    def readiness(self) -> Readiness:
+        sandbox = self.sandbox.status()
+        math = {"workers": self.settings.math.workers, "timeout_s": self.settings.math.timeout_s}
+        return Readiness(ready=bool(sandbox["ready"]), math=math, sandbox=sandbox)
