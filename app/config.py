@@ -42,6 +42,7 @@ class SandboxSettings(BaseModel):
     workers: int = Field(default_factory=_cores, ge=1, description="Warm sandbox workers (default: cores).")
     jobs_per_worker: int = Field(200, ge=1, description="A worker is recycled after this many jobs (and after any fault).")
     queue_timeout_s: float = Field(60.0, gt=0, description="How long a job may wait for a free worker before its tests report SE.")
+    start_timeout_s: float = Field(60.0, gt=0, description="How long start-up waits for the first sandbox worker before code reports sandbox_unavailable.")
     image: str = Field("arbiter-sandbox:latest", description="Docker image of the sandbox workers (make images).")
     instance: str = Field("arbiter", description="Label value naming this service instance; leftovers with it are removed at start-up.")
     container_memory_mb: int = Field(1024, ge=64, description="Memory limit of one sandbox container.")

@@ -7,7 +7,9 @@ import logging
 from typing import Any
 
 from app.config import SandboxSettings
-from sandbox import BackendUnavailable, PoolConfig, RunRequest, RunResult, SandboxPool, create_backend
+from sandbox import PoolConfig, RunRequest, RunResult, SandboxError, SandboxPool, create_backend
+from sandbox.backends.bwrap import BwrapConfig
+from sandbox.backends.docker import DockerConfig
 from sandbox.errors import PoolClosed
 
 log = logging.getLogger("arbiter.sandbox")
@@ -29,20 +31,37 @@ class SandboxRuntime:
 
     async def start(self) -> None:
         s = self._settings
+        docker = DockerConfig(
+            image=s.image,
+            instance=s.instance,
+            memory_mb=s.container_memory_mb,
+            pids_limit=s.container_pids,
+            cpus=s.container_cpus,
+            tmpfs_mb=s.tmpfs_mb,
+        )
         try:
-            backend = await create_backend(s.backend)
-            pool = SandboxPool(
-                backend,
-                PoolConfig(size=s.workers, max_jobs_per_worker=s.jobs_per_worker, acquire_timeout_s=s.queue_timeout_s),
-            )
+            backend = await create_backend(s.backend, bwrap=BwrapConfig(tmpfs_mb=s.tmpfs_mb), docker=docker)
+        except SandboxError as exc:
+            self._unavailable(exc)
+            return
+        pool = SandboxPool(
+            backend,
+            PoolConfig(size=s.workers, max_jobs_per_worker=s.jobs_per_worker, acquire_timeout_s=s.queue_timeout_s,
+                       start_timeout_s=s.start_timeout_s),
+        )
+        try:
             await pool.start()
-        except BackendUnavailable as exc:
-            # Math still works; code items report sandbox_unavailable with this reason and /readyz says so.
-            self._reason = str(exc)
-            log.warning("no sandbox backend can run code: %s", exc)
+        except SandboxError as exc:
+            await pool.close()
+            self._unavailable(exc)
             return
         self._pool, self._reason = pool, None
         log.info("sandbox ready: backend %s, %d workers", backend.name, s.workers)
+
+    def _unavailable(self, exc: SandboxError) -> None:
+        # Math still works; code items report sandbox_unavailable with this reason and /readyz says so.
+        self._reason = str(exc)
+        log.warning("no sandbox backend can run code: %s", exc)
 
     async def run(self, request: RunRequest) -> RunResult:
         if self._pool is None:

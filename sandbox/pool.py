@@ -12,7 +12,7 @@ from typing import Any
 
 from .api import PoolConfig, RunRequest, RunResult, judge_outcome
 from .backends.base import Backend, WorkerTransport
-from .errors import AcquireTimeout, PoolClosed, ProtocolError, SandboxError, WorkerLost
+from .errors import AcquireTimeout, PoolClosed, ProtocolError, SandboxError, WorkerLost, WorkerStartFailed
 from .models import Job, JobOutcome
 from .protocol import read_frame, write_frame
 
@@ -79,9 +79,17 @@ class SandboxPool:
         self._started = True
         self._fill()
         if wait:
+            # Bounded: a backend whose workers keep failing (bad image, broken engine) must not hold the
+            # service's start-up forever; the caller reports the reason instead.
+            deadline = time.monotonic() + self.config.start_timeout_s
             while not self._idle and not self._busy:
                 if self._failures and self._starting == 0 and self._last_error:
-                    raise SandboxError(f"no sandbox worker could start: {self._last_error}")
+                    raise WorkerStartFailed(f"no sandbox worker could start: {self._last_error}")
+                if time.monotonic() > deadline:
+                    raise WorkerStartFailed(
+                        f"no sandbox worker started within {self.config.start_timeout_s:.0f} s"
+                        + (f": {self._last_error}" if self._last_error else "")
+                    )
                 await asyncio.sleep(0.01)
 
     async def close(self) -> None:
