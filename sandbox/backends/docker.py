@@ -189,7 +189,8 @@ class DockerTransport(WorkerTransport):
         self._pump_task.cancel()
         with contextlib.suppress(ConnectionError, OSError, RuntimeError):
             self._writer.close()
-        await self._backend._remove(self.container_id)
+        if self.container_id in self._backend._containers:  # not yet removed by backend.close()
+            await self._backend._remove(self.container_id)
         self._backend._release(self)
         with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
             await self._pump_task
