@@ -17,7 +17,8 @@ What it does for a training step:
   `ArbiterFallbackWarning`. A training step is never killed by a slow or dead reward service.
 - **Errors that are the caller's bug** (401 bad key, 422 malformed item) raise an `ArbiterHTTPError` subclass
   with the server's message when `errors="raise"` (the default), or become fallbacks with a warning when
-  `errors="fallback"` (what the trainer adapters use, so that one bad dataset row cannot stop a run).
+  `errors="fallback"` (what the trainer adapters use, so that one bad dataset row cannot stop a run). In that
+  mode a 422 naming one item halves the chunk until the bad item is alone: only it falls back.
 - **Advantages.** `score(..., advantages="group")` fills `ScoreResult.advantage` with GRPO group-relative
   advantages computed here over the *whole* batch (chunks and fail-over would split the server's view of a group
   or a batch). The formulas are app/rewards/advantages.py's, the same the server uses.
@@ -319,6 +320,13 @@ def _classify(response: httpx.Response, n_items: int) -> _Retry | _Split | _Done
     raise ArbiterHTTPError(status, code, detail)
 
 
+def _bisectable(exc: ArbiterClientError, indices: Sequence[int]) -> bool:
+    """A 422 that names an item (`items.3.reference: ...`) in a chunk of several: halving the chunk isolates the
+    bad item in log2(n) more requests, and the others are scored. A 422 about the request itself (`rewards...`)
+    would fail every half, so it is not split."""
+    return isinstance(exc, ArbiterInvalidRequest) and len(indices) > 1 and exc.detail.startswith("items.")
+
+
 def _fallback(item: Mapping[str, Any], value: float, reason: str) -> ScoreResult:
     return ScoreResult(id=str(item.get("id", "")), reward=value, components={}, status="fallback", reason=reason)
 
@@ -495,6 +503,11 @@ class AsyncArbiterClient:
             except ArbiterClientError as exc:
                 if core.config.errors == "raise":
                     raise
+                if _bisectable(exc, indices):
+                    half = len(indices) // 2
+                    await self._score_chunk(items, indices[:half], rewards, deadline, slots, failures)
+                    await self._score_chunk(items, indices[half:], rewards, deadline, slots, failures)
+                    return
                 for i in indices:
                     failures[i] = str(exc)
                 return
@@ -642,6 +655,11 @@ class ArbiterClient:
             except ArbiterClientError as exc:
                 if core.config.errors == "raise":
                     raise
+                if _bisectable(exc, indices):
+                    half = len(indices) // 2
+                    self._score_chunk(items, indices[:half], rewards, deadline, slots, failures)
+                    self._score_chunk(items, indices[half:], rewards, deadline, slots, failures)
+                    return
                 for i in indices:
                     failures[i] = str(exc)
                 return

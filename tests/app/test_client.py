@@ -233,3 +233,26 @@ async def test_async_deadline_cancels_in_flight_requests() -> None:
             results = await client.score(items(3), deadline_s=0.2)
         assert time.monotonic() - start < 1.0
     assert all(r.is_fallback for r in results)
+
+
+def test_fallback_mode_isolates_the_bad_item_of_a_chunk() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)["items"]
+        for k, item in enumerate(sent):
+            if item["id"] == "5":
+                return httpx.Response(422, json={"code": "invalid_request", "detail": f"items.{k}.reference: bad"})
+        return ok_response(request)
+
+    recorder = Recorder(handler)
+    with ArbiterClient("http://a", transport=httpx.MockTransport(recorder), chunk_size=8, errors="fallback") as client:
+        with pytest.warns(ArbiterFallbackWarning, match="1 of 8"):
+            results = client.score(items(8))
+    assert [r.status for r in results] == ["ok"] * 5 + ["fallback"] + ["ok"] * 2
+    assert len(recorder.requests) == 7  # 8 → 4+4 → 2+2 → 1+1: log2(8) levels on the bad item's side
+
+    # A request-level 422 (not about an item) is not split: one request, every item falls back.
+    request_level = Recorder(status(422, body={"code": "invalid_request", "detail": "rewards.nope: unknown reward"}))
+    with ArbiterClient("http://a", transport=httpx.MockTransport(request_level), errors="fallback") as client:
+        with pytest.warns(ArbiterFallbackWarning):
+            client.score(items(8))
+    assert len(request_level.requests) == 1
