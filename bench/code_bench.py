@@ -60,7 +60,7 @@ def humaneval_programs() -> list[tuple[str, str, str]]:
     return [(p["prompt"] + p["canonical_solution"], p["test"], p["entry_point"]) for p in probs.values()]
 
 
-def baseline_humaneval(programs, threads: int = 2) -> tuple[float, int]:
+def baseline_humaneval(programs, threads: int = 2, timeout_s: float = 10.0) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as d:
         def one(i_prog):
             i, (src, test, entry) = i_prog
@@ -68,7 +68,7 @@ def baseline_humaneval(programs, threads: int = 2) -> tuple[float, int]:
             with open(path, "w") as f:
                 f.write(src + "\n\n" + test + "\n\n" + f"check({entry})\n")
             try:
-                return subprocess.run([sys.executable, path], capture_output=True, timeout=10).returncode == 0
+                return subprocess.run([sys.executable, path], capture_output=True, timeout=timeout_s).returncode == 0
             except subprocess.TimeoutExpired:
                 return False
 
