@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import catalogue
+from app.api import catalogue, integrations
 from app.api.routes import router
 from app.config import Settings
 from app.errors import install_error_handlers
@@ -36,4 +36,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(catalogue.router)
+    app.include_router(integrations.router)  # OpenRLHF /get_reward, slime /slime/reward
     return app
