@@ -1,5 +1,5 @@
-"""A live Arbiter for the adapter tests: `arbiter serve`'s app on a free port, math workers and one bwrap sandbox
-worker, plus the integrations router (included here only if app/main.py does not include it yet)."""
+"""A live Arbiter for the adapter tests: `arbiter serve` on a free port, one math worker and one bwrap sandbox worker
+(bwrap rather than docker: it starts in a fraction of a second, and the adapters do not test isolation)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-_SERVER = """
-import sys, uvicorn
-from app.main import create_app
-from app.api import integrations
-
-app = create_app()
-if not any(getattr(r, "path", None) == "/get_reward" for r in app.router.routes):
-    app.include_router(integrations.router)
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -37,7 +26,7 @@ def arbiter_url() -> Iterator[str]:
     port = free_port()
     env = dict(os.environ, ARBITER_MATH_WORKERS="1", ARBITER_SANDBOX_WORKERS="1", ARBITER_SANDBOX_BACKEND="bwrap")
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    proc = subprocess.Popen([sys.executable, "-c", _SERVER, str(port)], cwd=root, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=root, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
