@@ -9,9 +9,9 @@ serves, stderr goes to the log (and a short tail kept for error messages).
 
 Boundary (DockerConfig): no network (only the loopback interface), read-only root file system, a size-limited
 tmpfs /tmp (the executor's work root; exec allowed there because compiled C++ binaries run from it), a small
-/dev/shm, every capability dropped but the four the executor needs to switch to the worker's unprivileged uid and
-clean up after it (SETUID SETGID CHOWN DAC_OVERRIDE: measured, KILL and FOWNER are not needed because the
-executor kills a uid's processes from a helper running as that uid), no-new-privileges, pids/memory(+swap)/CPU
+/dev/shm, every capability dropped but the five the executor needs to switch to the worker's unprivileged uid,
+stop its programs and clean up after them (SETUID SETGID KILL CHOWN DAC_OVERRIDE: measured; FOWNER is not needed,
+DAC_OVERRIDE already lets root empty a directory a program made read-only), no-new-privileges, pids/memory(+swap)/CPU
 limits, no host mounts, the logging driver off (the stream carries the protocol, not logs), a private IPC
 namespace, a high oom_score_adj. User programs run under uid uid_base + slot, distinct per worker, because
 RLIMIT_NPROC counts processes per uid across containers.
@@ -77,8 +77,9 @@ class DockerConfig:
     pids_limit: int = 128  # processes and threads of one container
     tmpfs_mb: int = 256  # /tmp: the executor's work root (sources, compiled binaries, program files)
     shm_mb: int = 16  # /dev/shm
-    # measured: SETUID+SETGID to drop to the worker uid, CHOWN for its work dirs, DAC_OVERRIDE to clean them up
-    cap_add: tuple[str, ...] = ("SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE")
+    # measured: SETUID+SETGID to drop to the worker uid, KILL to stop its programs at the wall-clock cap or output
+    # cap, CHOWN to hand it its work dirs, DAC_OVERRIDE to remove what it left there whatever the modes
+    cap_add: tuple[str, ...] = ("SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE")
     uid_base: int = 62000  # worker slot i runs programs as uid_base + i (the image names them sandbox-<i>)
     uid_slots: int = 1000
     python: str = "/usr/bin/python3"

@@ -170,8 +170,8 @@ print(json.dumps({"uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(), 
     assert seen["groups"] == []
     assert int(seen["CapEff"], 16) == 0 and int(seen["CapPrm"], 16) == 0
     assert seen["NoNewPrivs"] == "1"
-    # bounding set: only SETUID SETGID CHOWN DAC_OVERRIDE (bits 7 6 0 1)
-    assert int(seen["CapBnd"], 16) == (1 << 7) | (1 << 6) | (1 << 0) | (1 << 1)
+    # bounding set: only SETUID SETGID KILL CHOWN DAC_OVERRIDE (bits 7 6 5 0 1)
+    assert int(seen["CapBnd"], 16) == (1 << 7) | (1 << 6) | (1 << 5) | (1 << 0) | (1 << 1)
 
 
 async def test_host_config_hardening_and_labels(make_backend, engine, instance):
@@ -188,7 +188,7 @@ async def test_host_config_hardening_and_labels(make_backend, engine, instance):
         assert hc["NetworkMode"] == "none"
         assert hc["ReadonlyRootfs"] is True
         assert hc["CapDrop"] == ["ALL"]
-        assert sorted(hc["CapAdd"]) == ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]
+        assert sorted(hc["CapAdd"]) == ["CHOWN", "DAC_OVERRIDE", "KILL", "SETGID", "SETUID"]
         assert "no-new-privileges" in hc["SecurityOpt"]
         assert hc["Privileged"] is False
         assert hc["PidsLimit"] == 64
