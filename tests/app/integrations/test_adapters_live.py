@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from adapter_helpers import Recording  # type: ignore[import-not-found]
+from adapter_helpers import Recording, running_arbiter  # type: ignore[import-not-found]
 
-from app.client import ArbiterFallbackWarning, AsyncArbiterClient
+from app.client import ArbiterAuthError, ArbiterClient, ArbiterFallbackWarning, AsyncArbiterClient
 from app.integrations import openrlhf, slime
 from app.integrations.trl import arbiter_reward_funcs
 from app.integrations.verl import VerlScorer, task_of
@@ -224,3 +224,17 @@ def test_score_route_returns_group_advantages(arbiter_url: str) -> None:
     assert [r["advantage"] for r in results] == [0.75, -0.25, -0.25, -0.25]
     plain = httpx.post(f"{arbiter_url}/v1/score", json={"items": items}, timeout=30).json()["results"]
     assert all(r["advantage"] is None for r in plain)
+
+
+# ------------------------------------------------------------------------------------------------ API keys
+
+
+def test_client_api_key_against_a_keyed_server() -> None:
+    with running_arbiter(ARBITER_API_KEYS="s3cret,other") as url:
+        item = {"id": "a", "completion": RIGHT, "reference": {"answer": "42"}}
+        with ArbiterClient(url, api_key="s3cret") as client:
+            assert client.score([item])[0].reward == 2.0
+        with ArbiterClient(url) as client, pytest.raises(ArbiterAuthError, match="missing API key"):
+            client.score([item])
+        with ArbiterClient(url, api_key="wrong") as client, pytest.raises(ArbiterAuthError, match="invalid API key"):
+            client.score([item])
