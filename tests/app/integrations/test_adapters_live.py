@@ -238,3 +238,41 @@ def test_client_api_key_against_a_keyed_server() -> None:
             client.score([item])
         with ArbiterClient(url, api_key="wrong") as client, pytest.raises(ArbiterAuthError, match="invalid API key"):
             client.score([item])
+
+
+# ------------------------------------------------------------------------------------------------ deadline, every adapter
+
+
+async def test_every_adapter_returns_by_its_deadline_when_the_server_hangs(
+    black_hole_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch  # noqa: F401  # imported first, as inside OpenRLHF: its 2-3 s cold import is not the adapter's time
+
+    monkeypatch.setenv("ARBITER_URL", black_hole_url)
+    monkeypatch.setenv("ARBITER_DEADLINE_S", "0.5")
+    monkeypatch.setattr(openrlhf, "_client", None)
+    monkeypatch.setattr(slime, "_clients", {})
+    scorer = VerlScorer(black_hole_url, deadline_s=0.5)
+
+    class Sample:
+        prompt, response, label = "p", RIGHT, "42"
+
+    timings: dict[str, float] = {}
+    with pytest.warns(ArbiterFallbackWarning):
+        start = time.monotonic()
+        batch = scorer.compute_score_batch(["openai/gsm8k"] * 2, [RIGHT] * 2, ["42"] * 2, [None] * 2)
+        timings["verl batch"] = time.monotonic() - start
+        start = time.monotonic()
+        single = await scorer.compute_score("openai/gsm8k", RIGHT, "42")
+        timings["verl async"] = time.monotonic() - start
+        start = time.monotonic()
+        orlhf = openrlhf.reward_func(["q" + RIGHT], ["q"], ["42"])
+        timings["openrlhf"] = time.monotonic() - start
+        start = time.monotonic()
+        sl = await slime.arbiter_rm(None, Sample())
+        timings["slime"] = time.monotonic() - start
+    scorer.close()
+    openrlhf._get_client().close()
+    assert all(t < 2.0 for t in timings.values()), timings
+    assert [b["score"] for b in batch] == [0.0, 0.0] and single["score"] == 0.0
+    assert orlhf["rewards"].tolist() == [0.0] and sl["reward"] == 0.0 and sl["status"] == "fallback"
