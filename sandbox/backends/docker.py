@@ -272,7 +272,9 @@ class DockerBackend(Backend):
         kw: dict[str, Any] = dict(
             network_mode="none",
             read_only=True,
-            tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={int(c.tmpfs_mb)}m,mode=1777"},
+            # /tmp belongs to root, mode 0755 (the engine copies the mode of the image's /tmp up, so the image's
+            # /tmp is 0755 too): programs can write only to the per-test directory the executor gives their uid
+            tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={int(c.tmpfs_mb)}m,mode=0755"},
             shm_size=f"{int(c.shm_mb)}m",
             ipc_mode="private",
             cap_drop=["ALL"],

@@ -17,7 +17,7 @@ from sandbox import BackendUnavailable, Limits, PoolConfig, SandboxPool
 from sandbox.models import CompileLimits
 from sbx_helpers import leftover_processes  # noqa: E402,F401
 
-BACKENDS = ["bwrap"]
+BACKENDS = ["bwrap", "docker"]
 
 
 async def make_backend(name: str):
@@ -26,9 +26,10 @@ async def make_backend(name: str):
 
         backend = BwrapBackend(BwrapConfig(tmpfs_mb=256))
     elif name == "docker":
-        from sandbox.backends.docker import DockerBackend
+        from sandbox.backends.docker import DockerBackend, DockerConfig
 
-        backend = DockerBackend()
+        # an instance label of its own: start-up removes leftovers of that label only, never a running service's
+        backend = DockerBackend(DockerConfig(instance=f"pytest-{os.getpid()}"))
     else:  # pragma: no cover
         raise ValueError(name)
     await backend.probe()

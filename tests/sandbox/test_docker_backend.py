@@ -126,13 +126,19 @@ for line in open("/proc/self/mounts"):
     dev, mnt, fs, opts = line.split()[:4]
     mounts[mnt] = (fs, opts.split(","))
 open("scratch", "w").write("x")  # the test's work dir (tmpfs) is writable
-print(json.dumps({"mounts": mounts, "cwd": os.getcwd(), "uid": os.getuid()}))
+try:
+    open("/tmp/elsewhere", "w").write("x")
+    tmp_writable = True
+except OSError:
+    tmp_writable = False
+print(json.dumps({"mounts": mounts, "cwd": os.getcwd(), "uid": os.getuid(), "tmp_writable": tmp_writable}))
 """)
     root_fs, root_opts = seen["mounts"]["/"]
     assert "ro" in root_opts
     tmp_fs, tmp_opts = seen["mounts"]["/tmp"]
     assert tmp_fs == "tmpfs" and "rw" in tmp_opts and "nosuid" in tmp_opts and "nodev" in tmp_opts
     assert seen["cwd"].startswith("/tmp/")
+    assert seen["tmp_writable"] is False  # /tmp itself belongs to root: only the test's own dir is writable
     # Even root inside the container (the executor's own uid) cannot write to the image.
     (container,) = _ours(engine, pool.backend.config.instance)
     for path in ("/etc/arbiter-probe", "/usr/arbiter-probe", "/opt/arbiter/executor.py"):
