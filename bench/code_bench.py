@@ -118,7 +118,12 @@ async def pool_humaneval(pool: SandboxPool, programs) -> tuple[float, int]:
 
 
 async def bench_backend(name: str, n: int, workers: int, programs) -> None:
-    backend = await create_backend(name)
+    docker_config = None
+    if name == "docker":  # a label of its own: the pool's leftover removal never touches a running service's workers
+        from sandbox.backends.docker import DockerConfig
+
+        docker_config = DockerConfig(instance="bench")
+    backend = await create_backend(name, docker=docker_config)
     pool = SandboxPool(backend, PoolConfig(size=workers))
     t = time.perf_counter()
     await pool.start()
