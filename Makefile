@@ -22,5 +22,10 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The sandbox image (and, once it exists, the service image); builds debian:bookworm-slim with debootstrap
+# first when no registry can provide it.
+images:
+	bash scripts/build-images.sh
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
