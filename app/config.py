@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -72,10 +72,33 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated API keys; when set every route but /healthz needs one."
     )
+    max_items_in_flight: int = Field(
+        8192, ge=1,
+        description="Most items being scored at once across requests; past it requests get 429 with Retry-After "
+        "at once (no unbounded queue). At least ARBITER_MAX_ITEMS.",
+    )
+    request_deadline_s: float = Field(
+        300.0, gt=0, description="Overall deadline of one scoring request; components unfinished by then report timeout."
+    )
+    retry_after_s: int = Field(2, ge=1, description="Retry-After seconds sent with 429 (overloaded) and 503 (not ready / shutting down).")
+    shutdown_grace_s: float = Field(
+        30.0, ge=0, description="On SIGTERM, how long requests in flight may take to finish before they are cancelled."
+    )
+    log_format: Literal["json", "text"] = Field("json", description="`arbiter serve` log lines: one JSON object per line, or plain text.")
 
     format: FormatSettings = Field(default_factory=FormatSettings)
     math: MathSettings = Field(default_factory=MathSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+
+    @model_validator(mode="after")
+    def _in_flight_holds_a_batch(self) -> Settings:
+        # Otherwise a full-size batch could never be admitted and would get 429 forever.
+        if self.max_items_in_flight < self.max_items:
+            raise ValueError(
+                f"ARBITER_MAX_ITEMS_IN_FLIGHT ({self.max_items_in_flight}) must be at least ARBITER_MAX_ITEMS "
+                f"({self.max_items}); raise the first or lower the second"
+            )
+        return self
 
     @field_validator("api_keys", mode="before")
     @classmethod

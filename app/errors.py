@@ -53,10 +53,15 @@ def _location(loc: tuple[object, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def error_response(exc: ArbiterError) -> JSONResponse:
+    """The JSON a client gets for an ArbiterError; also used by middleware, which runs outside the handlers."""
+    return JSONResponse({"code": exc.code, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ArbiterError)
     async def _arbiter_error(_: Request, exc: ArbiterError) -> JSONResponse:
-        return JSONResponse({"code": exc.code, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

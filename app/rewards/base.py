@@ -6,7 +6,9 @@ and length-based rewards compare the items of a GRPO group with each other.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -109,3 +111,17 @@ AnyReward = Reward | DependentReward
 def needs_of(reward: AnyReward) -> tuple[str, ...]:
     """The rewards this one reads; () for the plain Reward protocol, which has no `needs`."""
     return tuple(getattr(reward, "needs", ()))
+
+
+#: The request's deadline as an event-loop time, set by the pipeline for the rewards of one batch (None: no
+#: deadline). A reward that works item by item reads it to return what finished and mark the rest `timeout`;
+#: the pipeline stops any reward still running a moment later, so a reward may also ignore it.
+DEADLINE: ContextVar[float | None] = ContextVar("arbiter_deadline", default=None)
+
+
+def time_left() -> float | None:
+    """Seconds until the request's deadline (never negative), or None when the request has none."""
+    deadline = DEADLINE.get()
+    if deadline is None:
+        return None
+    return max(0.0, deadline - asyncio.get_running_loop().time())

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from app.api.schemas import AssertTests, IOTests, StdioCase
 from app.completion import select_program
 from app.config import SandboxSettings
-from app.rewards.base import CodeReference, Component, ScoringItem
+from app.rewards.base import CodeReference, Component, ScoringItem, time_left
 from app.sandbox_runtime import SandboxRuntime, SandboxUnavailable
 from sandbox import Limits, RunRequest, RunResult
 
@@ -29,7 +29,24 @@ class CodeAccuracy:
     async def score(
         self, items: Sequence[ScoringItem], *, mode: Literal["pass_fraction", "all_or_nothing"], compare: str
     ) -> list[Component]:
-        return list(await asyncio.gather(*(self._score_one(item, mode, compare) for item in items)))
+        if not items:
+            return []
+        tasks = [asyncio.create_task(self._score_one(item, mode, compare)) for item in items]
+        try:
+            # Item by item against the request deadline: programs that finished keep their results, the rest
+            # report timeout (their sandbox jobs still end within their own per-test limits).
+            _, pending = await asyncio.wait(tasks, timeout=time_left())
+        finally:
+            unfinished = [task for task in tasks if not task.done()]
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                await asyncio.gather(*unfinished, return_exceptions=True)
+        return [
+            Component.failed("timeout", "program not judged within the request deadline (ARBITER_REQUEST_DEADLINE_S)")
+            if task in pending else task.result()
+            for task in tasks
+        ]
 
     async def _score_one(self, item: ScoringItem, mode: str, compare: str) -> Component:
         reference = item.reference

@@ -7,12 +7,14 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from app.admission import Admission
 from app.errors import InvalidRequest
-from app.rewards.base import STATUS_PRIORITY, AnyReward, Component, RewardParams, ScoringItem, Status, Upstream, needs_of
+from app.rewards.base import (DEADLINE, STATUS_PRIORITY, AnyReward, Component, RewardParams, ScoringItem, Status,
+                              Upstream, needs_of)
 from app.rewards.profiles import DEFAULT_PROFILE, PROFILE_KEY, PROFILES, Profile
 
 log = logging.getLogger("arbiter.pipeline")
@@ -22,6 +24,10 @@ DEFAULT_SELECTION: Mapping[str, Mapping[str, Any]] = PROFILES[DEFAULT_PROFILE].r
 #: What a request's `rewards` may be: a profile name, or reward name → parameters with an optional
 #: `"profile": name` entry that the other entries override (see app/rewards/profiles.py).
 Selection = str | Mapping[str, Mapping[str, Any] | str]
+
+#: After the request deadline, rewards that read DEADLINE return partial results on their own; this much later
+#: the pipeline cancels whatever still runs (a reward that ignores DEADLINE) and reports it `timeout`.
+HARD_STOP_GRACE_S = 0.5
 
 
 @dataclass(slots=True)
@@ -34,9 +40,30 @@ class ItemOutcome:
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+class ScoringObserver(Protocol):
+    """Told about every scored batch (metrics, request logs); must be cheap and must not raise."""
+
+    def batch_scored(
+        self, components: Mapping[str, Sequence[Component]], outcomes: Sequence[ItemOutcome], timed_out: Sequence[str]
+    ) -> None: ...
+
+
 class Pipeline:
-    def __init__(self, rewards: Mapping[str, AnyReward], profiles: Mapping[str, Profile] = PROFILES) -> None:
+    def __init__(
+        self,
+        rewards: Mapping[str, AnyReward],
+        profiles: Mapping[str, Profile] = PROFILES,
+        *,
+        deadline_s: float | None = None,
+        admission: Admission | None = None,
+        observers: Sequence[ScoringObserver] = (),
+    ) -> None:
         self._rewards = dict(rewards)
+        self._deadline_s = deadline_s
+        # Admission lives here, not in a route, so that every way in (/v1/score, the trainer protocols) shares
+        # the one bound on items in flight.
+        self._admission = admission
+        self._observers = tuple(observers)
         _check_dependencies(self._rewards)
         # A profile is offered only where every reward it names exists (a test pipeline with two fake rewards
         # has none); the ones offered are validated now so that a typo in a profile fails at start-up.
@@ -120,7 +147,34 @@ class Pipeline:
     def _valid_profiles(self) -> str:
         return "valid profiles: " + (", ".join(sorted(self._profiles)) or "none")
 
-    async def score(self, items: Sequence[ScoringItem], selection: Mapping[str, RewardParams]) -> list[ItemOutcome]:
+    async def score(
+        self, items: Sequence[ScoringItem], selection: Mapping[str, RewardParams], *, deadline_s: float | None = None
+    ) -> list[ItemOutcome]:
+        """One outcome per item, in order. Raises Overloaded / NotReady (admission) before any work starts.
+
+        deadline_s (default: the pipeline's): components not finished by then report `timeout`; the rest of the
+        batch comes back as computed.
+        """
+        if self._admission is None:
+            return await self._score(items, selection, deadline_s)
+        async with self._admission.admit(len(items)):
+            return await self._score(items, selection, deadline_s)
+
+    async def _score(
+        self, items: Sequence[ScoringItem], selection: Mapping[str, RewardParams], deadline_s: float | None
+    ) -> list[ItemOutcome]:
+        deadline_s = self._deadline_s if deadline_s is None else deadline_s
+        loop = asyncio.get_running_loop()
+        # Set before the tasks are created: each task copies the context, so every reward sees this deadline.
+        token = DEADLINE.set(None if deadline_s is None else loop.time() + deadline_s)
+        try:
+            return await self._score_until(items, selection, deadline_s)
+        finally:
+            DEADLINE.reset(token)
+
+    async def _score_until(
+        self, items: Sequence[ScoringItem], selection: Mapping[str, RewardParams], deadline_s: float | None
+    ) -> list[ItemOutcome]:
         names = list(selection)
         tasks: dict[str, asyncio.Task[list[Component]]] = {}
 
@@ -138,11 +192,34 @@ class Pipeline:
 
         for name in names:
             tasks[name] = asyncio.create_task(run(name))
-        per_reward = await asyncio.gather(*(tasks[name] for name in names))
+        try:
+            hard_stop = None if deadline_s is None else deadline_s + HARD_STOP_GRACE_S
+            _, pending = await asyncio.wait(tasks.values(), timeout=hard_stop)
+        finally:
+            # Also on cancellation of the request (client gone, shutdown past its grace): no orphan reward tasks.
+            unfinished = [task for task in tasks.values() if not task.done()]
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                await asyncio.gather(*unfinished, return_exceptions=True)
+        timed_out = [name for name in names if tasks[name] in pending]
+        per_reward: dict[str, list[Component]] = {}
+        for name in names:
+            if name in timed_out:
+                log.warning("reward %s did not finish within the request deadline of %g s", name, deadline_s)
+                per_reward[name] = [
+                    Component.failed("timeout", f"not finished within the request deadline of {deadline_s:g} s "
+                                                "(ARBITER_REQUEST_DEADLINE_S); send smaller batches or raise it")
+                    for _ in items
+                ]
+            else:
+                per_reward[name] = tasks[name].result()
         outcomes = []
         for i, item in enumerate(items):
-            components = {name: per_reward[k][i] for k, name in enumerate(names)}
+            components = {name: per_reward[name][i] for name in names}
             outcomes.append(_combine(item, components, selection))
+        for observer in self._observers:
+            observer.batch_scored(per_reward, outcomes, timed_out)
         return outcomes
 
     async def _run(
