@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -11,14 +12,27 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.config import Settings
+    from app.observability import configure_logging
 
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    # uvicorn drains on SIGTERM/SIGINT, then re-raises the signal under the handler that was installed before it
+    # started. A no-op handler here makes a completed drain exit 0, so that supervisors (compose, Kubernetes,
+    # systemd) see a clean stop rather than death by signal.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level,
+        # Logging is configured above (JSON lines); the app writes one line per request, so no uvicorn access log.
+        log_config=None,
+        access_log=False,
+        # SIGTERM: stop accepting, let requests in flight finish for this long, then the lifespan removes the
+        # sandbox workers. Orchestrators must wait longer than this before SIGKILL (compose: stop_grace_period).
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
         # One process: the math workers and sandbox pool live in it; scale out with replicas instead.
         workers=1,
     )

@@ -7,24 +7,36 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import __version__
+from app import __version__, metrics as metrics_api
+from app.admission import Admission, AdmissionMiddleware
 from app.api import catalogue, integrations
 from app.api.routes import router
 from app.config import Settings
+from app.auth import ApiKeyMiddleware
 from app.errors import install_error_handlers
+from app.metrics import Metrics
+from app.observability import RequestContextMiddleware, RequestLogObserver
 from app.services import Services
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    metrics = Metrics()  # per app: several apps in one process must not share metric names
+    admission = Admission(settings.max_items_in_flight, settings.retry_after_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await Services.start(settings)
+        services = await Services.start(
+            settings, admission=admission, observers=(metrics, RequestLogObserver()), observe_stage=metrics.observe_stage
+        )
         app.state.services = services
         try:
             yield
         finally:
+            # Reached after the server stopped accepting and the requests in flight finished (or the grace
+            # period of `arbiter serve` ran out): refuse stragglers, then remove workers and sandbox containers.
+            admission.drain()
+            app.state.services = None
             await services.close()
 
     app = FastAPI(
@@ -33,8 +45,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Rule-based rewards for RL on reasoning models: format, math, sandboxed code.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.admission = admission
+    app.state.services = None
+    metrics.watch(lambda: app.state.services, admission)
     install_error_handlers(app)
+    # add_middleware puts each one outside the previous: admission (innermost), auth, then request context
+    # outermost, so that 401s and 429s get a request id, a log line and a count too.
+    app.add_middleware(AdmissionMiddleware, admission=admission)
+    if settings.api_keys:
+        app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(router)
     app.include_router(catalogue.router)
+    app.include_router(metrics_api.router)
     app.include_router(integrations.router)  # OpenRLHF /get_reward, slime /slime/reward
     return app

@@ -7,14 +7,16 @@ scorer both use it, so both score with the same code paths.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from app.admission import Admission
 from app.api.schemas import Readiness
 from app.completion import TagConfig
 from app.config import Settings
 from app.math import MathWorkerPool
 from app.rewards.registry import build_rewards
-from app.rewards.pipeline import Pipeline
+from app.rewards.pipeline import Pipeline, ScoringObserver
 from app.sandbox_runtime import SandboxRuntime
 
 log = logging.getLogger("arbiter.services")
@@ -29,19 +31,33 @@ class Services:
     pipeline: Pipeline
 
     @classmethod
-    async def start(cls, settings: Settings) -> Services:
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        admission: Admission | None = None,
+        observers: Sequence[ScoringObserver] = (),
+        observe_stage: Callable[[str, float], None] | None = None,
+    ) -> Services:
+        """admission, observers, observe_stage: the HTTP app's backpressure, metrics and request logs (the
+        offline scorer passes none of them)."""
         tags = TagConfig(think=settings.format.think_tag, answer=settings.format.answer_tag, mode=settings.format.mode)
         math = MathWorkerPool(
             workers=settings.math.workers, timeout_s=settings.math.timeout_s, cache_size=settings.math.cache_size
         )
         await math.start()
-        sandbox = SandboxRuntime(settings.sandbox)
+        sandbox = SandboxRuntime(settings.sandbox, observe_stage)
         try:
             await sandbox.start()
         except BaseException:
             await math.close()
             raise
-        pipeline = Pipeline(build_rewards(tags=tags, math=math, sandbox=sandbox, settings=settings))
+        pipeline = Pipeline(
+            build_rewards(tags=tags, math=math, sandbox=sandbox, settings=settings, observe_stage=observe_stage),
+            deadline_s=settings.request_deadline_s,
+            admission=admission,
+            observers=observers,
+        )
         return cls(settings=settings, tags=tags, math=math, sandbox=sandbox, pipeline=pipeline)
 
     async def close(self) -> None:

@@ -3,15 +3,18 @@ verify (gold, answer) pairs in the math worker pool, which dedups, caches and en
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from app.math import MathWorkerPool, extract_answer
 from app.rewards.base import Component, MathReference, ScoringItem
 
 
 class MathAccuracy:
-    def __init__(self, pool: MathWorkerPool) -> None:
+    def __init__(self, pool: MathWorkerPool, observe_stage: Callable[[str, float], None] | None = None) -> None:
         self._pool = pool
+        # (stage, seconds) for the metrics' "math" latency histogram: one observation per batch verification.
+        self._observe_stage = observe_stage
 
     async def score(self, items: Sequence[ScoringItem]) -> list[Component]:
         results: list[Component | None] = [None] * len(items)
@@ -27,7 +30,10 @@ class MathAccuracy:
             else:
                 pending.append((i, gold, extraction.answer))
         if pending:
+            started = time.perf_counter()
             verdicts = await self._pool.verify_many([(gold, answer) for _, gold, answer in pending])
+            if self._observe_stage is not None:
+                self._observe_stage("math", time.perf_counter() - started)
             for (i, gold, answer), verdict in zip(pending, verdicts):
                 details = {"extracted": answer, "gold": gold[0] if len(gold) == 1 else list(gold)}
                 if verdict.status != "ok":

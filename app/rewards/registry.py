@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.completion import TagConfig
@@ -24,10 +25,13 @@ if TYPE_CHECKING:
     from app.sandbox_runtime import SandboxRuntime
 
 
-def build_rewards(*, tags: TagConfig, math: MathWorkerPool, sandbox: SandboxRuntime, settings: Settings) -> dict[str, AnyReward]:
+def build_rewards(
+    *, tags: TagConfig, math: MathWorkerPool, sandbox: SandboxRuntime, settings: Settings,
+    observe_stage: Callable[[str, float], None] | None = None,
+) -> dict[str, AnyReward]:
     rewards: list[AnyReward] = [
         FormatReward(tags),
-        AccuracyReward(MathAccuracy(math), CodeAccuracy(sandbox, settings.sandbox)),
+        AccuracyReward(MathAccuracy(math, observe_stage), CodeAccuracy(sandbox, settings.sandbox)),
         LanguageReward(),
         LengthReward(),
         CosineReward(),
