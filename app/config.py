@@ -45,15 +45,27 @@ class SandboxSettings(BaseModel):
     start_timeout_s: float = Field(60.0, gt=0, description="How long start-up waits for the first sandbox worker before code reports sandbox_unavailable.")
     image: str = Field("arbiter-sandbox:latest", description="Docker image of the sandbox workers (make images).")
     instance: str = Field("arbiter", description="Label value naming this service instance; leftovers with it are removed at start-up.")
-    container_memory_mb: int = Field(1024, ge=64, description="Memory limit of one sandbox container.")
+    container_memory_mb: int = Field(1536, ge=64, description="Memory limit of one sandbox container.")
     container_pids: int = Field(256, ge=16, description="Process limit of one sandbox container.")
     container_cpus: float = Field(1.0, gt=0, description="CPU limit of one sandbox container.")
     tmpfs_mb: int = Field(256, ge=16, description="Size of the writable tmpfs of one worker (work dirs).")
     default_cpu_s: float = Field(2.0, gt=0, description="CPU time per test when the item sets none.")
     default_memory_mb: int = Field(256, ge=16, description="Address-space limit per test when the item sets none.")
     max_cpu_s: float = Field(20.0, gt=0, description="Upper bound on an item's own cpu_s limit.")
-    max_memory_mb: int = Field(2048, ge=16, description="Upper bound on an item's own memory_mb limit.")
+    max_memory_mb: int = Field(1024, ge=16, description="Upper bound on an item's own memory_mb limit.")
     max_tests: int = Field(512, ge=1, description="Most tests one code item may carry.")
+
+    @model_validator(mode="after")
+    def _test_fits_in_container(self) -> SandboxSettings:
+        # A test allowed more memory than its container holds is killed by the container's OOM killer, which
+        # reads as a crash (RE), not as MLE: keep room for the largest test, the tmpfs and the executor.
+        needed = self.max_memory_mb + self.tmpfs_mb + 128
+        if self.container_memory_mb < needed:
+            raise ValueError(
+                f"container_memory_mb ({self.container_memory_mb}) must be at least max_memory_mb + tmpfs_mb + 128 "
+                f"= {needed}: raise ARBITER_SANDBOX_CONTAINER_MEMORY_MB or lower ARBITER_SANDBOX_MAX_MEMORY_MB"
+            )
+        return self
 
 
 class Settings(BaseSettings):

@@ -35,3 +35,11 @@ def test_readme_documents_every_setting() -> None:
     text = README.read_text()
     missing = [env for env, _, _ in describe_settings() if f"`{env}`" not in text]
     assert not missing, f"README lacks {missing}; paste the output of `arbiter settings`"
+
+
+def test_largest_test_must_fit_in_its_container(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARBITER_SANDBOX_MAX_MEMORY_MB", "4096")
+    with pytest.raises(ValueError, match="ARBITER_SANDBOX_CONTAINER_MEMORY_MB"):
+        Settings()
+    monkeypatch.setenv("ARBITER_SANDBOX_CONTAINER_MEMORY_MB", "4600")
+    assert Settings().sandbox.max_memory_mb == 4096
