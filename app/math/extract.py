@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.math.braces import match_brace
 from app.math.normalize import normalize
 
 MAX_ANSWER_CHARS = 2000
@@ -35,22 +36,8 @@ _LETTERS = re.compile(r"^\(?([A-E])\)?(?:\s*,\s*\(?([A-E])\)?)+$")
 
 def _braced(text: str, open_idx: int) -> tuple[str, int] | None:
     """Content of the balanced group opening at text[open_idx] == '{' and the index after it."""
-    depth = 0
-    i = open_idx
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[open_idx + 1:i], i + 1
-        i += 1
-    return None
+    close = match_brace(text, open_idx)
+    return (text[open_idx + 1:close], close + 1) if close >= 0 else None
 
 
 def _boxed_all(text: str) -> list[str]:

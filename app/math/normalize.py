@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from app.math.braces import match_brace
+
 _UNIT_WORDS = (
     # length, area, volume, mass, time, money, angles, counting nouns that MATH answers carry
     "mm|cm|km|meters?|metres?|centimeters?|kilometers?|millimeters?|inch(?:es)?|feet|foot|ft|yards?|yd|miles?|"
@@ -63,26 +65,6 @@ _ALIASES = (
 )
 
 
-def _match_brace(s: str, open_idx: int) -> int:
-    """Index of the `}` matching s[open_idx] == '{', or -1."""
-    depth = 0
-    i = open_idx
-    n = len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
 def _unwrap_text(s: str) -> str:
     r"""Unwrap \text{..}-like commands. A trailing word phrase after math content (a unit or noun such as
     `575\text{ students}`) is dropped; `\text{ and }` between items becomes a comma; other text is kept bare."""
@@ -92,7 +74,7 @@ def _unwrap_text(s: str) -> str:
         m = _CMD_TEXT.search(s, pos)
         if not m:
             break
-        close = _match_brace(s, m.end() - 1)
+        close = match_brace(s, m.end() - 1)
         if close < 0:
             break
         inner = s[m.end():close]
@@ -134,7 +116,7 @@ def _strip_delimiters(s: str) -> str:
 
 
 def _strip_outer_braces(s: str) -> str:
-    while s.startswith("{") and _match_brace(s, 0) == len(s) - 1:
+    while s.startswith("{") and match_brace(s, 0) == len(s) - 1:
         s = s[1:-1].strip()
     return s
 
