@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BackendUnavailable, WorkerLost, WorkerStartFailed
+from ..uids import UidAllocator
 from .base import Backend, WorkerTransport
 
 EXECUTOR_PATH = Path(__file__).resolve().parent.parent / "executor.py"
@@ -124,8 +125,7 @@ class BwrapBackend(Backend):
         self.config = config or BwrapConfig()
         self._root = os.geteuid() == 0
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._uids_in_use: set[int] = set()
-        self._next_slot = 0
+        self._uids = UidAllocator(self.config.uid_base, self.config.uid_slots)
         self._bwrap_path: str | None = None
 
     # ---------------------------------------------------------------- argv
@@ -209,16 +209,8 @@ class BwrapBackend(Backend):
                 "docker backend")
 
     def _alloc_uid(self) -> int | None:
-        if not self._root:
-            return None
-        c = self.config
-        for _ in range(c.uid_slots):
-            uid = c.uid_base + self._next_slot
-            self._next_slot = (self._next_slot + 1) % c.uid_slots
-            if uid not in self._uids_in_use:
-                self._uids_in_use.add(uid)
-                return uid
-        raise WorkerStartFailed("no free sandbox uid slot")
+        # Without root there is one uid in the user namespace: no per-worker uid to hand out.
+        return self._uids.acquire() if self._root else None
 
     async def start_worker(self) -> WorkerTransport:
         if self._bwrap_path is None:
@@ -232,12 +224,12 @@ class BwrapBackend(Backend):
                 stderr=asyncio.subprocess.PIPE, start_new_session=True)
         except OSError as e:
             if uid is not None:
-                self._uids_in_use.discard(uid)
+                self._uids.release(uid)
             raise WorkerStartFailed(f"cannot start bwrap: {e}") from None
 
         def release(_t: BwrapTransport) -> None:
             if uid is not None:
-                self._uids_in_use.discard(uid)
+                self._uids.release(uid)
 
         return BwrapTransport(proc, uid, release)
 

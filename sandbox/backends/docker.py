@@ -45,6 +45,7 @@ import requests.exceptions
 from docker.types import LogConfig, Ulimit
 
 from ..errors import BackendUnavailable, WorkerLost, WorkerStartFailed
+from ..uids import UidAllocator
 from .base import Backend, WorkerTransport
 
 log = logging.getLogger("arbiter.sandbox.docker")
@@ -207,8 +208,7 @@ class DockerBackend(Backend):
     def __init__(self, config: DockerConfig | None = None) -> None:
         self.config = config or DockerConfig()
         self._client: docker.DockerClient | None = None
-        self._uids_in_use: set[int] = set()
-        self._next_slot = 0
+        self._uids = UidAllocator(self.config.uid_base, self.config.uid_slots)
         self._containers: set[str] = set()
 
     # ---------------------------------------------------------------- engine
@@ -294,16 +294,6 @@ class DockerBackend(Backend):
             kw["runtime"] = c.runtime
         return api.create_host_config(**kw)
 
-    def _alloc_uid(self) -> int:
-        c = self.config
-        for _ in range(c.uid_slots):
-            uid = c.uid_base + self._next_slot
-            self._next_slot = (self._next_slot + 1) % c.uid_slots
-            if uid not in self._uids_in_use:
-                self._uids_in_use.add(uid)
-                return uid
-        raise WorkerStartFailed("no free sandbox uid slot")
-
     def _create_and_attach_sync(self, uid: int) -> tuple[str, socket.socket]:
         client = self._client_sync()
         api = client.api
@@ -382,21 +372,21 @@ class DockerBackend(Backend):
         await asyncio.to_thread(self._remove_sync, cid)
 
     def _release(self, transport: DockerTransport) -> None:
-        self._uids_in_use.discard(transport.uid)
+        self._uids.release(transport.uid)
 
     async def start_worker(self) -> WorkerTransport:
-        uid = self._alloc_uid()
+        uid = self._uids.acquire()
         try:
             cid, sock = await asyncio.to_thread(self._create_and_attach_sync, uid)
         except BaseException:
-            self._uids_in_use.discard(uid)
+            self._uids.release(uid)
             raise
         try:
             reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 20)
         except (OSError, RuntimeError) as e:
             sock.close()
             await self._remove(cid)
-            self._uids_in_use.discard(uid)
+            self._uids.release(uid)
             raise WorkerStartFailed(f"cannot adopt the attach socket of {cid[:12]}: {e}") from None
         return DockerTransport(self, cid, uid, reader, writer)
 
