@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Daemons live in sbin, which a non-login shell's PATH may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 DOCKER=${DOCKER:-docker}
 DOCKERD=${DOCKERD:-dockerd}
 DOCKERD_WAIT_S=${DOCKERD_WAIT_S:-60}
@@ -25,7 +27,8 @@ fi
 # ------------------------------------------------------------------------------------------ 1. packages
 install_packages() {
   local missing=()
-  command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+  # dockerd, not docker: some images ship the docker client alone (this project's CI machine does).
+  command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
