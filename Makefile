@@ -27,5 +27,12 @@ test: $(STAMP)
 images:
 	bash scripts/build-images.sh
 
+# Every benchmark, each printing its figures beside a baseline measured in the same run (see README).
+bench: $(STAMP)
+	$(BIN)/python bench/math_bench.py
+	$(BIN)/python bench/code_bench.py --backend all
+	$(BIN)/python bench/grpo_step.py --backend auto
+	$(BIN)/python bench/load.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
