@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from . import judge as _judge
-from .models import CompileLimits, Job, JobOutcome, Limits, TestOutcome
+from .models import VERDICTS, CompileLimits, Job, JobOutcome, Limits, TestOutcome
 
 
 def _cores() -> int:
@@ -52,6 +52,10 @@ class RunRequest:
     # APPS and TACO store a call's expected return value wrapped in a one-element list ([[1, 2]] for a
     # return of [1, 2]) and their own grader accepts either form; True does the same for call tests.
     accept_wrapped_returns: bool = False
+    # Run no further test after the first one that fails in the sandbox (TLE, MLE, RE, OLE; the sandbox cannot
+    # see WA of stdio / call tests): the rest are SKIP, not passed. For all-or-nothing scoring, where the result
+    # cannot change, it saves the time-outs of a looping program on every later test.
+    stop_after_failure: bool = False
 
     @classmethod
     def stdio(cls, source: str, inputs: Sequence[str], outputs: Sequence[str], **kw: Any) -> "RunRequest":
@@ -90,7 +94,7 @@ class RunRequest:
     def to_job(self, compile_limits: CompileLimits | None = None) -> Job:
         return Job(source=self.source, language=self.language, kind=self.kind, tests=tuple(self.inputs),
                    fn_name=self.fn_name, entry_point=self.entry_point, limits=self.limits,
-                   compile_limits=compile_limits or CompileLimits())
+                   compile_limits=compile_limits or CompileLimits(), stop_after_failure=self.stop_after_failure)
 
 
 @dataclass(frozen=True)
@@ -150,8 +154,10 @@ def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, err
                 v = "AC" if _call_matches(req, t.return_value, req.expected[i]) else "WA"  # type: ignore[index]
             else:
                 v = "WA"  # assert tests report AC themselves; a bare OK means the harness did not confirm
-        elif v not in ("AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE"):
+        elif v not in VERDICTS:
             v = "SE"
+        elif v == "SKIP" and not req.stop_after_failure:
+            v = "SE"  # the executor skips tests only when asked to
         elif v == "AC" and req.kind != "assert":
             v = "SE"  # only the assert harness may claim AC inside the sandbox
         judged.append(dataclasses.replace(t, verdict=v))  # outcomes may be shared by deduplicated requests

@@ -16,6 +16,8 @@ Per test the program runs in a new session / process group, as an unprivileged u
 under RLIMIT_CPU (the TLE clock), a wall-clock cap, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE, with
 its output read as it streams under a size cap. After every test, every process of the sandbox uid is killed
 (kill(-1) from a helper that switched to that uid, then a /proc scan), and the test's directory is removed.
+With job["stop_after_failure"], the first test whose verdict is neither OK nor AC ends the job: the tests after it
+are not run and report SKIP. A compile error never runs any test (CE for all).
 
 Python programs run through a warm interpreter: this process forks per test (a "zygote"), the child drops its
 privileges, applies the limits and executes the program as __main__. Caveat: all children of one worker share
@@ -57,7 +59,7 @@ STDERR_CAP = 64 * 1024
 RESULT_CAP = 16 * 1024 * 1024
 CE_CAP = 16 * 1024
 
-VERDICTS = ("AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE")
+VERDICTS = ("AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE", "SKIP")
 
 # Captured before any user code runs: the harness relies only on these references.
 _type = type
@@ -828,8 +830,15 @@ class Executor:
                 path = prog
             else:
                 raise ValueError("unknown language %r" % lang)
+            stop = bool(job.get("stop_after_failure"))
+            failed = False
             for i, test in enumerate(tests):
-                outcomes.append(self.run_test(job, lang, kind, test, path, prog, jobdir, i, lim))
+                if failed:
+                    outcomes.append(self._const("SKIP", "not run: an earlier test failed"))
+                    continue
+                out = self.run_test(job, lang, kind, test, path, prog, jobdir, i, lim)
+                outcomes.append(out)
+                failed = stop and out["verdict"] not in ("OK", "AC")
         finally:
             self._rmtree(jobdir)
         return {"compile_output": compile_output, "tests": outcomes, "dirty": self.dirty}

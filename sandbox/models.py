@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Verdict = Literal["AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE"]
-VERDICTS: tuple[str, ...] = ("AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE")
+# SKIP: not run because an earlier test of the job failed (only with Job.stop_after_failure); counts as not passed.
+Verdict = Literal["AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE", "SKIP"]
+VERDICTS: tuple[str, ...] = ("AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE", "SKIP")
 Language = Literal["python", "cpp"]
 TestKind = Literal["stdio", "call", "assert"]
 
@@ -63,7 +64,10 @@ class Job:
     """One program and the inputs of its tests, as sent into the sandbox.
 
     tests: stdio -> list of stdin strings; call -> list of argument lists (JSON); assert -> list of test-code
-    strings each defining check(candidate)."""
+    strings each defining check(candidate).
+
+    stop_after_failure: after the first test whose verdict is neither OK nor AC (TLE, MLE, RE, OLE; WA of an
+    assert test) the executor runs no further test and reports the rest as SKIP."""
 
     source: str
     language: str = "python"
@@ -74,18 +78,21 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     compile_limits: CompileLimits = field(default_factory=CompileLimits)
     id: str | None = None
+    stop_after_failure: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "source": self.source, "language": self.language, "kind": self.kind,
                 "tests": list(self.tests), "fn_name": self.fn_name, "entry_point": self.entry_point,
-                "limits": self.limits.to_json(), "compile_limits": self.compile_limits.to_json()}
+                "limits": self.limits.to_json(), "compile_limits": self.compile_limits.to_json(),
+                "stop_after_failure": self.stop_after_failure}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Job":
         return cls(source=d["source"], language=d.get("language", "python"), kind=d.get("kind", "stdio"),
                    tests=tuple(d.get("tests") or ()), fn_name=d.get("fn_name"), entry_point=d.get("entry_point"),
                    limits=Limits.from_json(d.get("limits") or {}),
-                   compile_limits=CompileLimits(**(d.get("compile_limits") or {})), id=d.get("id"))
+                   compile_limits=CompileLimits(**(d.get("compile_limits") or {})), id=d.get("id"),
+                   stop_after_failure=bool(d.get("stop_after_failure")))
 
     def key(self) -> str:
         """Hash of everything that determines the execution (for single-flight dedup and caches)."""
@@ -104,8 +111,8 @@ class Job:
 
 @dataclass
 class TestOutcome:
-    """What happened to one test. Inside the executor verdict is one of TLE MLE RE OLE CE SE, or "OK" (ran to
-    completion; for stdio and call tests AC/WA is decided by the judge) or AC/WA for assert tests."""
+    """What happened to one test. Inside the executor verdict is one of TLE MLE RE OLE CE SE SKIP, or "OK" (ran
+    to completion; for stdio and call tests AC/WA is decided by the judge) or AC/WA for assert tests."""
 
     __test__ = False  # not a pytest test class
 
