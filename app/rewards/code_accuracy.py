@@ -56,7 +56,10 @@ class CodeAccuracy:
             return Component(0.0, reason=f"no ```{reference.language} code block found in the answer",
                              details={"passed": 0, "total": _count_tests(reference.tests)})
         try:
-            request = self.build_request(program.code, reference, compare)
+            # All or nothing: the first failing test decides, so the sandbox skips the rest (a looping program
+            # pays one time-out, not one per test). Pass fraction needs every test's verdict.
+            request = self.build_request(program.code, reference, compare,
+                                         stop_after_failure=mode == "all_or_nothing")
         except TestsFormatError as exc:
             return Component.failed("error", f"tests: {exc}")
         try:
@@ -72,7 +75,9 @@ class CodeAccuracy:
         reason = None if result.all_passed else f"{result.passed}/{result.total} tests passed"
         return Component(value, reason=reason, details=details)
 
-    def build_request(self, source: str, reference: CodeReference, compare: str) -> RunRequest:
+    def build_request(
+        self, source: str, reference: CodeReference, compare: str, *, stop_after_failure: bool = False
+    ) -> RunRequest:
         s = self._settings
         limits = Limits(
             cpu_s=min(reference.cpu_s or s.default_cpu_s, s.max_cpu_s),
@@ -81,7 +86,8 @@ class CodeAccuracy:
         tests = reference.tests
         if _count_tests(tests) > s.max_tests:
             raise TestsFormatError(f"{_count_tests(tests)} tests, the limit is {s.max_tests} (ARBITER_SANDBOX_MAX_TESTS)")
-        common: dict[str, Any] = {"language": reference.language, "limits": limits, "judge": compare}
+        common: dict[str, Any] = {"language": reference.language, "limits": limits, "judge": compare,
+                                  "stop_after_failure": stop_after_failure}
         if isinstance(tests, AssertTests):
             if reference.language != "python":
                 raise TestsFormatError("assert-based tests (test_code) run Python programs only")

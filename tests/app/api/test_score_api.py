@@ -198,3 +198,14 @@ def test_sandbox_unavailable_is_its_own_status() -> None:
         # math keeps working without a sandbox
         [maths] = score(c, [math_item("m", "\\boxed{2}", "2")], {"accuracy": {}})
         assert maths["status"] == "ok" and maths["reward"] == 1.0
+
+
+def test_all_or_nothing_stops_at_the_first_failure(client: TestClient) -> None:
+    tests = {"inputs": ["1\n", "2\n", "3\n"], "outputs": ["1\n", "2\n", "3\n"]}
+    loop = code_item("loop", "while True: pass", tests, limits={"cpu_s": 0.3})
+    [binary] = score(client, [loop], {"accuracy": {"mode": "all_or_nothing"}})
+    assert binary["status"] == "ok" and binary["components"]["accuracy"] == 0.0
+    assert binary["details"]["accuracy"]["verdicts"] == ["TLE", "SKIP", "SKIP"]
+    # pass_fraction needs every test's verdict: nothing is skipped
+    [fraction] = score(client, [loop], {"accuracy": {}})
+    assert fraction["details"]["accuracy"]["verdicts"] == ["TLE", "TLE", "TLE"]
