@@ -19,7 +19,9 @@ from app.rewards.math_accuracy import MathAccuracy
 
 class AccuracyParams(RewardParams):
     mode: Literal["pass_fraction", "all_or_nothing"] = Field(
-        "pass_fraction", description="Code: the share of tests passed, or 1 only when every test passes."
+        "pass_fraction",
+        description="Code: the share of tests passed, or 1 only when every test passes (all_or_nothing also stops a "
+        "job at its first crash or time-out: the remaining tests report SKIP, the reward cannot change).",
     )
     compare: Literal["tolerant", "exact"] = Field(
         "tolerant",
