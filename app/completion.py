@@ -39,6 +39,12 @@ class ParsedCompletion:
         """What accuracy rewards read: the answer block when present, else the whole completion."""
         return self.answer if self.answer is not None else self.text
 
+    @property
+    def reasoning(self) -> tuple[Literal["think", "completion"], str]:
+        """What reasoning rewards read, and where it came from: the think block when present, else the whole
+        completion (so a completion without the template is judged on all it wrote)."""
+        return ("think", self.think) if self.think is not None else ("completion", self.text)
+
 
 @dataclass(frozen=True, slots=True)
 class _Tag:

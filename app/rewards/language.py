@@ -150,11 +150,7 @@ class LanguageReward:
                 target = _check_target(str(raw_target))
             except ValueError as exc:
                 return Component.failed("error", f"target_language: {exc}")
-        parsed = item.parsed
-        if parsed.think is not None:
-            scope, text = "think", parsed.think
-        else:
-            scope, text = "completion", parsed.text
+        scope, text = item.parsed.reasoning
         counts = count_words(text)
         words = sum(counts.values())
         in_target = sum(n for script, n in counts.items() if script in TARGET_SCRIPTS[target])

@@ -35,8 +35,7 @@ class ReasoningStepsReward:
         assert isinstance(params, ReasoningStepsParams)
         results = []
         for item in items:
-            think = item.parsed.think
-            scope, text = ("think", think) if think is not None else ("completion", item.parsed.text)
+            scope, text = item.parsed.reasoning
             markers = len(STEP_MARKERS.findall(text))
             details = {"markers": markers, "target": params.target, "scope": scope}
             results.append(Component(min(1.0, markers / params.target), details=details))
