@@ -44,7 +44,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -393,20 +393,8 @@ class _Core:
                 scale=advantages,
                 eps=eps,
             )
-            out = [_with_advantage(r, a) for r, a in zip(out, values, strict=True)]
+            out = [replace(r, advantage=a) for r, a in zip(out, values, strict=True)]
         return out
-
-
-def _with_advantage(result: ScoreResult, advantage: float) -> ScoreResult:
-    return ScoreResult(
-        id=result.id,
-        reward=result.reward,
-        components=result.components,
-        status=result.status,
-        reason=result.reason,
-        details=result.details,
-        advantage=advantage,
-    )
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:
