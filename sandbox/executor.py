@@ -202,6 +202,14 @@ def _child_setup(cfg: Config, lim: dict, fds: dict, cwd: str, extra_keep: list[i
     _apply_limits(lim, cfg, **kw)
 
 
+def _kill_pids(pids) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:  # already gone: what we wanted
+            pass
+
+
 def _list_fds() -> list[int]:
     try:
         return [int(x) for x in os.listdir("/proc/self/fd")]
@@ -459,11 +467,7 @@ class Executor:
                 left = self._procs_of_uid()
                 if not left:
                     return True
-                for p in left:
-                    try:
-                        os.kill(p, signal.SIGKILL)
-                    except OSError:
-                        pass
+                _kill_pids(left)
                 time.sleep(0.005)
             return not self._procs_of_uid()
         if self.cfg.private_pidns:
@@ -471,11 +475,7 @@ class Executor:
                 left = self._descendants_and_strays()
                 if not left:
                     return True
-                for p in left:
-                    try:
-                        os.kill(p, signal.SIGKILL)
-                    except OSError:
-                        pass
+                _kill_pids(left)
                 time.sleep(0.005)
                 self._reap()
             return not self._descendants_and_strays()
