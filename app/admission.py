@@ -41,8 +41,9 @@ class Admission:
     def check(self) -> None:
         """Cheap early test, before a request body is read: refuse when nothing more can be admitted."""
         if self._draining:
-            raise NotReady("the service is shutting down; retry on another replica or after the restart",
-                           headers=self._headers())
+            raise NotReady(
+                "the service is shutting down; retry on another replica or after the restart", headers=self._headers()
+            )
         if self.full:
             self.rejected += 1
             raise Overloaded(self._overloaded_detail(1), headers=self._headers())
@@ -51,8 +52,9 @@ class Admission:
     async def admit(self, items: int) -> AsyncIterator[None]:
         """Hold `items` slots for the duration of the block, or raise Overloaded / NotReady at once."""
         if self._draining:
-            raise NotReady("the service is shutting down; retry on another replica or after the restart",
-                           headers=self._headers())
+            raise NotReady(
+                "the service is shutting down; retry on another replica or after the restart", headers=self._headers()
+            )
         if self._in_flight + items > self.max_items:
             self.rejected += 1
             raise Overloaded(self._overloaded_detail(items), headers=self._headers())

@@ -38,8 +38,10 @@ class ApiKeyMiddleware:
         header = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"), "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            problem = Unauthorized("missing API key: send the header `Authorization: Bearer <key>` "
-                                   "(keys are set on the server with ARBITER_API_KEYS)")
+            problem = Unauthorized(
+                "missing API key: send the header `Authorization: Bearer <key>` "
+                "(keys are set on the server with ARBITER_API_KEYS)"
+            )
         elif not key_matches(token.strip(), self.keys):
             problem = Unauthorized("invalid API key: check the key against the server's ARBITER_API_KEYS")
         else:

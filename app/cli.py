@@ -63,8 +63,13 @@ def _score(args: argparse.Namespace) -> int:
         output=Path(args.output),
         rewards=rewards,
         keep=args.keep,
-        fields=offline.Fields(id=args.id_field, completion=args.completion_field, answer=args.answer_field,
-                              tests=args.tests_field, group=args.group_field),
+        fields=offline.Fields(
+            id=args.id_field,
+            completion=args.completion_field,
+            answer=args.answer_field,
+            tests=args.tests_field,
+            group=args.group_field,
+        ),
         batch_size=args.batch_size,
         concurrency=args.concurrency,
         limit=args.limit,
@@ -81,7 +86,9 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="arbiter", description="Rule-based reward service for RL on reasoning models.")
+    parser = argparse.ArgumentParser(
+        prog="arbiter", description="Rule-based reward service for RL on reasoning models."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start the HTTP service (settings from ARBITER_* variables)")
     serve.add_argument("--host", help="address to bind (default ARBITER_HOST, 127.0.0.1)")
@@ -90,17 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
     settings = sub.add_parser("settings", help="print every ARBITER_* setting with its default, as a Markdown table")
     settings.set_defaults(func=_settings)
     score = sub.add_parser(
-        "score", help="score a JSONL file offline (rejection sampling), in-process, resumable",
+        "score",
+        help="score a JSONL file offline (rejection sampling), in-process, resumable",
         description="Score every line of INPUT with the service's rewards and write OUTPUT. Interrupted runs "
         "resume: rerun the same command and finished lines are skipped.",
     )
     score.add_argument("input", help="JSONL input, one item per line")
     score.add_argument("-o", "--output", required=True, help="JSONL output; also the journal that resuming reads")
     score.add_argument("--profile", help="reward profile (r1-zero, r1, dapo, open-r1); default r1-zero")
-    score.add_argument("--rewards", help='JSON like the request\'s rewards, e.g. \'{"length": {}}\'; '
-                       "with --profile its entries override the profile's")
-    score.add_argument("--keep", choices=["all", "correct"], default="all",
-                       help="correct: write only items whose accuracy is 1 (the rest go to OUTPUT.rejected.jsonl)")
+    score.add_argument(
+        "--rewards",
+        help="JSON like the request's rewards, e.g. '{\"length\": {}}'; "
+        "with --profile its entries override the profile's",
+    )
+    score.add_argument(
+        "--keep",
+        choices=["all", "correct"],
+        default="all",
+        help="correct: write only items whose accuracy is 1 (the rest go to OUTPUT.rejected.jsonl)",
+    )
     score.add_argument("--workers", type=_positive, help="math and sandbox workers (default: cores)")
     score.add_argument("--batch-size", type=_positive, default=64, help="items per pipeline call (default 64)")
     score.add_argument("--concurrency", type=_positive, default=4, help="batches in flight (default 4)")

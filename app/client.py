@@ -55,17 +55,17 @@ from app.rewards.advantages import DEFAULT_EPS, Scale, group_advantages
 log = logging.getLogger("arbiter.client")
 
 __all__ = [
+    "ArbiterAuthError",
     "ArbiterClient",
-    "AsyncArbiterClient",
     "ArbiterClientError",
     "ArbiterConnectionError",
+    "ArbiterFallbackWarning",
     "ArbiterHTTPError",
-    "ArbiterAuthError",
     "ArbiterInvalidRequest",
     "ArbiterProtocolError",
-    "ArbiterFallbackWarning",
-    "ScoreResult",
+    "AsyncArbiterClient",
     "ClientConfig",
+    "ScoreResult",
 ]
 
 #: What the server returns in `status`, plus "fallback": the client gave up on the item (deadline, dead server).
@@ -303,7 +303,9 @@ def _classify(response: httpx.Response, n_items: int) -> _Retry | _Split | _Done
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
             raise ArbiterProtocolError(f"response is not a score response: {exc}") from None
         if not isinstance(raw, list) or len(raw) != n_items:
-            raise ArbiterProtocolError(f"sent {n_items} items, got {len(raw) if isinstance(raw, list) else raw!r} results")
+            raise ArbiterProtocolError(
+                f"sent {n_items} items, got {len(raw) if isinstance(raw, list) else raw!r} results"
+            )
         return _Done([ScoreResult.from_json(r) for r in raw])
     if status in _RETRY_STATUSES:
         return _Retry(f"HTTP {status}", retry_after_s=_parse_retry_after(response.headers.get("retry-after")))
@@ -479,9 +481,7 @@ class AsyncArbiterClient:
             url = core.replicas.pick(avoid=last_url)
             last_url = url
             try:
-                response = await self._http.post(
-                    f"{url}/v1/score", json=body, timeout=core.request_timeout(deadline)
-                )
+                response = await self._http.post(f"{url}/v1/score", json=body, timeout=core.request_timeout(deadline))
                 outcome = _classify(response, len(indices))
             except httpx.TransportError as exc:
                 # A refused connection means the replica is down; a timeout may only mean it is busy.

@@ -60,7 +60,10 @@ def _tag_pattern(think: str, answer: str) -> re.Pattern[str]:
     return re.compile(rf"<(/?)({names})\s*>", re.IGNORECASE)
 
 
-def parse_completion(text: str, tags: TagConfig = TagConfig()) -> ParsedCompletion:
+DEFAULT_TAGS = TagConfig()
+
+
+def parse_completion(text: str, tags: TagConfig = DEFAULT_TAGS) -> ParsedCompletion:
     found = [
         _Tag(m.start(), m.end(), m.group(2).lower(), bool(m.group(1)))
         for m in _tag_pattern(tags.think, tags.answer).finditer(text)

@@ -31,8 +31,12 @@ class FormatSettings(BaseModel):
 
 class MathSettings(BaseModel):
     workers: int = Field(default_factory=_cores, ge=1, description="Math verification processes (default: cores).")
-    timeout_s: float = Field(5.0, gt=0, description="Hard deadline per (gold, answer) verification; the worker is killed past it.")
-    cache_size: int = Field(100_000, ge=0, description="Entries of the LRU cache of verified (gold, answer) pairs; 0 disables it.")
+    timeout_s: float = Field(
+        5.0, gt=0, description="Hard deadline per (gold, answer) verification; the worker is killed past it."
+    )
+    cache_size: int = Field(
+        100_000, ge=0, description="Entries of the LRU cache of verified (gold, answer) pairs; 0 disables it."
+    )
 
 
 class SandboxSettings(BaseModel):
@@ -40,11 +44,21 @@ class SandboxSettings(BaseModel):
         "auto", description="auto: docker when the engine answers and the image exists, else bwrap."
     )
     workers: int = Field(default_factory=_cores, ge=1, description="Warm sandbox workers (default: cores).")
-    jobs_per_worker: int = Field(200, ge=1, description="A worker is recycled after this many jobs (and after any fault).")
-    queue_timeout_s: float = Field(60.0, gt=0, description="How long a job may wait for a free worker before its tests report SE.")
-    start_timeout_s: float = Field(60.0, gt=0, description="How long start-up waits for the first sandbox worker before code reports sandbox_unavailable.")
+    jobs_per_worker: int = Field(
+        200, ge=1, description="A worker is recycled after this many jobs (and after any fault)."
+    )
+    queue_timeout_s: float = Field(
+        60.0, gt=0, description="How long a job may wait for a free worker before its tests report SE."
+    )
+    start_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="How long start-up waits for the first sandbox worker before code reports sandbox_unavailable.",
+    )
     image: str = Field("arbiter-sandbox:latest", description="Docker image of the sandbox workers (make images).")
-    instance: str = Field("arbiter", description="Label value naming this service instance; leftovers with it are removed at start-up.")
+    instance: str = Field(
+        "arbiter", description="Label value naming this service instance; leftovers with it are removed at start-up."
+    )
     container_memory_mb: int = Field(1536, ge=64, description="Memory limit of one sandbox container.")
     container_pids: int = Field(256, ge=16, description="Process limit of one sandbox container.")
     container_cpus: float = Field(1.0, gt=0, description="CPU limit of one sandbox container.")
@@ -85,18 +99,25 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated API keys; when set every route but /healthz needs one."
     )
     max_items_in_flight: int = Field(
-        8192, ge=1,
+        8192,
+        ge=1,
         description="Most items being scored at once across requests; past it requests get 429 with Retry-After "
         "at once (no unbounded queue). At least ARBITER_MAX_ITEMS.",
     )
     request_deadline_s: float = Field(
-        300.0, gt=0, description="Overall deadline of one scoring request; components unfinished by then report timeout."
+        300.0,
+        gt=0,
+        description="Overall deadline of one scoring request; components unfinished by then report timeout.",
     )
-    retry_after_s: int = Field(2, ge=1, description="Retry-After seconds sent with 429 (overloaded) and 503 (not ready / shutting down).")
+    retry_after_s: int = Field(
+        2, ge=1, description="Retry-After seconds sent with 429 (overloaded) and 503 (not ready / shutting down)."
+    )
     shutdown_grace_s: float = Field(
         30.0, ge=0, description="On SIGTERM, how long requests in flight may take to finish before they are cancelled."
     )
-    log_format: Literal["json", "text"] = Field("json", description="`arbiter serve` log lines: one JSON object per line, or plain text.")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`arbiter serve` log lines: one JSON object per line, or plain text."
+    )
 
     format: FormatSettings = Field(default_factory=FormatSettings)
     math: MathSettings = Field(default_factory=MathSettings)

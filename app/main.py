@@ -7,12 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import __version__, metrics as metrics_api
+from app import __version__
+from app import metrics as metrics_api
 from app.admission import Admission, AdmissionMiddleware
 from app.api import catalogue, integrations
 from app.api.routes import router
-from app.config import Settings
 from app.auth import ApiKeyMiddleware
+from app.config import Settings
 from app.errors import install_error_handlers
 from app.metrics import Metrics
 from app.observability import RequestContextMiddleware, RequestLogObserver
@@ -27,7 +28,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await Services.start(
-            settings, admission=admission, observers=(metrics, RequestLogObserver()), observe_stage=metrics.observe_stage
+            settings,
+            admission=admission,
+            observers=(metrics, RequestLogObserver()),
+            observe_stage=metrics.observe_stage,
         )
         app.state.services = services
         try:

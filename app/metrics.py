@@ -37,24 +37,43 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.requests = Counter("arbiter_requests", "HTTP requests by route, method and status code.",
-                                ["route", "method", "code"], registry=r)
-        self.request_seconds = Histogram("arbiter_request_duration_seconds", "HTTP request latency by route.",
-                                         ["route"], buckets=REQUEST_BUCKETS, registry=r)
-        self.items = Counter("arbiter_items", "Scored items by reward (component) and status.",
-                             ["reward", "status"], registry=r)
+        self.requests = Counter(
+            "arbiter_requests",
+            "HTTP requests by route, method and status code.",
+            ["route", "method", "code"],
+            registry=r,
+        )
+        self.request_seconds = Histogram(
+            "arbiter_request_duration_seconds",
+            "HTTP request latency by route.",
+            ["route"],
+            buckets=REQUEST_BUCKETS,
+            registry=r,
+        )
+        self.items = Counter(
+            "arbiter_items", "Scored items by reward (component) and status.", ["reward", "status"], registry=r
+        )
         self.outcomes = Counter("arbiter_item_outcomes", "Scored items by overall status.", ["status"], registry=r)
         self.deadline_timeouts = Counter(
-            "arbiter_deadline_timeouts", "Reward components cut by the request deadline (ARBITER_REQUEST_DEADLINE_S).",
-            ["reward"], registry=r)
-        self.rejected = Counter("arbiter_rejected_requests",
-                                "Requests refused before scoring: overloaded (429), not_ready (503), unauthorized (401).",
-                                ["reason"], registry=r)
+            "arbiter_deadline_timeouts",
+            "Reward components cut by the request deadline (ARBITER_REQUEST_DEADLINE_S).",
+            ["reward"],
+            registry=r,
+        )
+        self.rejected = Counter(
+            "arbiter_rejected_requests",
+            "Requests refused before scoring: overloaded (429), not_ready (503), unauthorized (401).",
+            ["reason"],
+            registry=r,
+        )
         self.stage_seconds = Histogram(
             "arbiter_stage_duration_seconds",
             "Latency per stage: math (one batch's verification), sandbox_queue_wait (waiting for a worker, protocol, "
             "compilation), sandbox_run (the tests' wall time in the executor).",
-            ["stage"], buckets=STAGE_BUCKETS, registry=r)
+            ["stage"],
+            buckets=STAGE_BUCKETS,
+            registry=r,
+        )
         for stage in STAGES:  # present from the first scrape, so that dashboards see zeros, not gaps
             self.stage_seconds.labels(stage)
 
@@ -111,7 +130,11 @@ class _StateCollector(Collector):
         for name, value, doc in (
             ("cache_hits", m.stats.cache_hits, "Pairs answered from the cache."),
             ("cache_misses", m.stats.cache_misses, "Pairs not in the cache."),
-            ("dedup_hits", m.stats.dedup_hits, "Pairs shared with an identical pair of the same or a concurrent batch."),
+            (
+                "dedup_hits",
+                m.stats.dedup_hits,
+                "Pairs shared with an identical pair of the same or a concurrent batch.",
+            ),
             ("fast_path", m.stats.fast_path, "Pairs decided in the service process (equal strings, plain numbers)."),
             ("timeouts", m.stats.timeouts, "Pairs whose worker was killed at ARBITER_MATH_TIMEOUT_S."),
             ("errors", m.stats.errors, "Pairs that failed with an error."),
@@ -119,8 +142,7 @@ class _StateCollector(Collector):
         ):
             yield CounterMetricFamily(f"arbiter_math_{name}", doc, value=value)
         pool = services.sandbox.pool
-        ready = GaugeMetricFamily("arbiter_sandbox_ready", "1 when a sandbox worker can run code.",
-                                  labels=["backend"])
+        ready = GaugeMetricFamily("arbiter_sandbox_ready", "1 when a sandbox worker can run code.", labels=["backend"])
         if pool is None:
             ready.add_metric([""], 0)
             yield ready
@@ -145,8 +167,12 @@ class _StateCollector(Collector):
 router = APIRouter()
 
 
-@router.get("/metrics", tags=["operations"], response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
+@router.get(
+    "/metrics",
+    tags=["operations"],
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this replica."""
     registry: Metrics = request.app.state.metrics

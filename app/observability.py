@@ -19,7 +19,7 @@ import uuid
 from collections import Counter as Tally
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,7 +40,7 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:/+=@-]{1,128}$")
 class RequestRecord:
     """What the log line of one request says; routes and the pipeline add to it while the request runs."""
 
-    __slots__ = ("request_id", "items", "outcomes", "timed_out")
+    __slots__ = ("items", "outcomes", "request_id", "timed_out")
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
@@ -108,7 +108,9 @@ class RequestContextMiddleware:
             label = getattr(route, "path", None) or "unmatched"
             self.metrics.observe_request(label, scope["method"], status, seconds)
             fields: dict[str, Any] = {
-                "method": scope["method"], "path": scope["path"], "status": status,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
                 "duration_ms": round(seconds * 1000, 1),
             }
             if record.items:
@@ -136,7 +138,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),

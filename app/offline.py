@@ -158,7 +158,9 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
             records.append(json.loads(raw))
         except json.JSONDecodeError as exc:
             # Only the last line can be torn; a bad line before it is not ours to repair.
-            raise OfflineError(f"{path}:{number}: not a JSON line ({exc.msg}); not an output of arbiter score?") from None
+            raise OfflineError(
+                f"{path}:{number}: not a JSON line ({exc.msg}); not an output of arbiter score?"
+            ) from None
     return records
 
 
@@ -203,8 +205,12 @@ def _to_item(number: int, item_id: str, record: dict[str, Any], job: OfflineJob,
     if not isinstance(completion, str):
         return _Line(number, item_id, record, f"field {f.completion!r} missing or not a string")
     if len(completion) > job.max_completion_chars:
-        return _Line(number, item_id, record,
-                     f"completion of {len(completion)} characters, the limit is {job.max_completion_chars}")
+        return _Line(
+            number,
+            item_id,
+            record,
+            f"completion of {len(completion)} characters, the limit is {job.max_completion_chars}",
+        )
     tests = record.get(f.tests)
     if isinstance(tests, str):
         # Datasets (APPS, open-r1's verification_info) often store tests as a JSON string.
@@ -212,8 +218,12 @@ def _to_item(number: int, item_id: str, record: dict[str, Any], job: OfflineJob,
             tests = json.loads(tests)
         except json.JSONDecodeError as exc:
             return _Line(number, item_id, record, f"field {f.tests!r} is a string but not JSON ({exc.msg})")
-    reference = {"answer": record.get(f.answer), "tests": tests, "language": record.get("language"),
-                 "limits": record.get("limits")}
+    reference = {
+        "answer": record.get(f.answer),
+        "tests": tests,
+        "language": record.get("language"),
+        "limits": record.get("limits"),
+    }
     payload = {
         "id": item_id,
         "completion": completion,
@@ -246,7 +256,9 @@ async def _batches(job: OfflineJob, tags: TagConfig, done: set[str]) -> AsyncIte
         if job.limit is not None and taken >= job.limit:
             break
         taken += 1
-        line = _Line(number, item_id, record, invalid) if record is None else _to_item(number, item_id, record, job, tags)
+        line = (
+            _Line(number, item_id, record, invalid) if record is None else _to_item(number, item_id, record, job, tags)
+        )
         if len(batch) >= job.batch_size and not _same_group(batch[-1], line):
             yield batch
             batch = []
@@ -265,8 +277,14 @@ def _same_group(a: _Line, b: _Line) -> bool:
 
 
 def _result(outcome: ItemOutcome) -> dict[str, Any]:
-    return {"id": outcome.id, "reward": outcome.reward, "components": outcome.components, "status": outcome.status,
-            "reason": outcome.reason, "details": outcome.details}
+    return {
+        "id": outcome.id,
+        "reward": outcome.reward,
+        "components": outcome.components,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "details": outcome.details,
+    }
 
 
 def _invalid(item_id: str, reason: str) -> dict[str, Any]:
@@ -345,10 +363,15 @@ async def score_file(job: OfflineJob, pipeline: Pipeline, tags: TagConfig, conso
     start = time.perf_counter()
     scored_now = 0
     progress = Progress(
-        TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]:>7.1f} items/s"), TextColumn("pass {task.fields[pass_rate]}"),
-        TimeElapsedColumn(), TimeRemainingColumn(),
-        console=console, disable=not job.progress,
+        TextColumn("[bold]scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>7.1f} items/s"),
+        TextColumn("pass {task.fields[pass_rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not job.progress,
     )
     in_flight = asyncio.Semaphore(job.concurrency)
     tasks: set[asyncio.Task[None]] = set()
@@ -360,13 +383,16 @@ async def score_file(job: OfflineJob, pipeline: Pipeline, tags: TagConfig, conso
             # Indices must be positions in the batch: rewards use them to put results back in order.
             items = [replace(line.item, index=k) for k, line in enumerate(valid) if line.item is not None]
             outcomes = iter(await pipeline.score(items, selection)) if items else iter(())
-            results = [_result(next(outcomes)) if line.item is not None else _invalid(line.id, line.invalid or "invalid")
-                       for line in batch]
+            results = [
+                _result(next(outcomes)) if line.item is not None else _invalid(line.id, line.invalid or "invalid")
+                for line in batch
+            ]
             writer.write(batch, results)
             scored_now += len(batch)
             elapsed = time.perf_counter() - start
-            progress.update(task_id, advance=len(batch), rate=scored_now / elapsed if elapsed else 0.0,
-                            pass_rate=tally.pass_rate())
+            progress.update(
+                task_id, advance=len(batch), rate=scored_now / elapsed if elapsed else 0.0, pass_rate=tally.pass_rate()
+            )
         finally:
             in_flight.release()
 
@@ -386,8 +412,14 @@ async def score_file(job: OfflineJob, pipeline: Pipeline, tags: TagConfig, conso
             for task in tasks:
                 task.cancel()
             writer.close()
-    return RunReport(tally=tally, input_items=total, resumed=resumed, scored_now=scored_now,
-                     seconds=time.perf_counter() - start, complete=complete)
+    return RunReport(
+        tally=tally,
+        input_items=total,
+        resumed=resumed,
+        scored_now=scored_now,
+        seconds=time.perf_counter() - start,
+        complete=complete,
+    )
 
 
 def summary_tables(report: RunReport, job: OfflineJob) -> list[Table]:
@@ -429,10 +461,12 @@ async def run_job(job: OfflineJob, workers: int | None) -> RunReport:
 
     settings = Settings()
     if workers is not None:
-        settings = settings.model_copy(update={
-            "math": settings.math.model_copy(update={"workers": workers}),
-            "sandbox": settings.sandbox.model_copy(update={"workers": workers}),
-        })
+        settings = settings.model_copy(
+            update={
+                "math": settings.math.model_copy(update={"workers": workers}),
+                "sandbox": settings.sandbox.model_copy(update={"workers": workers}),
+            }
+        )
     job = replace(job, max_completion_chars=settings.max_completion_chars)
     services = await Services.start(settings)
     try:

@@ -49,8 +49,12 @@ class SandboxRuntime:
             return
         pool = SandboxPool(
             backend,
-            PoolConfig(size=s.workers, max_jobs_per_worker=s.jobs_per_worker, acquire_timeout_s=s.queue_timeout_s,
-                       start_timeout_s=s.start_timeout_s),
+            PoolConfig(
+                size=s.workers,
+                max_jobs_per_worker=s.jobs_per_worker,
+                acquire_timeout_s=s.queue_timeout_s,
+                start_timeout_s=s.start_timeout_s,
+            ),
         )
         try:
             await pool.start()

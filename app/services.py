@@ -15,8 +15,8 @@ from app.api.schemas import Readiness
 from app.completion import TagConfig
 from app.config import Settings
 from app.math import MathWorkerPool
-from app.rewards.registry import build_rewards
 from app.rewards.pipeline import Pipeline, ScoringObserver
+from app.rewards.registry import build_rewards
 from app.sandbox_runtime import SandboxRuntime
 
 log = logging.getLogger("arbiter.services")

@@ -19,11 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sandbox import PoolConfig, RunRequest, SandboxPool, create_backend  # noqa: E402
+from sandbox import PoolConfig, RunRequest, SandboxPool, create_backend
 
 TRIVIAL = "print(input())"
 EXTRA_ROWS: dict[str, list[tuple[str, Callable[[int], list[float]]]]] = {}
@@ -36,12 +36,14 @@ _register_docker_rows(EXTRA_ROWS, TRIVIAL)
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def row(label: str, lat: list[float]) -> None:
-    print(f"  {label:<48} median {statistics.median(lat) * 1e3:7.2f} ms   p99 {pct(lat, 99) * 1e3:7.2f} ms"
-          f"   (n={len(lat)})")
+    print(
+        f"  {label:<48} median {statistics.median(lat) * 1e3:7.2f} ms   p99 {pct(lat, 99) * 1e3:7.2f} ms"
+        f"   (n={len(lat)})"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ baselines
@@ -67,6 +69,7 @@ def humaneval_programs() -> list[tuple[str, str, str]]:
 
 def baseline_humaneval(programs, threads: int = 2, timeout_s: float = 10.0) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as d:
+
         def one(i_prog):
             i, (src, test, entry) = i_prog
             path = os.path.join(d, f"p{i}.py")
@@ -110,8 +113,11 @@ async def pool_humaneval(pool: SandboxPool, programs) -> tuple[float, int]:
     t = time.perf_counter()
     rs = await asyncio.gather(*(pool.run(RunRequest.assert_based(s, test, e)) for s, test, e in programs))
     dt = time.perf_counter() - t
-    failed = [(i, r.verdicts, (r.first_failure.stderr[-300:] if r.first_failure else "")) for i, r in enumerate(rs)
-              if not r.all_passed]
+    failed = [
+        (i, r.verdicts, (r.first_failure.stderr[-300:] if r.first_failure else ""))
+        for i, r in enumerate(rs)
+        if not r.all_passed
+    ]
     for f in failed[:5]:
         print("    FAILED", f)
     return dt, len(programs) - len(failed)
@@ -138,8 +144,10 @@ async def bench_backend(name: str, n: int, workers: int, programs) -> None:
         for label, fn in EXTRA_ROWS.get(name, []):
             row(label, await asyncio.to_thread(fn, min(n, 50)))
         dt, ok = await pool_humaneval(pool, programs)
-        print(f"  {name + f' HumanEval, {workers} workers':<48} {len(programs) / dt:7.1f} problems/s   "
-              f"({dt:.2f}s, {ok}/{len(programs)} canonical solutions pass)")
+        print(
+            f"  {name + f' HumanEval, {workers} workers':<48} {len(programs) / dt:7.1f} problems/s   "
+            f"({dt:.2f}s, {ok}/{len(programs)} canonical solutions pass)"
+        )
     finally:
         await pool.close()
 
@@ -155,13 +163,15 @@ def main() -> None:
     print("[baseline, no isolation]")
     row("python3 file.py per test (subprocess)", baseline_trivial(a.tests))
     dt, ok = baseline_humaneval(programs, 2)
-    print(f"  {'HumanEval, python3 file.py per problem, 2 threads':<48} {len(programs) / dt:7.1f} problems/s   "
-          f"({dt:.2f}s, {ok}/{len(programs)} pass)")
+    print(
+        f"  {'HumanEval, python3 file.py per problem, 2 threads':<48} {len(programs) / dt:7.1f} problems/s   "
+        f"({dt:.2f}s, {ok}/{len(programs)} pass)"
+    )
     names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
     for name in names:
         try:
             asyncio.run(bench_backend(name, a.tests, a.workers, programs))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             print(f"[{name}] unavailable: {type(e).__name__}: {e}")
 
 

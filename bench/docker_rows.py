@@ -13,13 +13,34 @@ import contextlib
 import subprocess
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 IMAGE = "arbiter-sandbox:latest"
-HARDENING = ["--network", "none", "--read-only", "--tmpfs", "/tmp:rw,exec,nosuid,nodev,size=256m,mode=1777",
-             "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pids-limit", "128", "--memory", "1g",
-             "--memory-swap", "1g", "--cpus", "1", "--log-driver", "none", "--user", "62000:62000",
-             "--label", "arbiter.role=bench"]
+HARDENING = [
+    "--network",
+    "none",
+    "--read-only",
+    "--tmpfs",
+    "/tmp:rw,exec,nosuid,nodev,size=256m,mode=1777",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+    "--pids-limit",
+    "128",
+    "--memory",
+    "1g",
+    "--memory-swap",
+    "1g",
+    "--cpus",
+    "1",
+    "--log-driver",
+    "none",
+    "--user",
+    "62000:62000",
+    "--label",
+    "arbiter.role=bench",
+]
 
 
 def _check(p: subprocess.CompletedProcess, expected: str) -> None:
@@ -32,8 +53,13 @@ def docker_run_rm(source: str) -> Callable[[int], list[float]]:
         lat = []
         for i in range(n):
             t = time.perf_counter()
-            p = subprocess.run(["docker", "run", "--rm", "-i", *HARDENING, IMAGE, "python3", "-I", "-c", source],
-                               input=f"{i}\n", capture_output=True, text=True, timeout=60)
+            p = subprocess.run(
+                ["docker", "run", "--rm", "-i", *HARDENING, IMAGE, "python3", "-I", "-c", source],
+                input=f"{i}\n",
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             lat.append(time.perf_counter() - t)
             _check(p, str(i))
         return lat
@@ -44,14 +70,23 @@ def docker_run_rm(source: str) -> Callable[[int], list[float]]:
 def docker_exec_warm(source: str) -> Callable[[int], list[float]]:
     def run(n: int) -> list[float]:
         name = f"arbiter-bench-{uuid.uuid4().hex[:8]}"
-        subprocess.run(["docker", "run", "-d", "--name", name, *HARDENING, IMAGE, "sleep", "infinity"],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["docker", "run", "-d", "--name", name, *HARDENING, IMAGE, "sleep", "infinity"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         try:
             lat = []
             for i in range(n):
                 t = time.perf_counter()
-                p = subprocess.run(["docker", "exec", "-i", name, "python3", "-I", "-c", source],
-                                   input=f"{i}\n", capture_output=True, text=True, timeout=60)
+                p = subprocess.run(
+                    ["docker", "exec", "-i", name, "python3", "-I", "-c", source],
+                    input=f"{i}\n",
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
                 lat.append(time.perf_counter() - t)
                 _check(p, str(i))
             return lat
@@ -63,7 +98,9 @@ def docker_exec_warm(source: str) -> Callable[[int], list[float]]:
 
 
 def register(extra_rows: dict, source: str) -> None:
-    extra_rows.setdefault("docker", []).extend([
-        ("docker run --rm per test (hardened)", docker_run_rm(source)),
-        ("docker exec per test into a warm container", docker_exec_warm(source)),
-    ])
+    extra_rows.setdefault("docker", []).extend(
+        [
+            ("docker run --rm per test (hardened)", docker_run_rm(source)),
+            ("docker exec per test into a warm container", docker_exec_warm(source)),
+        ]
+    )

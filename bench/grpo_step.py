@@ -48,11 +48,16 @@ def math_items(rng: random.Random, step: int) -> list[dict]:
         forms = math_bench.variants(gold)
         for s in range(MATH_GROUP_SIZE):
             pred, expected, _ = rng.choice(forms)
-            items.append({
-                "id": f"s{step}-m{g}-{s}", "group": f"s{step}-m{g}", "expected": expected, "gold": row["answers"],
-                "completion": R1.format(f"The final answer is $\\boxed{{{pred}}}$."),
-                "reference": {"answer": row["answers"]},
-            })
+            items.append(
+                {
+                    "id": f"s{step}-m{g}-{s}",
+                    "group": f"s{step}-m{g}",
+                    "expected": expected,
+                    "gold": row["answers"],
+                    "completion": R1.format(f"The final answer is $\\boxed{{{pred}}}$."),
+                    "reference": {"answer": row["answers"]},
+                }
+            )
     return items
 
 
@@ -72,14 +77,22 @@ def code_items(rng: random.Random, step: int) -> list[dict]:
             else:
                 # A wrong body under the right signature and docstring.
                 program, expected = problem["prompt"] + "    return None\n", False
-            items.append({
-                "id": f"s{step}-c{g}-{s}", "group": f"s{step}-c{g}", "expected": expected,
-                "program": program, "test": problem["test"], "entry": problem["entry_point"],
-                "completion": R1.format(f"```python\n{program}\n```"),
-                "reference": {"language": "python",
-                              "tests": {"test_code": problem["test"], "entry_point": problem["entry_point"]},
-                              "limits": {"cpu_s": 1}},
-            })
+            items.append(
+                {
+                    "id": f"s{step}-c{g}-{s}",
+                    "group": f"s{step}-c{g}",
+                    "expected": expected,
+                    "program": program,
+                    "test": problem["test"],
+                    "entry": problem["entry_point"],
+                    "completion": R1.format(f"```python\n{program}\n```"),
+                    "reference": {
+                        "language": "python",
+                        "tests": {"test_code": problem["test"], "entry_point": problem["entry_point"]},
+                        "limits": {"cpu_s": 1},
+                    },
+                }
+            )
     return items
 
 
@@ -150,8 +163,10 @@ def main() -> None:
     proc, url = (None, args.url) if args.url else start_server(args.backend)
     try:
         times = []
-        print(f"GRPO step: {MATH_GROUPS}x{MATH_GROUP_SIZE} math + {CODE_GROUPS}x{CODE_GROUP_SIZE} code = "
-              f"{MATH_GROUPS * MATH_GROUP_SIZE + CODE_GROUPS * CODE_GROUP_SIZE} completions, backend {args.backend}")
+        print(
+            f"GRPO step: {MATH_GROUPS}x{MATH_GROUP_SIZE} math + {CODE_GROUPS}x{CODE_GROUP_SIZE} code = "
+            f"{MATH_GROUPS * MATH_GROUP_SIZE + CODE_GROUPS * CODE_GROUP_SIZE} completions, backend {args.backend}"
+        )
         last_items: list[dict] = []
         for step in range(args.steps):
             rng = random.Random(1000 + step)
@@ -168,8 +183,10 @@ def main() -> None:
     if not args.no_baseline:
         math_wall, code_wall = baseline_step(last_items)
         total = math_wall + code_wall
-        print(f"  baseline in-trainer (math-verify 1 core + unsandboxed python3 per program, 2 threads): "
-              f"{total:.2f} s per step (math {math_wall:.2f} s incl. imports, code {code_wall:.2f} s)")
+        print(
+            f"  baseline in-trainer (math-verify 1 core + unsandboxed python3 per program, 2 threads): "
+            f"{total:.2f} s per step (math {math_wall:.2f} s incl. imports, code {code_wall:.2f} s)"
+        )
         print(f"  ratio baseline / arbiter: {total / statistics.median(times):.2f}x")
 
 

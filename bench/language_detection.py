@@ -34,10 +34,21 @@ TEXT = _PARAGRAPH * 6  # ~2.6 kB, 378 words: a short R1-style reasoning
 # Ranges for the per-character classifiers, from the same script table as the regex.
 _RANGES: list[tuple[int, int, str]] = sorted(
     [
-        (0x41, 0x5A, "latin"), (0x61, 0x7A, "latin"), (0xC0, 0x24F, "latin"), (0x1E00, 0x1EFF, "latin"),
-        (0x400, 0x52F, "cyrillic"), (0x370, 0x3FF, "greek"), (0x1F00, 0x1FFF, "greek"),
-        (0x600, 0x6FF, "arabic"), (0x590, 0x5FF, "hebrew"), (0x900, 0x97F, "devanagari"), (0xE00, 0xE7F, "thai"),
-        (0xAC00, 0xD7AF, "hangul"), (0x4E00, 0x9FFF, "han"), (0x3400, 0x4DBF, "han"), (0x3040, 0x30FF, "kana"),
+        (0x41, 0x5A, "latin"),
+        (0x61, 0x7A, "latin"),
+        (0xC0, 0x24F, "latin"),
+        (0x1E00, 0x1EFF, "latin"),
+        (0x400, 0x52F, "cyrillic"),
+        (0x370, 0x3FF, "greek"),
+        (0x1F00, 0x1FFF, "greek"),
+        (0x600, 0x6FF, "arabic"),
+        (0x590, 0x5FF, "hebrew"),
+        (0x900, 0x97F, "devanagari"),
+        (0xE00, 0xE7F, "thai"),
+        (0xAC00, 0xD7AF, "hangul"),
+        (0x4E00, 0x9FFF, "han"),
+        (0x3400, 0x4DBF, "han"),
+        (0x3040, 0x30FF, "kana"),
     ]
 )
 _STARTS = [r[0] for r in _RANGES]
@@ -66,9 +77,19 @@ def per_char_bisect(prose: str) -> Counter[str]:
     return _runs([_script_of(ch) for ch in prose])
 
 
-_NAME_TO_SCRIPT = {"LATIN": "latin", "CYRILLIC": "cyrillic", "GREEK": "greek", "ARABIC": "arabic",
-                   "HEBREW": "hebrew", "DEVANAGARI": "devanagari", "THAI": "thai", "HANGUL": "hangul",
-                   "CJK": "han", "HIRAGANA": "hiragana", "KATAKANA": "kana"}
+_NAME_TO_SCRIPT = {
+    "LATIN": "latin",
+    "CYRILLIC": "cyrillic",
+    "GREEK": "greek",
+    "ARABIC": "arabic",
+    "HEBREW": "hebrew",
+    "DEVANAGARI": "devanagari",
+    "THAI": "thai",
+    "HANGUL": "hangul",
+    "CJK": "han",
+    "HIRAGANA": "hiragana",
+    "KATAKANA": "kana",
+}
 
 
 def per_char_unicodedata(prose: str) -> Counter[str]:
@@ -145,7 +166,9 @@ def main() -> None:
         *_langdetect(),
     ]
     print(f"text: {len(TEXT)} chars, {len(prose)} after removing code/math; words: {dict(count_words(TEXT))}")
-    print(f"{'removing code and math spans (_EXCLUDED.sub)':48s} {_median_us(lambda t: _EXCLUDED.sub(' ', t), TEXT, args.runs):10.1f} us")
+    print(
+        f"{'removing code and math spans (_EXCLUDED.sub)':48s} {_median_us(lambda t: _EXCLUDED.sub(' ', t), TEXT, args.runs):10.1f} us"
+    )
     print(f"{'whole count_words (removal + chosen)':48s} {_median_us(count_words, TEXT, args.runs):10.1f} us")
     for name, fn in methods:
         runs = args.runs if not name.startswith("langdetect, per") else max(3, args.runs // 50)

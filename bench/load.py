@@ -17,7 +17,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -54,7 +53,9 @@ class Level:
     seconds: float = 0.0
 
 
-async def client_loop(http: httpx.AsyncClient, level: Level, size: int, stop_at: float, backoff: float, seed: int) -> None:
+async def client_loop(
+    http: httpx.AsyncClient, level: Level, size: int, stop_at: float, backoff: float, seed: int
+) -> None:
     rng = random.Random(seed)
     while time.monotonic() < stop_at:
         items = batch(size, rng)
@@ -110,8 +111,9 @@ async def sample_rss(pid: int, peak: list[int], stop: asyncio.Event) -> None:
         await asyncio.sleep(0.2)
 
 
-async def run_level(url: str, headers: dict[str, str], level: Level, size: int, seconds: float, backoff: float,
-                    pid: int | None) -> int:
+async def run_level(
+    url: str, headers: dict[str, str], level: Level, size: int, seconds: float, backoff: float, pid: int | None
+) -> int:
     limits = httpx.Limits(max_connections=level.clients, max_keepalive_connections=level.clients)
     peak = [0]
     stop = asyncio.Event()
@@ -135,11 +137,23 @@ def free_port() -> int:
 
 def start_server(capacity_items: int, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = dict(os.environ, ARBITER_SANDBOX_BACKEND="bwrap", ARBITER_SANDBOX_WORKERS="1",
-               ARBITER_MATH_WORKERS=str(workers), ARBITER_MAX_ITEMS_IN_FLIGHT=str(capacity_items),
-               ARBITER_MAX_ITEMS=str(capacity_items), ARBITER_MATH_CACHE_SIZE="0", ARBITER_LOG_LEVEL="warning")
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        ARBITER_SANDBOX_BACKEND="bwrap",
+        ARBITER_SANDBOX_WORKERS="1",
+        ARBITER_MATH_WORKERS=str(workers),
+        ARBITER_MAX_ITEMS_IN_FLIGHT=str(capacity_items),
+        ARBITER_MAX_ITEMS=str(capacity_items),
+        ARBITER_MATH_CACHE_SIZE="0",
+        ARBITER_LOG_LEVEL="warning",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -178,23 +192,30 @@ def main() -> int:
         proc, url = start_server(args.capacity * args.batch, args.workers)
     headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
     try:
-        print(f"server {url}; batch {args.batch} items; capacity {args.capacity} batches in flight; "
-              f"{args.seconds:g} s per level")
-        print(f"{'level':>5} {'clients':>7} {'items/s':>8} {'req/s':>6} {'p50 s':>6} {'p99 s':>6} {'429 %':>6} "
-              f"{'errors':>6} {'missing':>7} {'peak RSS MB':>11}")
+        print(
+            f"server {url}; batch {args.batch} items; capacity {args.capacity} batches in flight; "
+            f"{args.seconds:g} s per level"
+        )
+        print(
+            f"{'level':>5} {'clients':>7} {'items/s':>8} {'req/s':>6} {'p50 s':>6} {'p99 s':>6} {'429 %':>6} "
+            f"{'errors':>6} {'missing':>7} {'peak RSS MB':>11}"
+        )
         missing = 0
         for name, factor in (("1x", 1), ("2x", 2), ("10x", 10)):
             level = Level(name, clients=args.capacity * factor)
-            peak_kb = asyncio.run(run_level(url, headers, level, args.batch, args.seconds, args.backoff,
-                                            proc.pid if proc else None))
+            peak_kb = asyncio.run(
+                run_level(url, headers, level, args.batch, args.seconds, args.backoff, proc.pid if proc else None)
+            )
             sent = level.accepted + level.rejected
             share = 100 * level.rejected / sent if sent else 0.0
             items_s = level.accepted * args.batch / level.seconds
             rss = f"{peak_kb / 1024:.0f}" if proc else "n/a"
             missing += level.missing
-            print(f"{name:>5} {level.clients:>7} {items_s:>8.0f} {level.accepted / level.seconds:>6.1f} "
-                  f"{pct(level.latencies, 0.5):>6.2f} {pct(level.latencies, 0.99):>6.2f} {share:>6.1f} "
-                  f"{level.errors:>6} {level.missing:>7} {rss:>11}")
+            print(
+                f"{name:>5} {level.clients:>7} {items_s:>8.0f} {level.accepted / level.seconds:>6.1f} "
+                f"{pct(level.latencies, 0.5):>6.2f} {pct(level.latencies, 0.99):>6.2f} {share:>6.1f} "
+                f"{level.errors:>6} {level.missing:>7} {rss:>11}"
+            )
         if proc:
             hwm = sum(status_kb(p, "VmHWM") for p in tree_pids(proc.pid))
             print(f"server process tree VmHWM (sum of per-process peaks): {hwm / 1024:.0f} MB")

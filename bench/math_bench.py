@@ -23,7 +23,6 @@ import json
 import os
 import random
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,7 +88,7 @@ def variants(gold: str) -> list[tuple[str, bool, str]]:
         out.append((("[" if n[0] == "(" else "(") + n[1:], False, "bracket"))
     m = re.search(r"\d+", gold)
     if m:
-        out.append((gold[: m.start()] + str(int(m.group(0)) + 1) + gold[m.end():], False, "number"))
+        out.append((gold[: m.start()] + str(int(m.group(0)) + 1) + gold[m.end() :], False, "number"))
     return out
 
 
@@ -119,7 +118,7 @@ def answer_block(completion: str) -> str:
 # ------------------------------------------------------------------------------------------------ figures
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))] if xs else float("nan")
 
 
 def accuracy(items: list[dict], got: list[bool | None]) -> dict:
@@ -135,9 +134,11 @@ def accuracy(items: list[dict], got: list[bool | None]) -> dict:
 
 def report(label: str, n: int, seconds: float, lat: list[float], acc: dict) -> float:
     rate = n / seconds
-    print(f"  {label:<34} {rate:9.1f} items/s   p50 {pct(lat, 50) * 1e3:7.2f} ms   p99 {pct(lat, 99) * 1e3:8.2f} ms"
-          f"   recall {acc['recall']:.2%}   false positives {acc['false_positives']}/{acc['non_equivalent']}"
-          f"   not ok {acc['not_ok']}")
+    print(
+        f"  {label:<34} {rate:9.1f} items/s   p50 {pct(lat, 50) * 1e3:7.2f} ms   p99 {pct(lat, 99) * 1e3:8.2f} ms"
+        f"   recall {acc['recall']:.2%}   false positives {acc['false_positives']}/{acc['non_equivalent']}"
+        f"   not ok {acc['not_ok']}"
+    )
     return rate
 
 
@@ -148,7 +149,7 @@ async def run_inprocess(items: list[dict], workers: int, batch: int, timeout_s: 
         got: list[bool | None] = []
         t0 = time.perf_counter()
         for i in range(0, len(items), batch):
-            chunk = items[i:i + batch]
+            chunk = items[i : i + batch]
             exts = [extract_answer(answer_block(it["completion"])) for it in chunk]
             pairs = [(tuple(it["gold"]), e.answer) for it, e in zip(chunk, exts) if e.answer is not None]
             verdicts = iter(await pool.verify_many(pairs))
@@ -179,10 +180,13 @@ def run_http(items: list[dict], url: str, batch: int, concurrency: int):
     async def main():
         sem = asyncio.Semaphore(concurrency)
         async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+
             async def send(offset: int, chunk: list[dict]):
                 body = {
-                    "items": [{"id": it["id"], "completion": it["completion"], "reference": {"answer": it["gold"][0]}}
-                              for it in chunk],
+                    "items": [
+                        {"id": it["id"], "completion": it["completion"], "reference": {"answer": it["gold"][0]}}
+                        for it in chunk
+                    ],
                     "rewards": {"accuracy": {"weight": 1.0}},
                 }
                 async with sem:
@@ -196,7 +200,7 @@ def run_http(items: list[dict], url: str, batch: int, concurrency: int):
                         got[offset + k] = bool(comp and comp > 0)
 
             t0 = time.perf_counter()
-            await asyncio.gather(*(send(i, items[i:i + batch]) for i in range(0, len(items), batch)))
+            await asyncio.gather(*(send(i, items[i : i + batch]) for i in range(0, len(items), batch)))
             return time.perf_counter() - t0
 
     seconds = asyncio.run(main())
@@ -204,7 +208,7 @@ def run_http(items: list[dict], url: str, batch: int, concurrency: int):
 
 
 # ------------------------------------------------------------------------------------------------ baseline
-BASELINE_SCRIPT = r'''
+BASELINE_SCRIPT = r"""
 import json, sys, time, re
 from math_verify import parse, verify
 items = json.load(open(sys.argv[1]))
@@ -223,19 +227,21 @@ for it in items:
         ok = None
     out.append([ok, time.perf_counter() - t])
 json.dump(out, open(sys.argv[2], "w"))
-'''
+"""
 
 
 def ensure_baseline_venv() -> str:
     py = os.path.join(BASELINE_VENV, "bin", "python")
     if not os.path.exists(py):
         print("creating .venv-baseline (math-verify 0.9.0) ...", flush=True)
-        subprocess.run([sys.executable if sys.prefix == sys.base_prefix else "python3", "-m", "venv", BASELINE_VENV],
-                       check=True)
+        subprocess.run(
+            [sys.executable if sys.prefix == sys.base_prefix else "python3", "-m", "venv", BASELINE_VENV], check=True
+        )
     probe = subprocess.run([py, "-c", "import math_verify"], capture_output=True)
     if probe.returncode != 0:
-        subprocess.run([py, "-m", "pip", "install", "-q", "math-verify==0.9.0",
-                        "latex2sympy2_extended[antlr4_13_2]"], check=True)
+        subprocess.run(
+            [py, "-m", "pip", "install", "-q", "math-verify==0.9.0", "latex2sympy2_extended[antlr4_13_2]"], check=True
+        )
     return py
 
 
@@ -283,11 +289,15 @@ def main() -> None:
         print("    (p50/p99 are per request of up to %d items)" % args.batch)
     else:
         got, seconds, lat = asyncio.run(
-            run_inprocess(items, args.workers, args.batch, args.timeout, min(args.latency_n, len(items))))
+            run_inprocess(items, args.workers, args.batch, args.timeout, min(args.latency_n, len(items)))
+        )
         ours = report(f"arbiter in-process ({args.workers} workers)", len(items), seconds, lat, accuracy(items, got))
     if args.show_misses:
-        misses = [(it["kind"], it["gold"][0], answer_block(it["completion"]).strip()[16:-1])
-                  for it, g in zip(items, got) if bool(g) != it["expected"]]
+        misses = [
+            (it["kind"], it["gold"][0], answer_block(it["completion"]).strip()[16:-1])
+            for it, g in zip(items, got)
+            if bool(g) != it["expected"]
+        ]
         for m in misses[: args.show_misses]:
             print("    miss:", m)
 

@@ -26,13 +26,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import torch  # noqa: E402
-from datasets import Dataset  # noqa: E402
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
-from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM  # noqa: E402
-from trl import GRPOConfig, GRPOTrainer  # noqa: E402
+import torch
+from datasets import Dataset
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+from trl import GRPOConfig, GRPOTrainer
 
-from app.integrations.trl import arbiter_reward_funcs  # noqa: E402
+from app.integrations.trl import arbiter_reward_funcs
 
 SYSTEM = "Answer in the form <think> reasoning </think><answer> result </answer>.\n"
 
@@ -119,8 +119,11 @@ def build_trainer(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--arbiter-url", default=os.environ.get("ARBITER_URL", "http://127.0.0.1:8000"),
-                        help="base URL(s), comma-separated (default $ARBITER_URL or http://127.0.0.1:8000)")
+    parser.add_argument(
+        "--arbiter-url",
+        default=os.environ.get("ARBITER_URL", "http://127.0.0.1:8000"),
+        help="base URL(s), comma-separated (default $ARBITER_URL or http://127.0.0.1:8000)",
+    )
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--output-dir", default=None)
     args = parser.parse_args(argv)

@@ -33,8 +33,9 @@ APPS = (
 
 def main() -> None:
     # The per-item manager awaits compute_score(data_source=..., solution_str=..., ground_truth=..., extra_info=...).
-    single = asyncio.run(compute_score(data_source=GSM8K[0], solution_str=GSM8K[1], ground_truth=GSM8K[2],
-                                       extra_info={"index": 0}))
+    single = asyncio.run(
+        compute_score(data_source=GSM8K[0], solution_str=GSM8K[1], ground_truth=GSM8K[2], extra_info={"index": 0})
+    )
     print("compute_score:", single)
     # BatchRewardManager calls compute_score(data_sources=..., solution_strs=..., ground_truths=..., extra_infos=...).
     batch = compute_score_batch(

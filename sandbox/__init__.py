@@ -16,17 +16,42 @@ from typing import Any
 
 from .api import FailureInfo, PoolConfig, RunRequest, RunResult
 from .backends.base import Backend, WorkerTransport
-from .errors import (AcquireTimeout, BackendUnavailable, PoolClosed, ProtocolError, SandboxError, WorkerLost,
-                     WorkerStartFailed)
+from .errors import (
+    AcquireTimeout,
+    BackendUnavailable,
+    PoolClosed,
+    ProtocolError,
+    SandboxError,
+    WorkerLost,
+    WorkerStartFailed,
+)
 from .judge import compare_output, compare_values
 from .models import VERDICTS, CompileLimits, Limits, TestOutcome
 from .pool import PoolStats, SandboxPool
 
 __all__ = [
-    "AcquireTimeout", "Backend", "BackendUnavailable", "CompileLimits", "FailureInfo", "Limits", "PoolClosed",
-    "PoolConfig", "PoolStats", "ProtocolError", "RunRequest", "RunResult", "SandboxError", "SandboxPool",
-    "TestOutcome", "VERDICTS", "WorkerLost", "WorkerStartFailed", "WorkerTransport", "compare_output",
-    "compare_values", "create_backend",
+    "VERDICTS",
+    "AcquireTimeout",
+    "Backend",
+    "BackendUnavailable",
+    "CompileLimits",
+    "FailureInfo",
+    "Limits",
+    "PoolClosed",
+    "PoolConfig",
+    "PoolStats",
+    "ProtocolError",
+    "RunRequest",
+    "RunResult",
+    "SandboxError",
+    "SandboxPool",
+    "TestOutcome",
+    "WorkerLost",
+    "WorkerStartFailed",
+    "WorkerTransport",
+    "compare_output",
+    "compare_values",
+    "create_backend",
 ]
 
 
@@ -42,7 +67,8 @@ async def create_backend(name: str = "auto", *, bwrap: Any = None, docker: Any =
     if name in ("auto", "docker"):
         try:
             from .backends import docker as docker_mod  # lazy: needs the docker SDK and an engine
-            cls = getattr(docker_mod, "DockerBackend")
+
+            cls = docker_mod.DockerBackend
             backend = cls(docker) if docker is not None else cls()
             if probe:
                 await backend.probe()
@@ -65,7 +91,10 @@ async def create_backend(name: str = "auto", *, bwrap: Any = None, docker: Any =
             if name == "bwrap":
                 raise
             reasons.append(f"bwrap: {e}")
-            raise BackendUnavailable("no sandbox backend is usable: " + "; ".join(reasons)
-                                     + ". Install Docker and build the sandbox image (make images), or install "
-                                       "bubblewrap (apt-get install -y bubblewrap)") from None
+            raise BackendUnavailable(
+                "no sandbox backend is usable: "
+                + "; ".join(reasons)
+                + ". Install Docker and build the sandbox image (make images), or install "
+                "bubblewrap (apt-get install -y bubblewrap)"
+            ) from None
     return backend

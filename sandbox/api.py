@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from . import judge as _judge
 from .models import VERDICTS, CompileLimits, Job, JobOutcome, Limits, TestOutcome
@@ -58,17 +59,24 @@ class RunRequest:
     stop_after_failure: bool = False
 
     @classmethod
-    def stdio(cls, source: str, inputs: Sequence[str], outputs: Sequence[str], **kw: Any) -> "RunRequest":
+    def stdio(cls, source: str, inputs: Sequence[str], outputs: Sequence[str], **kw: Any) -> RunRequest:
         return cls(source=source, kind="stdio", inputs=tuple(inputs), expected=tuple(outputs), **kw)
 
     @classmethod
-    def call(cls, source: str, fn_name: str, args: Sequence[Sequence[Any]], returns: Sequence[Any],
-             **kw: Any) -> "RunRequest":
-        return cls(source=source, kind="call", fn_name=fn_name, inputs=tuple(list(a) for a in args),
-                   expected=tuple(returns), **kw)
+    def call(
+        cls, source: str, fn_name: str, args: Sequence[Sequence[Any]], returns: Sequence[Any], **kw: Any
+    ) -> RunRequest:
+        return cls(
+            source=source,
+            kind="call",
+            fn_name=fn_name,
+            inputs=tuple(list(a) for a in args),
+            expected=tuple(returns),
+            **kw,
+        )
 
     @classmethod
-    def assert_based(cls, source: str, test_code: str | Sequence[str], entry_point: str, **kw: Any) -> "RunRequest":
+    def assert_based(cls, source: str, test_code: str | Sequence[str], entry_point: str, **kw: Any) -> RunRequest:
         tests = (test_code,) if isinstance(test_code, str) else tuple(test_code)
         return cls(source=source, kind="assert", inputs=tests, entry_point=entry_point, **kw)
 
@@ -79,9 +87,8 @@ class RunRequest:
             raise ValueError(f"kind must be 'stdio', 'call' or 'assert', not {self.kind!r}")
         if self.language == "cpp" and self.kind != "stdio":
             raise ValueError("C++ programs support stdin/stdout tests only")
-        if self.kind in ("stdio", "call"):
-            if self.expected is None or len(self.expected) != len(self.inputs):
-                raise ValueError("expected must have one entry per input")
+        if self.kind in ("stdio", "call") and (self.expected is None or len(self.expected) != len(self.inputs)):
+            raise ValueError("expected must have one entry per input")
         if self.kind == "call" and not self.fn_name:
             raise ValueError("call-based tests need fn_name")
         if self.kind == "assert" and not self.entry_point:
@@ -92,9 +99,17 @@ class RunRequest:
             raise ValueError("judge must be 'tolerant' or 'exact'")
 
     def to_job(self, compile_limits: CompileLimits | None = None) -> Job:
-        return Job(source=self.source, language=self.language, kind=self.kind, tests=tuple(self.inputs),
-                   fn_name=self.fn_name, entry_point=self.entry_point, limits=self.limits,
-                   compile_limits=compile_limits or CompileLimits(), stop_after_failure=self.stop_after_failure)
+        return Job(
+            source=self.source,
+            language=self.language,
+            kind=self.kind,
+            tests=tuple(self.inputs),
+            fn_name=self.fn_name,
+            entry_point=self.entry_point,
+            limits=self.limits,
+            compile_limits=compile_limits or CompileLimits(),
+            stop_after_failure=self.stop_after_failure,
+        )
 
 
 @dataclass(frozen=True)
@@ -138,8 +153,12 @@ def _excerpt(s: str, n: int) -> str:
 def _call_matches(req: RunRequest, actual: Any, expected: Any) -> bool:
     if _judge.compare_values(actual, expected, req.judge):  # type: ignore[arg-type]
         return True
-    return (req.accept_wrapped_returns and isinstance(expected, list) and len(expected) == 1
-            and _judge.compare_values(actual, expected[0], req.judge))  # type: ignore[arg-type]
+    return (
+        req.accept_wrapped_returns
+        and isinstance(expected, list)
+        and len(expected) == 1
+        and _judge.compare_values(actual, expected[0], req.judge)
+    )  # type: ignore[arg-type]
 
 
 def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, error: str | None = None) -> RunResult:
@@ -169,7 +188,14 @@ def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, err
             break
     if error is None and any(v == "SE" for v in verdicts):
         error = next((t.stderr for t in judged if t.verdict == "SE"), "") or "sandbox error"
-    return RunResult(verdicts=verdicts, passed=sum(v == "AC" for v in verdicts), total=len(verdicts),
-                     cpu_s=round(sum(t.cpu_s for t in outcome.tests), 4),
-                     wall_s=round(sum(t.wall_s for t in outcome.tests), 4), compile_output=outcome.compile_output,
-                     first_failure=first, tests=judged, error=error)
+    return RunResult(
+        verdicts=verdicts,
+        passed=sum(v == "AC" for v in verdicts),
+        total=len(verdicts),
+        cpu_s=round(sum(t.cpu_s for t in outcome.tests), 4),
+        wall_s=round(sum(t.wall_s for t in outcome.tests), 4),
+        compile_output=outcome.compile_output,
+        first_failure=first,
+        tests=judged,
+        error=error,
+    )

@@ -40,9 +40,34 @@ import time
 # Modules preloaded into the zygote so that forked programs do not pay for importing them. Import errors are
 # ignored (minimal images).
 _PRELOAD = (
-    "collections", "itertools", "functools", "math", "heapq", "bisect", "re", "string", "typing", "io",
-    "random", "decimal", "fractions", "copy", "operator", "statistics", "datetime", "traceback", "threading",
-    "dataclasses", "enum", "array", "hashlib", "queue", "cmath", "numbers", "textwrap", "unicodedata",
+    "collections",
+    "itertools",
+    "functools",
+    "math",
+    "heapq",
+    "bisect",
+    "re",
+    "string",
+    "typing",
+    "io",
+    "random",
+    "decimal",
+    "fractions",
+    "copy",
+    "operator",
+    "statistics",
+    "datetime",
+    "traceback",
+    "threading",
+    "dataclasses",
+    "enum",
+    "array",
+    "hashlib",
+    "queue",
+    "cmath",
+    "numbers",
+    "textwrap",
+    "unicodedata",
 )
 for _m in _PRELOAD:
     try:
@@ -148,8 +173,14 @@ class Config:
 
 
 # --------------------------------------------------------------------------------------------- child side
-def _apply_limits(lim: dict, cfg: Config, cpu_s: float | None = None, memory_mb: int | None = None,
-                  nproc: int | None = None, stack: bool = False) -> None:
+def _apply_limits(
+    lim: dict,
+    cfg: Config,
+    cpu_s: float | None = None,
+    memory_mb: int | None = None,
+    nproc: int | None = None,
+    stack: bool = False,
+) -> None:
     cpu = lim.get("cpu_s", 2.0) if cpu_s is None else cpu_s
     mem = lim.get("memory_mb", 256) if memory_mb is None else memory_mb
     nproc = lim.get("max_processes", 32) if nproc is None else nproc
@@ -218,8 +249,14 @@ def _list_fds() -> list[int]:
 
 
 def _child_env(cwd: str) -> dict:
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": cwd, "TMPDIR": cwd, "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8"}
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": cwd,
+        "TMPDIR": cwd,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+    }
 
 
 # Harness for forked Python tests. Runs in the child after the limits are applied.
@@ -265,12 +302,16 @@ def _run_python_child(job: dict, test, path: str, cfg: Config) -> None:
     code_exit = 0
     kind = job.get("kind", "stdio")
     # fresh streams on the new fds, buffered like `python3 file.py` writing to a pipe
-    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8",
-                                 errors="strict")
-    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8",
-                                  errors="backslashreplace")
-    sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding="utf-8",
-                                  errors="backslashreplace", line_buffering=True)
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8", errors="strict")
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="backslashreplace"
+    )
+    sys.stderr = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+        encoding="utf-8",
+        errors="backslashreplace",
+        line_buffering=True,
+    )
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
     sys.argv = [path]
     _random.seed()
@@ -282,13 +323,20 @@ def _run_python_child(job: dict, test, path: str, cfg: Config) -> None:
         data = _json_dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")[:RESULT_CAP]
         view = memoryview(data)
         while view:
-            view = view[_os_write(result_fd, view):]
+            view = view[_os_write(result_fd, view) :]
 
     try:
-        with open(path, "r", encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             source = f.read()
-        g = {"__name__": "__main__", "__file__": path, "__builtins__": builtins, "__doc__": None,
-             "__package__": None, "__spec__": None, "__loader__": None}
+        g = {
+            "__name__": "__main__",
+            "__file__": path,
+            "__builtins__": builtins,
+            "__doc__": None,
+            "__package__": None,
+            "__spec__": None,
+            "__loader__": None,
+        }
         sys.modules["__main__"] = _Module(g)
         code = compile(source, path, "exec")
         exec(code, g)
@@ -334,7 +382,7 @@ def _run_python_child(job: dict, test, path: str, cfg: Config) -> None:
             except Exception:
                 pass
             code_exit = 1
-    except BaseException as e:  # noqa: BLE001 - uncaught exception, like the interpreter: traceback + 1
+    except BaseException as e:
         try:
             tb = e.__traceback__
             while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
@@ -350,6 +398,7 @@ def _run_python_child(job: dict, test, path: str, cfg: Config) -> None:
         pass
     try:
         import atexit
+
         atexit._run_exitfuncs()
     except BaseException:
         pass
@@ -362,8 +411,11 @@ def _run_python_child(job: dict, test, path: str, cfg: Config) -> None:
 
 
 def _snapshot_modules() -> dict:
-    return {name: (m, dict(m.__dict__)) for name, m in list(sys.modules.items()) if m is not None
-            and _type(getattr(m, "__dict__", None)) is _dict}
+    return {
+        name: (m, dict(m.__dict__))
+        for name, m in list(sys.modules.items())
+        if m is not None and _type(getattr(m, "__dict__", None)) is _dict
+    }
 
 
 def _restore_modules(snap: dict) -> None:
@@ -546,9 +598,22 @@ class Executor:
         if self.cfg.switch_user:
             os.chown(path, self.cfg.uid, self.cfg.gid)
 
-    def run_process(self, *, argv: list[str] | None, job: dict | None, test, path: str, cwd: str, lim: dict,
-                    stdin_data: bytes, wall_s: float, max_out: int, stderr_cap: int = STDERR_CAP,
-                    limit_kw: dict | None = None, nonce: bytes | None = None) -> dict:
+    def run_process(
+        self,
+        *,
+        argv: list[str] | None,
+        job: dict | None,
+        test,
+        path: str,
+        cwd: str,
+        lim: dict,
+        stdin_data: bytes,
+        wall_s: float,
+        max_out: int,
+        stderr_cap: int = STDERR_CAP,
+        limit_kw: dict | None = None,
+        nonce: bytes | None = None,
+    ) -> dict:
         """Fork a child (exec argv, or run the Python harness when argv is None) and supervise it."""
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -582,7 +647,7 @@ class Executor:
                     os.environ.update(_child_env(cwd))
                     os.close(e_w)
                     e_w = -1
-            except BaseException as e:  # noqa: BLE001
+            except BaseException as e:
                 try:
                     if e_w >= 0:
                         os.write(e_w, ("cannot start program: %r" % (e,)).encode()[:4000])
@@ -592,8 +657,9 @@ class Executor:
             _run_python_child(job, test, path, self.cfg)
             os._exit(127)
         # ---------------- parent
-        for fd in set(fds.values()) | {in_r, out_w, err_w} | ({res_w} if res_w else set()) | (
-                {non_r} if non_r else set()):
+        for fd in (
+            set(fds.values()) | {in_r, out_w, err_w} | ({res_w} if res_w else set()) | ({non_r} if non_r else set())
+        ):
             try:
                 os.close(fd)
             except OSError:
@@ -757,9 +823,19 @@ class Executor:
                 pass
         cpu = (rusage.ru_utime + rusage.ru_stime) if rusage else 0.0
         maxrss_mb = (rusage.ru_maxrss / 1024.0) if rusage else 0.0
-        return {"pid": pid, "status": status, "cpu_s": cpu, "wall_s": wall, "stdout": b"".join(out),
-                "stderr": b"".join(err), "result": b"".join(res), "ole": ole, "truncated": truncated,
-                "killed_wall": killed_wall, "maxrss_mb": maxrss_mb}
+        return {
+            "pid": pid,
+            "status": status,
+            "cpu_s": cpu,
+            "wall_s": wall,
+            "stdout": b"".join(out),
+            "stderr": b"".join(err),
+            "result": b"".join(res),
+            "ole": ole,
+            "truncated": truncated,
+            "killed_wall": killed_wall,
+            "maxrss_mb": maxrss_mb,
+        }
 
     # ---------------------------------------------------------------- verdicts
     @staticmethod
@@ -778,22 +854,36 @@ class Executor:
             stderr = "arbiter: " + r["setup_error"]
         elif r["ole"]:
             verdict = "OLE"
-        elif r["killed_wall"] or sig in (signal.SIGXCPU,) or r["cpu_s"] > cpu_limit or (
-                sig == signal.SIGKILL and r["cpu_s"] >= cpu_limit * 0.95):
+        elif (
+            r["killed_wall"]
+            or sig in (signal.SIGXCPU,)
+            or r["cpu_s"] > cpu_limit
+            or (sig == signal.SIGKILL and r["cpu_s"] >= cpu_limit * 0.95)
+        ):
             verdict = "TLE"
         elif sig == signal.SIGXFSZ:
             verdict = "OLE"
         elif (exit_code not in (0, None) or sig is not None) and (
-                "MemoryError" in stderr[-2000:] or "std::bad_alloc" in stderr[-2000:]
-                or (sig == signal.SIGKILL and r["maxrss_mb"] >= mem * 0.9)):
+            "MemoryError" in stderr[-2000:]
+            or "std::bad_alloc" in stderr[-2000:]
+            or (sig == signal.SIGKILL and r["maxrss_mb"] >= mem * 0.9)
+        ):
             verdict = "MLE"
         elif sig is not None or exit_code != 0:
             verdict = "RE"
         else:
             verdict = "OK"  # ran to completion; AC/WA is decided by the judge outside the sandbox
-        return {"verdict": verdict, "cpu_s": round(r["cpu_s"], 4), "wall_s": round(r["wall_s"], 4),
-                "exit_code": exit_code, "signal": sig, "stdout": self._decode(r["stdout"]),
-                "stderr": stderr, "return_value": None, "truncated": r["truncated"]}
+        return {
+            "verdict": verdict,
+            "cpu_s": round(r["cpu_s"], 4),
+            "wall_s": round(r["wall_s"], 4),
+            "exit_code": exit_code,
+            "signal": sig,
+            "stdout": self._decode(r["stdout"]),
+            "stderr": stderr,
+            "return_value": None,
+            "truncated": r["truncated"],
+        }
 
     # ---------------------------------------------------------------- jobs
     def run_job(self, job: dict) -> dict:
@@ -824,8 +914,11 @@ class Executor:
                 self._mkdir_for_user(bdir, 0o755)
                 ok, compile_output = self.compile_cpp(src, bdir, job)
                 if not ok:
-                    return {"compile_output": compile_output,
-                            "tests": [self._const("CE", compile_output) for _ in tests], "dirty": self.dirty}
+                    return {
+                        "compile_output": compile_output,
+                        "tests": [self._const("CE", compile_output) for _ in tests],
+                        "dirty": self.dirty,
+                    }
                 prog = os.path.join(bdir, "main")
                 path = prog
             else:
@@ -845,19 +938,42 @@ class Executor:
 
     @staticmethod
     def _const(verdict: str, msg: str = "") -> dict:
-        return {"verdict": verdict, "cpu_s": 0.0, "wall_s": 0.0, "exit_code": None, "signal": None,
-                "stdout": "", "stderr": msg, "return_value": None, "truncated": False}
+        return {
+            "verdict": verdict,
+            "cpu_s": 0.0,
+            "wall_s": 0.0,
+            "exit_code": None,
+            "signal": None,
+            "stdout": "",
+            "stderr": msg,
+            "return_value": None,
+            "truncated": False,
+        }
 
     def compile_cpp(self, src: str, bdir: str, job: dict) -> tuple[bool, str]:
         cl = job.get("compile_limits") or {}
-        lim = {"cpu_s": cl.get("cpu_s", 20.0), "memory_mb": cl.get("memory_mb", 2048),
-               "max_processes": cl.get("max_processes", 32), "file_size_mb": cl.get("file_size_mb", 256),
-               "open_files": cl.get("open_files", 256)}
+        lim = {
+            "cpu_s": cl.get("cpu_s", 20.0),
+            "memory_mb": cl.get("memory_mb", 2048),
+            "max_processes": cl.get("max_processes", 32),
+            "file_size_mb": cl.get("file_size_mb", 256),
+            "open_files": cl.get("open_files", 256),
+        }
         wall = float(cl.get("wall_s", 30.0))
         gpp = job.get("compiler") or "/usr/bin/g++"
         argv = [gpp, "-O2", "-std=c++17", "-pipe", "-o", os.path.join(bdir, "main"), src, "-lm"]
-        r = self.run_process(argv=argv, job=None, test=None, path=src, cwd=bdir, lim=lim, stdin_data=b"",
-                             wall_s=wall, max_out=CE_CAP, stderr_cap=CE_CAP)
+        r = self.run_process(
+            argv=argv,
+            job=None,
+            test=None,
+            path=src,
+            cwd=bdir,
+            lim=lim,
+            stdin_data=b"",
+            wall_s=wall,
+            max_out=CE_CAP,
+            stderr_cap=CE_CAP,
+        )
         self.kill_all(r["pid"])
         msg = self._decode(r["stderr"] + r["stdout"])[:CE_CAP]
         st = r["status"]
@@ -882,15 +998,43 @@ class Executor:
             if kind == "assert":
                 nonce = os.urandom(16).hex().encode()
             if lang == "cpp":
-                r = self.run_process(argv=[prog], job=job, test=test, path=path, cwd=cwd, lim=lim,
-                                     stdin_data=stdin_data, wall_s=wall, max_out=max_out,
-                                     limit_kw={"stack": True})
+                r = self.run_process(
+                    argv=[prog],
+                    job=job,
+                    test=test,
+                    path=path,
+                    cwd=cwd,
+                    lim=lim,
+                    stdin_data=stdin_data,
+                    wall_s=wall,
+                    max_out=max_out,
+                    limit_kw={"stack": True},
+                )
             elif self.cfg.python_mode == "exec" and kind == "stdio":
-                r = self.run_process(argv=[self.cfg.python, path], job=job, test=test, path=path, cwd=cwd,
-                                     lim=lim, stdin_data=stdin_data, wall_s=wall, max_out=max_out)
+                r = self.run_process(
+                    argv=[self.cfg.python, path],
+                    job=job,
+                    test=test,
+                    path=path,
+                    cwd=cwd,
+                    lim=lim,
+                    stdin_data=stdin_data,
+                    wall_s=wall,
+                    max_out=max_out,
+                )
             else:
-                r = self.run_process(argv=None, job=job, test=test, path=path, cwd=cwd, lim=lim,
-                                     stdin_data=stdin_data, wall_s=wall, max_out=max_out, nonce=nonce)
+                r = self.run_process(
+                    argv=None,
+                    job=job,
+                    test=test,
+                    path=path,
+                    cwd=cwd,
+                    lim=lim,
+                    stdin_data=stdin_data,
+                    wall_s=wall,
+                    max_out=max_out,
+                    nonce=nonce,
+                )
             pgid = r["pid"]
             out = self.classify(r, lim)
             if kind in ("call", "assert") and out["verdict"] == "OK":
@@ -923,8 +1067,16 @@ class Executor:
 
     # ---------------------------------------------------------------- main loop
     def serve(self) -> None:
-        self.proto.write({"type": "hello", "version": PROTOCOL_VERSION, "pid": os.getpid(), "uid": self.cfg.uid,
-                          "switch_user": self.cfg.switch_user, "python": sys.version.split()[0]})
+        self.proto.write(
+            {
+                "type": "hello",
+                "version": PROTOCOL_VERSION,
+                "pid": os.getpid(),
+                "uid": self.cfg.uid,
+                "switch_user": self.cfg.switch_user,
+                "python": sys.version.split()[0],
+            }
+        )
         while True:
             msg = self.proto.read()
             if msg is None:
@@ -936,10 +1088,13 @@ class Executor:
                 job = msg.get("job") or {}
                 try:
                     outcome = self.run_job(job)
-                except Exception as e:  # noqa: BLE001 - a fault of the executor is SE, never the program's
+                except Exception as e:
                     reason = "executor error: %s: %s" % (type(e).__name__, e)
-                    outcome = {"compile_output": "", "dirty": True,
-                               "tests": [self._const("SE", reason) for _ in job.get("tests") or []]}
+                    outcome = {
+                        "compile_output": "",
+                        "dirty": True,
+                        "tests": [self._const("SE", reason) for _ in job.get("tests") or []],
+                    }
                     self.dirty = True
                 outcome["id"] = job.get("id")
                 self.proto.write({"type": "result", "outcome": outcome})

@@ -51,8 +51,9 @@ def _token_equal(a: str, b: str, rel_tol: float, abs_tol: float) -> bool:
     return False
 
 
-def compare_output(actual: str, expected: str, mode: JudgeMode = "tolerant", *, rel_tol: float = REL_TOL,
-                   abs_tol: float = ABS_TOL) -> bool:
+def compare_output(
+    actual: str, expected: str, mode: JudgeMode = "tolerant", *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL
+) -> bool:
     if mode == "exact":
         return actual.replace("\r\n", "\n") == expected.replace("\r\n", "\n")
     a, e = _lines(actual), _lines(expected)
@@ -75,8 +76,15 @@ def _decode_special(v: Any) -> Any:
     return v
 
 
-def compare_values(actual: Any, expected: Any, mode: JudgeMode = "tolerant", *, rel_tol: float = REL_TOL,
-                   abs_tol: float = ABS_TOL, _depth: int = 0) -> bool:
+def compare_values(
+    actual: Any,
+    expected: Any,
+    mode: JudgeMode = "tolerant",
+    *,
+    rel_tol: float = REL_TOL,
+    abs_tol: float = ABS_TOL,
+    _depth: int = 0,
+) -> bool:
     if _depth > 500:
         return False
     actual, expected = _decode_special(actual), _decode_special(expected)
@@ -100,9 +108,11 @@ def compare_values(actual: Any, expected: Any, mode: JudgeMode = "tolerant", *, 
     if ta in (list, tuple) and te in (list, tuple):
         return len(actual) == len(expected) and all(
             compare_values(x, y, mode, rel_tol=rel_tol, abs_tol=abs_tol, _depth=_depth + 1)
-            for x, y in zip(actual, expected))
+            for x, y in zip(actual, expected)
+        )
     if ta is dict and te is dict:
         return actual.keys() == expected.keys() and all(
             compare_values(actual[k], expected[k], mode, rel_tol=rel_tol, abs_tol=abs_tol, _depth=_depth + 1)
-            for k in actual)
+            for k in actual
+        )
     return False

@@ -41,7 +41,7 @@ class Limits:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Limits":
+    def from_json(cls, d: dict[str, Any]) -> Limits:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -81,18 +81,33 @@ class Job:
     stop_after_failure: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "source": self.source, "language": self.language, "kind": self.kind,
-                "tests": list(self.tests), "fn_name": self.fn_name, "entry_point": self.entry_point,
-                "limits": self.limits.to_json(), "compile_limits": self.compile_limits.to_json(),
-                "stop_after_failure": self.stop_after_failure}
+        return {
+            "id": self.id,
+            "source": self.source,
+            "language": self.language,
+            "kind": self.kind,
+            "tests": list(self.tests),
+            "fn_name": self.fn_name,
+            "entry_point": self.entry_point,
+            "limits": self.limits.to_json(),
+            "compile_limits": self.compile_limits.to_json(),
+            "stop_after_failure": self.stop_after_failure,
+        }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Job":
-        return cls(source=d["source"], language=d.get("language", "python"), kind=d.get("kind", "stdio"),
-                   tests=tuple(d.get("tests") or ()), fn_name=d.get("fn_name"), entry_point=d.get("entry_point"),
-                   limits=Limits.from_json(d.get("limits") or {}),
-                   compile_limits=CompileLimits(**(d.get("compile_limits") or {})), id=d.get("id"),
-                   stop_after_failure=bool(d.get("stop_after_failure")))
+    def from_json(cls, d: dict[str, Any]) -> Job:
+        return cls(
+            source=d["source"],
+            language=d.get("language", "python"),
+            kind=d.get("kind", "stdio"),
+            tests=tuple(d.get("tests") or ()),
+            fn_name=d.get("fn_name"),
+            entry_point=d.get("entry_point"),
+            limits=Limits.from_json(d.get("limits") or {}),
+            compile_limits=CompileLimits(**(d.get("compile_limits") or {})),
+            id=d.get("id"),
+            stop_after_failure=bool(d.get("stop_after_failure")),
+        )
 
     def key(self) -> str:
         """Hash of everything that determines the execution (for single-flight dedup and caches)."""
@@ -130,7 +145,7 @@ class TestOutcome:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "TestOutcome":
+    def from_json(cls, d: dict[str, Any]) -> TestOutcome:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -142,14 +157,16 @@ class JobOutcome:
     dirty: bool = False  # the executor could not clean up: recycle its worker
 
     def to_json(self) -> dict[str, Any]:
-        return {"compile_output": self.compile_output, "tests": [t.to_json() for t in self.tests],
-                "dirty": self.dirty}
+        return {"compile_output": self.compile_output, "tests": [t.to_json() for t in self.tests], "dirty": self.dirty}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "JobOutcome":
-        return cls(compile_output=d.get("compile_output") or "",
-                   tests=[TestOutcome.from_json(t) for t in d.get("tests") or []], dirty=bool(d.get("dirty")))
+    def from_json(cls, d: dict[str, Any]) -> JobOutcome:
+        return cls(
+            compile_output=d.get("compile_output") or "",
+            tests=[TestOutcome.from_json(t) for t in d.get("tests") or []],
+            dirty=bool(d.get("dirty")),
+        )
 
     @classmethod
-    def system_error(cls, n_tests: int, reason: str) -> "JobOutcome":
+    def system_error(cls, n_tests: int, reason: str) -> JobOutcome:
         return cls(tests=[TestOutcome(verdict="SE", stderr=reason) for _ in range(n_tests)])

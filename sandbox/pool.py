@@ -35,7 +35,7 @@ class PoolStats:
 
 
 class _Worker:
-    __slots__ = ("transport", "jobs", "hello", "started")
+    __slots__ = ("hello", "jobs", "started", "transport")
 
     def __init__(self, transport: WorkerTransport, hello: dict[str, Any]) -> None:
         self.transport = transport
@@ -107,11 +107,11 @@ class SandboxPool:
         for t in list(self._tasks):
             try:
                 await t
-            except BaseException:  # noqa: BLE001
+            except BaseException:
                 pass
         await self.backend.close()
 
-    async def __aenter__(self) -> "SandboxPool":
+    async def __aenter__(self) -> SandboxPool:
         await self.start()
         return self
 
@@ -129,9 +129,19 @@ class SandboxPool:
                 reason = "pool not started"
             else:
                 reason = self._last_error or "workers are starting"
-        return PoolStats(backend=self.backend.name, size=self.config.size, idle=len(self._idle),
-                         busy=len(self._busy), starting=self._starting, recycled=self._recycled, ready=ready,
-                         reason=reason, jobs=self._jobs, retries=self._retries, deduplicated=self._dedup)
+        return PoolStats(
+            backend=self.backend.name,
+            size=self.config.size,
+            idle=len(self._idle),
+            busy=len(self._busy),
+            starting=self._starting,
+            recycled=self._recycled,
+            ready=ready,
+            reason=reason,
+            jobs=self._jobs,
+            retries=self._retries,
+            deduplicated=self._dedup,
+        )
 
     # ------------------------------------------------------------------ workers
     def _spawn(self, coro: Any) -> None:
@@ -165,7 +175,7 @@ class SandboxPool:
             self._last_error = None
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self._failures += 1
             self._last_error = f"{type(e).__name__}: {e}"
             log.warning("sandbox worker failed to start: %s", self._last_error)
@@ -202,7 +212,7 @@ class SandboxPool:
         self._fill()
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 self._release(fut.result(), healthy=True)  # handed over just as we gave up
             fut.cancel()
@@ -232,7 +242,7 @@ class SandboxPool:
     async def _kill(self, worker: _Worker) -> None:
         try:
             await worker.transport.kill()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             log.warning("killing worker %s failed: %s", worker.transport.id, e)
 
     # ------------------------------------------------------------------ jobs
@@ -291,7 +301,7 @@ class SandboxPool:
                         return outcome, (reason if any(t.verdict == "SE" for t in outcome.tests) else None)
                     return outcome, None
                 reason = next((t.stderr for t in outcome.tests if t.verdict == "SE"), "") or "worker unclean"
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 reason = f"worker {worker.transport.id} did not answer within {deadline:.1f}s"
             except (WorkerLost, ProtocolError) as e:
                 reason = f"worker {worker.transport.id} failed: {e}"

@@ -51,8 +51,9 @@ def reward_info(reward: AnyReward) -> RewardInfo:
 
 def catalogue(pipeline: Pipeline) -> Catalogue:
     profiles = [
-        ProfileInfo(name=p.name, description=p.description, default=p.name == DEFAULT_PROFILE,
-                    rewards=_plain(p.rewards))
+        ProfileInfo(
+            name=p.name, description=p.description, default=p.name == DEFAULT_PROFILE, rewards=_plain(p.rewards)
+        )
         for p in pipeline.profiles.values()
     ]
     return Catalogue(rewards=[reward_info(r) for r in pipeline.rewards.values()], profiles=profiles)

@@ -58,7 +58,9 @@ async def _score(
     raw_items: Sequence[dict[str, Any]], rewards: str | dict[str, Any] | None, services: Services, settings: Settings
 ) -> list[ItemOutcome]:
     if len(raw_items) > settings.max_items:
-        raise PayloadTooLarge(f"{len(raw_items)} items in one request, the limit is {settings.max_items} (ARBITER_MAX_ITEMS)")
+        raise PayloadTooLarge(
+            f"{len(raw_items)} items in one request, the limit is {settings.max_items} (ARBITER_MAX_ITEMS)"
+        )
     items: list[ScoreItem] = []
     for raw in raw_items:
         if len(raw["completion"]) > settings.max_completion_chars:
@@ -69,7 +71,9 @@ async def _score(
         try:
             items.append(ScoreItem.model_validate(raw))
         except ValidationError as exc:
-            log.warning("item %s: label is not a valid reference (%s); scored without one", raw["id"], exc.errors()[0]["msg"])
+            log.warning(
+                "item %s: label is not a valid reference (%s); scored without one", raw["id"], exc.errors()[0]["msg"]
+            )
             items.append(ScoreItem.model_validate({k: v for k, v in raw.items() if k not in ("reference", "task")}))
     selection = services.pipeline.resolve(rewards)
     return await services.pipeline.score(to_scoring_items(items, services.tags), selection)

@@ -35,16 +35,25 @@ async def score(body: ScoreRequest, services: ServicesDep, settings: SettingsDep
     advantages: list[float | None] = [None] * len(outcomes)
     if body.advantages is not None:
         # Items Arbiter could not judge stay out of the group baselines and get 0 (docs/advantages.md).
-        advantages = list(group_advantages(
-            [o.reward if o.status == "ok" else None for o in outcomes],
-            [item.group for item in body.items],
-            scale=body.advantages.scale,
-            eps=body.advantages.eps,
-        ))
+        advantages = list(
+            group_advantages(
+                [o.reward if o.status == "ok" else None for o in outcomes],
+                [item.group for item in body.items],
+                scale=body.advantages.scale,
+                eps=body.advantages.eps,
+            )
+        )
     return ScoreResponse(
         results=[
-            ItemResult(id=o.id, reward=o.reward, components=o.components, status=o.status, reason=o.reason,
-                       details=o.details, advantage=a)
+            ItemResult(
+                id=o.id,
+                reward=o.reward,
+                components=o.components,
+                status=o.status,
+                reason=o.reason,
+                details=o.details,
+                advantage=a,
+            )
             for o, a in zip(outcomes, advantages, strict=True)
         ]
     )
@@ -56,8 +65,12 @@ async def healthz() -> Health:
     return Health(version=__version__)
 
 
-@router.get("/readyz", response_model=Readiness, tags=["operations"],
-            responses={503: {"model": Readiness, "description": "not ready"}})
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    tags=["operations"],
+    responses={503: {"model": Readiness, "description": "not ready"}},
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     """Readiness: math workers up and a sandbox able to run code. 503 while not."""
     readiness = services.readiness()

@@ -27,7 +27,9 @@ class IOTests(_Model):
 
     inputs: list[Any]
     outputs: list[Any]
-    fn_name: str | None = Field(None, description="Function (or method of class Solution) to call; absent for stdin/stdout.")
+    fn_name: str | None = Field(
+        None, description="Function (or method of class Solution) to call; absent for stdin/stdout."
+    )
 
     @model_validator(mode="after")
     def _same_length(self) -> IOTests:
@@ -81,8 +83,10 @@ class ScoreItem(_Model):
     group: str | None = Field(None, max_length=512, description="Prompt id: items of one GRPO group share it.")
     completion_tokens: int | None = Field(None, ge=0, description="Length in tokens, for length-based rewards.")
     target_language: str | None = Field(
-        None, max_length=16, description="Language the reasoning should be in (ISO 639-1, e.g. en, zh), for the "
-        "language reward; overrides its `target` parameter for this item."
+        None,
+        max_length=16,
+        description="Language the reasoning should be in (ISO 639-1, e.g. en, zh), for the "
+        "language reward; overrides its `target` parameter for this item.",
     )
 
 

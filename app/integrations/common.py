@@ -44,7 +44,9 @@ def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, Sequence):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping) and p.get("type", "text") == "text")
+        return "".join(
+            str(p.get("text", "")) for p in content if isinstance(p, Mapping) and p.get("type", "text") == "text"
+        )
     return str(content)
 
 
@@ -97,12 +99,18 @@ def code_reference(value: Any) -> dict[str, Any] | None:
         elif "inputs" in value and "outputs" in value:
             tests = {k: value[k] for k in ("inputs", "outputs", "fn_name") if value.get(k) is not None}
         elif "test_code" in value or "test" in value:
-            tests = {"test_code": value.get("test_code", value.get("test")), "entry_point": value.get("entry_point", "")}
+            tests = {
+                "test_code": value.get("test_code", value.get("test")),
+                "entry_point": value.get("entry_point", ""),
+            }
         elif "input_output" in value:
             return code_reference(value["input_output"])
         else:
             return None
-        reference: dict[str, Any] = {"language": language if language in ("python", "cpp") else "python", "tests": tests}
+        reference: dict[str, Any] = {
+            "language": language if language in ("python", "cpp") else "python",
+            "tests": tests,
+        }
         if isinstance(value.get("limits"), Mapping):
             reference["limits"] = dict(value["limits"])
         return reference

@@ -28,7 +28,9 @@ from app.client import ArbiterClient
 from app.integrations.common import group_key, reference_from_label, response_from_query, strip_special_tokens
 
 
-def build_items(queries: Sequence[str], prompts: Sequence[str] | None, labels: Sequence[Any] | None) -> list[dict[str, Any]]:
+def build_items(
+    queries: Sequence[str], prompts: Sequence[str] | None, labels: Sequence[Any] | None
+) -> list[dict[str, Any]]:
     """API items from an OpenRLHF request; raises ValueError when the lists do not line up."""
     prompts = list(prompts or [])
     labels = list(labels or [])
@@ -68,7 +70,10 @@ def _get_client() -> ArbiterClient:
     global _client
     if _client is None:
         urls = [u.strip() for u in os.environ.get("ARBITER_URL", "http://127.0.0.1:8000").split(",") if u.strip()]
-        options: dict[str, Any] = {"errors": "fallback", "deadline_s": float(os.environ.get("ARBITER_DEADLINE_S", "300"))}
+        options: dict[str, Any] = {
+            "errors": "fallback",
+            "deadline_s": float(os.environ.get("ARBITER_DEADLINE_S", "300")),
+        }
         if os.environ.get("ARBITER_API_KEY"):
             options["api_key"] = os.environ["ARBITER_API_KEY"]
         _client = ArbiterClient(urls, **options)

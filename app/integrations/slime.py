@@ -54,7 +54,10 @@ def _client() -> AsyncArbiterClient:
     client = _clients.get(loop)
     if client is None:
         urls = [u.strip() for u in os.environ.get("ARBITER_URL", "http://127.0.0.1:8000").split(",") if u.strip()]
-        options: dict[str, Any] = {"errors": "fallback", "deadline_s": float(os.environ.get("ARBITER_DEADLINE_S", "300"))}
+        options: dict[str, Any] = {
+            "errors": "fallback",
+            "deadline_s": float(os.environ.get("ARBITER_DEADLINE_S", "300")),
+        }
         if os.environ.get("ARBITER_API_KEY"):
             options["api_key"] = os.environ["ARBITER_API_KEY"]
         client = _clients[loop] = AsyncArbiterClient(urls, **options)
@@ -70,5 +73,7 @@ async def arbiter_rm(args: Any, sample: Any, **kwargs: Any) -> dict[str, Any]:
 
 async def arbiter_group_rm(args: Any, samples: Sequence[Any], **kwargs: Any) -> list[dict[str, Any]]:
     """slime `--custom-rm-path` function with `--group-rm`: a list of Samples, one reward dict each."""
-    items = [build_item(getattr(s, "prompt", None), s.response, getattr(s, "label", None), i) for i, s in enumerate(samples)]
+    items = [
+        build_item(getattr(s, "prompt", None), s.response, getattr(s, "label", None), i) for i, s in enumerate(samples)
+    ]
     return [_to_slime(r) for r in await _client().score(items)]

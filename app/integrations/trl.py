@@ -42,7 +42,9 @@ from app.integrations.common import Task, completion_text, group_key, reference_
 RewardFunc = Callable[..., Awaitable[list[float | None]]]
 
 # Keywords TRL passes that are not dataset columns.
-_TRL_KEYWORDS = frozenset({"prompts", "completions", "completion_ids", "trainer_state", "log_extra", "log_metric", "environments"})
+_TRL_KEYWORDS = frozenset(
+    {"prompts", "completions", "completion_ids", "trainer_state", "log_extra", "log_metric", "environments"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,9 @@ class _BatchScorer:
             self._client, self._loop = self._client_factory(), loop
         return self._client
 
-    async def results(self, prompts: Sequence[Any], completions: Sequence[Any], columns: Mapping[str, Sequence[Any]]) -> tuple[list[ScoreResult], list[Task | None]]:
+    async def results(
+        self, prompts: Sequence[Any], completions: Sequence[Any], columns: Mapping[str, Sequence[Any]]
+    ) -> tuple[list[ScoreResult], list[Task | None]]:
         current = self._current
         if current is not None and current[0] is completions and current[1].get_loop() is asyncio.get_running_loop():
             return await asyncio.shield(current[1])
@@ -80,11 +84,17 @@ class _BatchScorer:
         self._current = (completions, future)
         return await asyncio.shield(future)
 
-    async def _score(self, prompts: Sequence[Any], completions: Sequence[Any], columns: Mapping[str, Sequence[Any]]) -> tuple[list[ScoreResult], list[Task | None]]:
+    async def _score(
+        self, prompts: Sequence[Any], completions: Sequence[Any], columns: Mapping[str, Sequence[Any]]
+    ) -> tuple[list[ScoreResult], list[Task | None]]:
         items: list[dict[str, Any]] = []
         tasks: list[Task | None] = []
         for i, completion in enumerate(completions):
-            row = {name: values[i] for name, values in columns.items() if isinstance(values, Sequence) and len(values) == len(completions)}
+            row = {
+                name: values[i]
+                for name, values in columns.items()
+                if isinstance(values, Sequence) and len(values) == len(completions)
+            }
             task, reference = reference_from_columns(row)
             item: dict[str, Any] = {"id": str(i), "completion": completion_text(completion)}
             if reference is not None:
@@ -136,7 +146,10 @@ def arbiter_reward_funcs(
     specs: list[_Spec] = []
     for component in components:
         if component == "accuracy" and split_by_task:
-            specs += [_Spec("arbiter_accuracy_math", "accuracy", "math"), _Spec("arbiter_accuracy_code", "accuracy", "code")]
+            specs += [
+                _Spec("arbiter_accuracy_math", "accuracy", "math"),
+                _Spec("arbiter_accuracy_code", "accuracy", "code"),
+            ]
         else:
             specs.append(_Spec(f"arbiter_{component}", component, None))
     first = specs[0].name
@@ -144,7 +157,12 @@ def arbiter_reward_funcs(
 
 
 def _make_func(
-    spec: _Spec, scorer: _BatchScorer, first: str, unjudged_as_none: bool, fallback_as_none: bool, fallback_reward: float
+    spec: _Spec,
+    scorer: _BatchScorer,
+    first: str,
+    unjudged_as_none: bool,
+    fallback_as_none: bool,
+    fallback_reward: float,
 ) -> RewardFunc:
     async def reward_func(prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
         columns = {k: v for k, v in kwargs.items() if k not in _TRL_KEYWORDS}
@@ -152,7 +170,10 @@ def _make_func(
         log_metric = kwargs.get("log_metric")
         if spec.name == first and callable(log_metric) and results:
             log_metric("arbiter/fallback_frac", sum(r.is_fallback for r in results) / len(results))
-        return [_value(spec, r, t, unjudged_as_none, fallback_as_none, fallback_reward) for r, t in zip(results, tasks, strict=True)]
+        return [
+            _value(spec, r, t, unjudged_as_none, fallback_as_none, fallback_reward)
+            for r, t in zip(results, tasks, strict=True)
+        ]
 
     reward_func.__name__ = reward_func.__qualname__ = spec.name
     reward_func.__doc__ = f"Arbiter component {spec.component!r}" + (f" on {spec.task} rows" if spec.task else "")
@@ -160,7 +181,12 @@ def _make_func(
 
 
 def _value(
-    spec: _Spec, result: ScoreResult, task: Task | None, unjudged_as_none: bool, fallback_as_none: bool, fallback_reward: float
+    spec: _Spec,
+    result: ScoreResult,
+    task: Task | None,
+    unjudged_as_none: bool,
+    fallback_as_none: bool,
+    fallback_reward: float,
 ) -> float | None:
     if spec.component == "accuracy" and task is None:
         return None  # no reference column: accuracy does not apply

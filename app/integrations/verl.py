@@ -77,7 +77,9 @@ def task_of(data_source: str | None) -> Task | None:
     return None
 
 
-def build_item(index: int, data_source: str | None, solution_str: str, ground_truth: Any, extra_info: Mapping[str, Any] | None) -> dict[str, Any]:
+def build_item(
+    index: int, data_source: str | None, solution_str: str, ground_truth: Any, extra_info: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """The API item for one verl sample. extra_info may carry `group` (verl's uid) and `tests` overriding the
     ground truth for code."""
     extra = extra_info or {}
@@ -115,7 +117,9 @@ def _options_from_env() -> tuple[list[str], dict[str, Any]]:
 class VerlScorer:
     """The two verl entry points around one configured client pair (module functions use a default instance)."""
 
-    def __init__(self, base_urls: str | Sequence[str], rewards: Mapping[str, Any] | str | None = None, **client_options: Any) -> None:
+    def __init__(
+        self, base_urls: str | Sequence[str], rewards: Mapping[str, Any] | str | None = None, **client_options: Any
+    ) -> None:
         self._urls = base_urls
         self._options = {"errors": "fallback", **client_options}
         self._rewards = rewards
@@ -139,7 +143,12 @@ class VerlScorer:
             return client
 
     async def compute_score(
-        self, data_source: str, solution_str: str, ground_truth: Any, extra_info: Mapping[str, Any] | None = None, **kwargs: Any
+        self,
+        data_source: str,
+        solution_str: str,
+        ground_truth: Any,
+        extra_info: Mapping[str, Any] | None = None,
+        **kwargs: Any,
     ) -> dict[str, float]:
         item = build_item(0, data_source, solution_str, ground_truth, extra_info)
         (result,) = await self._async_client().score([item], rewards=self._rewards)

@@ -28,7 +28,20 @@ import sympy
 
 from app.math.normalize import normalize
 from app.math.parse import (
-    Alternatives, Chain, Choice, Expr, Interval, Matrix, Number, Relation, Set, Text, Tuple, Union, Unparsed, Value,
+    Alternatives,
+    Chain,
+    Choice,
+    Expr,
+    Interval,
+    Matrix,
+    Number,
+    Relation,
+    Set,
+    Text,
+    Tuple,
+    Union,
+    Unparsed,
+    Value,
     parse_answer,
 )
 
@@ -92,8 +105,18 @@ def _verify_one(gold: str, pred_norm: str, config: VerifyConfig) -> Verdict:
         return Verdict(False, "string", gold_norm, pred_norm, f"prediction not parseable ({pv.reason})")
     try:
         method = _eq(gv, pv, config)
-    except (TypeError, ValueError, AttributeError, ZeroDivisionError, NotImplementedError, RecursionError,
-            IndexError, KeyError, sympy.SympifyError, sympy.PolynomialError) as exc:
+    except (
+        TypeError,
+        ValueError,
+        AttributeError,
+        ZeroDivisionError,
+        NotImplementedError,
+        RecursionError,
+        IndexError,
+        KeyError,
+        sympy.SympifyError,
+        sympy.PolynomialError,
+    ) as exc:
         return Verdict(False, "none", gold_norm, pred_norm, f"comparison failed: {type(exc).__name__}: {exc}"[:300])
     if method:
         return Verdict(True, method, gold_norm, pred_norm)
@@ -151,8 +174,12 @@ def _eq(a: Value, b: Value, cfg: VerifyConfig) -> str | None:
         ia, ib = _interval_of(a), _interval_of(b)
         if not isinstance(ia, Interval) or not isinstance(ib, Interval):
             return None
-        ok = (ia.lo_closed == ib.lo_closed and ia.hi_closed == ib.hi_closed
-              and _eq(ia.lo, ib.lo, cfg) and _eq(ia.hi, ib.hi, cfg))
+        ok = (
+            ia.lo_closed == ib.lo_closed
+            and ia.hi_closed == ib.hi_closed
+            and _eq(ia.lo, ib.lo, cfg)
+            and _eq(ia.hi, ib.hi, cfg)
+        )
         return "structural" if ok else None
     if isinstance(a, Matrix) or isinstance(b, Matrix):
         ra, rb = _matrix_rows(a), _matrix_rows(b)
@@ -220,7 +247,7 @@ def _to_sympy(v: Number | Expr) -> sympy.Basic:
 
 def _sig_digits(n: Number) -> int:
     assert n.decimals is not None
-    q = abs(n.value) * 10 ** n.decimals
+    q = abs(n.value) * 10**n.decimals
     return len(str(int(q))) if q else 0
 
 
@@ -235,7 +262,7 @@ def _decimal_matches(d: Number, exact: Fraction | sympy.Basic, cfg: VerifyConfig
         if not num.is_number or num.has(sympy.I) or not num.is_finite or not num.is_real:
             return False
         exact = Fraction(str(sympy.Float(num, 50)))
-    return abs(exact - d.value) * 2 * 10 ** d.decimals <= 1
+    return abs(exact - d.value) * 2 * 10**d.decimals <= 1
 
 
 def _scalar_eq(a: Number | Expr, b: Number | Expr, cfg: VerifyConfig) -> str | None:

@@ -37,7 +37,7 @@ _LETTERS = re.compile(r"^\(?([A-E])\)?(?:\s*,\s*\(?([A-E])\)?)+$")
 def _braced(text: str, open_idx: int) -> tuple[str, int] | None:
     """Content of the balanced group opening at text[open_idx] == '{' and the index after it."""
     close = match_brace(text, open_idx)
-    return (text[open_idx + 1:close], close + 1) if close >= 0 else None
+    return (text[open_idx + 1 : close], close + 1) if close >= 0 else None
 
 
 def _boxed_all(text: str) -> list[str]:
@@ -72,7 +72,7 @@ def _math_spans(text: str) -> list[str]:
                 j = text.find(close, i + 2)
                 if j < 0:
                     break
-                spans.append(text[i + 2:j])
+                spans.append(text[i + 2 : j])
                 i = j + 2
                 continue
             i += 2
@@ -87,7 +87,7 @@ def _math_spans(text: str) -> list[str]:
                 j += 1
             if j < 0:
                 break
-            spans.append(text[i + len(delim):j])
+            spans.append(text[i + len(delim) : j])
             i = j + len(delim)
             continue
         i += 1
@@ -133,7 +133,7 @@ def extract_answer(text: str) -> Extraction:
 
     phrases = list(_PHRASE.finditer(text))
     for m in reversed(phrases):
-        rest = text[m.end():]
+        rest = text[m.end() :]
         line = rest.split("\n", 1)[0].strip()
         if not line and "\n" in rest:
             line = rest.split("\n", 2)[1].strip() if rest.count("\n") >= 1 else ""

@@ -8,11 +8,10 @@ after every call. Its exceptions (ANTLR errors are raised as bare `Exception`, p
 
 from __future__ import annotations
 
+import latex2sympy2 as _l2s
 import sympy
 
-import latex2sympy2 as _l2s
-
-__all__ = ["LatexParseError", "latex_to_sympy", "IMAGINARY_SYMBOLS"]
+__all__ = ["IMAGINARY_SYMBOLS", "LatexParseError", "latex_to_sympy"]
 
 
 class LatexParseError(ValueError):
@@ -40,7 +39,7 @@ def latex_to_sympy(text: str) -> sympy.Basic | list:
         result = _l2s.latex2sympy(text)
     except RecursionError as exc:
         raise LatexParseError("expression nested too deeply") from exc
-    except Exception as exc:  # noqa: BLE001 - the library raises bare Exception for syntax errors
+    except Exception as exc:
         msg = str(exc).strip().splitlines()
         raise LatexParseError(f"cannot parse {text[:80]!r}: {msg[0] if msg else type(exc).__name__}") from exc
     finally:

@@ -26,7 +26,9 @@ _UNIT_TAIL = re.compile(
     r"(?<=[0-9}\s)])(?:\s*(?:" + _UNIT_WORDS + r")\b\.?|\s+(?:" + _UNIT_SHORT + r")\b\.?)+"
     r"(?:\s*\^\s*\{?[23]\}?)?\s*$"
 )
-_CMD_TEXT = re.compile(r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mathsf|mbox|hbox|operatorname\*?|rm|bf)\s*\{")
+_CMD_TEXT = re.compile(
+    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mathsf|mbox|hbox|operatorname\*?|rm|bf)\s*\{"
+)
 _SPACING = re.compile(r"(?<!\\)\\(?:,|;|:|!|>| |quad|qquad|enspace|thinspace|medspace|thickspace|hfill|nobreak)|~")
 _SIZERS = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
 _FRAC_CMD = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
@@ -46,9 +48,23 @@ _LEADING_DOT = re.compile(r"(?<![\d.}])\.(?=\d)")
 _TEXT_CONNECTOR = re.compile(r"^\s*(?:and|&)\s*$")
 
 _UNICODE = {
-    "−": "-", "–": "-", "—": "-", "×": r"\times ", "·": r"\cdot ", "÷": r"\div ", "π": r"\pi ",
-    "∞": r"\infty ", "√": r"\sqrt", "≤": r"\leq ", "≥": r"\geq ", "≠": r"\neq ", "∪": r"\cup ", "∩": r"\cap ",
-    "±": r"\pm ", "∅": r"\emptyset ", "\u00a0": " ",
+    "−": "-",
+    "–": "-",
+    "—": "-",
+    "×": r"\times ",
+    "·": r"\cdot ",
+    "÷": r"\div ",
+    "π": r"\pi ",
+    "∞": r"\infty ",
+    "√": r"\sqrt",
+    "≤": r"\leq ",
+    "≥": r"\geq ",
+    "≠": r"\neq ",
+    "∪": r"\cup ",
+    "∩": r"\cap ",
+    "±": r"\pm ",
+    "∅": r"\emptyset ",
+    "\u00a0": " ",
 }
 _ALIASES = (
     (re.compile(r"\\le(?![a-zA-Z])"), r"\\leq"),
@@ -77,9 +93,9 @@ def _unwrap_text(s: str) -> str:
         close = match_brace(s, m.end() - 1)
         if close < 0:
             break
-        inner = s[m.end():close]
-        before = "".join(out) + s[pos:m.start()]
-        rest = s[close + 1:]
+        inner = s[m.end() : close]
+        before = "".join(out) + s[pos : m.start()]
+        rest = s[close + 1 :]
         has_math_before = bool(before.strip()) and not before.strip().endswith(("(", "[", ","))
         if _TEXT_CONNECTOR.match(inner) and has_math_before and rest.strip():
             inner = ","
@@ -90,10 +106,10 @@ def _unwrap_text(s: str) -> str:
             and re.fullmatch(r"\s*(?:\^\s*\{?\d\}?)?\s*\.?\s*", rest)
         ):
             # trailing unit/noun: "18\text{ ways.}", "440\text{ cm}^2"
-            out.append(s[pos:m.start()])
+            out.append(s[pos : m.start()])
             pos = len(s)
             break
-        out.append(s[pos:m.start()])
+        out.append(s[pos : m.start()])
         out.append(inner)
         pos = close + 1
     out.append(s[pos:])

@@ -116,12 +116,47 @@ _CHOICE = re.compile(r"\(([A-Z])\)|([A-Z])")
 _WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _TEXTY = re.compile(r"[A-Za-z0-9 ,.'\-]+")
 _KNOWN_WORDS = frozenset(
-    "sin cos tan cot sec csc log exp sqrt max min gcd lcm det arcsin arccos arctan sinh cosh tanh mod deg "
-    "dots pi".split()
+    [
+        "sin",
+        "cos",
+        "tan",
+        "cot",
+        "sec",
+        "csc",
+        "log",
+        "exp",
+        "sqrt",
+        "max",
+        "min",
+        "gcd",
+        "lcm",
+        "det",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "mod",
+        "deg",
+        "dots",
+        "pi",
+    ]
 )
 _REL = re.compile(r"\\leq|\\geq|\\neq|\\lt|\\gt|<=|>=|!=|<|>|=")
-_REL_NAME = {"\\leq": "<=", "<=": "<=", "\\geq": ">=", ">=": ">=", "\\neq": "!=", "!=": "!=",
-             "\\lt": "<", "<": "<", "\\gt": ">", ">": ">", "=": "="}
+_REL_NAME = {
+    "\\leq": "<=",
+    "<=": "<=",
+    "\\geq": ">=",
+    ">=": ">=",
+    "\\neq": "!=",
+    "!=": "!=",
+    "\\lt": "<",
+    "<": "<",
+    "\\gt": ">",
+    ">": ">",
+    "=": "=",
+}
 _MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix|array|smallmatrix)\}(.*)\\end\{\1\}", re.S)
 _X = sympy.Symbol("x")
 
@@ -207,8 +242,17 @@ def parse_answer(s: str) -> Value:
         return _parse(s, 0)
     except (LatexParseError, _Fail) as exc:
         return Unparsed(s, str(exc)[:200])
-    except (TypeError, ValueError, AttributeError, ZeroDivisionError, IndexError, KeyError,
-            NotImplementedError, RecursionError, sympy.SympifyError) as exc:
+    except (
+        TypeError,
+        ValueError,
+        AttributeError,
+        ZeroDivisionError,
+        IndexError,
+        KeyError,
+        NotImplementedError,
+        RecursionError,
+        sympy.SympifyError,
+    ) as exc:
         return Unparsed(s, f"{type(exc).__name__}: {str(exc)[:160]}")
 
 
@@ -230,17 +274,16 @@ def _parse(s: str, depth: int) -> Value:
     m = _MATRIX.fullmatch(s)
     if m:
         return _matrix(m)
-    if _WORD.search(s):
-        if any(w.lower() not in _KNOWN_WORDS for w in _WORD.findall(s)):
-            if _TEXTY.fullmatch(s):
-                return Text(" ".join(s.casefold().replace(",", " , ").split()).replace(" ,", ","))
-            raise _Fail("words mixed with math")
+    if _WORD.search(s) and any(w.lower() not in _KNOWN_WORDS for w in _WORD.findall(s)):
+        if _TEXTY.fullmatch(s):
+            return Text(" ".join(s.casefold().replace(",", " , ").split()).replace(" ,", ","))
+        raise _Fail("words mixed with math")
     if s.startswith("\\in") and not s[3:4].isalpha():
         s = s[3:].strip()
     # x \in [a, b)
     m = re.match(r"^[a-zA-Z]\s*\\in(?![a-zA-Z])", s)
     if m:
-        s = s[m.end():].strip()
+        s = s[m.end() :].strip()
 
     parts = split_top(s, ",")
     if len(parts) > 1:
@@ -281,7 +324,7 @@ def _parse(s: str, depth: int) -> Value:
                 return Interval(values[0], values[1], s[0] == "[", s[-1] == "]")
             return Tuple(values)
     if s.startswith("\\langle") and s.endswith("\\rangle"):
-        items = split_top(s[len("\\langle"):-len("\\rangle")], ",")
+        items = split_top(s[len("\\langle") : -len("\\rangle")], ",")
         return Tuple(tuple(_parse(p, depth + 1) for p in items))
 
     return _leaf(s)
@@ -290,7 +333,7 @@ def _parse(s: str, depth: int) -> Value:
 def _matrix(m: re.Match[str], depth: int = 0) -> Matrix:
     body = m.group(2).strip()
     if m.group(1) == "array" and body.startswith("{"):
-        body = body[body.index("}") + 1:]
+        body = body[body.index("}") + 1 :]
     rows = [r for r in split_top(body, "\\\\") if r.strip()]
     cells = tuple(tuple(_parse(c, depth + 1) for c in split_top(r, "&")) for r in rows)
     if not cells or len({len(r) for r in cells}) != 1:
@@ -436,6 +479,6 @@ def _exactify(expr: sympy.Basic) -> sympy.Basic:
         expr = expr.xreplace({f: sympy.Rational(str(f)) for f in floats})
     try:
         expr = expr.doit()
-    except Exception:  # noqa: BLE001 - doit on odd objects; keep the unevaluated form
+    except Exception:
         pass
     return expr

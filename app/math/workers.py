@@ -77,7 +77,7 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child process
                 result = verify(golds, pred, config)
             except MemoryError:
                 result = Verdict(False, "none", None, None, "out of memory while verifying", status="error")
-            except Exception as exc:  # noqa: BLE001 - one bad item must not kill the worker
+            except Exception as exc:
                 result = Verdict(False, "none", None, None, f"{type(exc).__name__}: {exc}"[:300], status="error")
             _write_frame(stdout, (k, result))
 
@@ -229,7 +229,7 @@ class MathWorkerPool:
             if p is not None:
                 try:
                     await asyncio.wait_for(p.proc.wait(), 5)
-                except (asyncio.TimeoutError, ProcessLookupError):
+                except (TimeoutError, ProcessLookupError):
                     pass
         self._procs = []
         for chunk in self._queue:
@@ -317,7 +317,7 @@ class MathWorkerPool:
 
     def _enqueue(self, items: list[_Item], front: bool = False) -> None:
         size = max(1, min(self.max_chunk, math.ceil(len(items) / (self.workers * 2))))
-        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
         if front:
             self._queue.extendleft(reversed(chunks))
         else:
@@ -341,8 +341,13 @@ class MathWorkerPool:
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("PYTHONHASHSEED", "0")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "from app.math.workers import _worker_main; _worker_main()",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, cwd=root,
+            sys.executable,
+            "-c",
+            "from app.math.workers import _worker_main; _worker_main()",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+            cwd=root,
         )
         p = _Proc(proc, proc.pid)
         try:
@@ -362,7 +367,7 @@ class MathWorkerPool:
             old.kill()
             try:
                 await asyncio.wait_for(old.proc.wait(), 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         self.stats.worker_restarts += 1
 
@@ -374,7 +379,7 @@ class MathWorkerPool:
                     self._procs[slot] = await self._spawn()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep trying; log once per failure
+            except Exception:
                 log.exception("math worker failed to start; retrying in 1 s")
                 await asyncio.sleep(1)
                 continue
@@ -400,9 +405,11 @@ class MathWorkerPool:
                     remaining = started + self.timeout_s - loop.time()
                     try:
                         k, verdict = await asyncio.wait_for(proc.read_frame(), max(remaining, 0.001))
-                    except asyncio.TimeoutError:
-                        self._resolve(chunk[done], _failed(
-                            "timeout", f"verification exceeded {self.timeout_s:g} s; worker killed"))
+                    except TimeoutError:
+                        self._resolve(
+                            chunk[done],
+                            _failed("timeout", f"verification exceeded {self.timeout_s:g} s; worker killed"),
+                        )
                         break
                     except (asyncio.IncompleteReadError, ConnectionResetError, pickle.UnpicklingError) as exc:
                         item = chunk[done]
@@ -411,8 +418,12 @@ class MathWorkerPool:
                             done -= 1
                             break
                         code = proc.proc.returncode
-                        self._resolve(item, _failed(
-                            "error", f"math worker died while verifying this item ({type(exc).__name__}, rc={code})"))
+                        self._resolve(
+                            item,
+                            _failed(
+                                "error", f"math worker died while verifying this item ({type(exc).__name__}, rc={code})"
+                            ),
+                        )
                         break
                     if k != done:
                         raise RuntimeError(f"math worker answered item {k}, expected {done}")
@@ -426,7 +437,7 @@ class MathWorkerPool:
                 raise
             if done < len(chunk):
                 # the worker is killed mid-chunk: a fresh one takes its slot, the rest goes to any free worker
-                rest = [it for it in chunk[done + 1:] if not it.future.done()]
+                rest = [it for it in chunk[done + 1 :] if not it.future.done()]
                 await self._replace(slot)
                 if rest:
                     self._enqueue(rest, front=True)

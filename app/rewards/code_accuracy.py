@@ -44,7 +44,8 @@ class CodeAccuracy:
                 await asyncio.gather(*unfinished, return_exceptions=True)
         return [
             Component.failed("timeout", "program not judged within the request deadline (ARBITER_REQUEST_DEADLINE_S)")
-            if task in pending else task.result()
+            if task in pending
+            else task.result()
             for task in tasks
         ]
 
@@ -53,13 +54,15 @@ class CodeAccuracy:
         assert isinstance(reference, CodeReference)
         program = select_program(item.parsed, reference.language)
         if program is None:
-            return Component(0.0, reason=f"no ```{reference.language} code block found in the answer",
-                             details={"passed": 0, "total": _count_tests(reference.tests)})
+            return Component(
+                0.0,
+                reason=f"no ```{reference.language} code block found in the answer",
+                details={"passed": 0, "total": _count_tests(reference.tests)},
+            )
         try:
             # All or nothing: the first failing test decides, so the sandbox skips the rest (a looping program
             # pays one time-out, not one per test). Pass fraction needs every test's verdict.
-            request = self.build_request(program.code, reference, compare,
-                                         stop_after_failure=mode == "all_or_nothing")
+            request = self.build_request(program.code, reference, compare, stop_after_failure=mode == "all_or_nothing")
         except TestsFormatError as exc:
             return Component.failed("error", f"tests: {exc}")
         try:
@@ -85,9 +88,15 @@ class CodeAccuracy:
         )
         tests = reference.tests
         if _count_tests(tests) > s.max_tests:
-            raise TestsFormatError(f"{_count_tests(tests)} tests, the limit is {s.max_tests} (ARBITER_SANDBOX_MAX_TESTS)")
-        common: dict[str, Any] = {"language": reference.language, "limits": limits, "judge": compare,
-                                  "stop_after_failure": stop_after_failure}
+            raise TestsFormatError(
+                f"{_count_tests(tests)} tests, the limit is {s.max_tests} (ARBITER_SANDBOX_MAX_TESTS)"
+            )
+        common: dict[str, Any] = {
+            "language": reference.language,
+            "limits": limits,
+            "judge": compare,
+            "stop_after_failure": stop_after_failure,
+        }
         if isinstance(tests, AssertTests):
             if reference.language != "python":
                 raise TestsFormatError("assert-based tests (test_code) run Python programs only")
@@ -164,6 +173,10 @@ def _details(result: RunResult) -> dict[str, Any]:
         details["compile_output"] = result.compile_output[:2048]
     if result.first_failure is not None:
         failure = result.first_failure
-        details["first_failure"] = {"test": failure.index, "verdict": failure.verdict,
-                                    "stdout": failure.stdout, "stderr": failure.stderr}
+        details["first_failure"] = {
+            "test": failure.index,
+            "verdict": failure.verdict,
+            "stdout": failure.stdout,
+            "stderr": failure.stderr,
+        }
     return details

@@ -36,7 +36,9 @@ class CosineParams(RewardParams):
     min_value_wrong: float = Field(-1.0, description="Reward of a wrong completion of length 0.")
     max_value_wrong: float = Field(-0.5, description="Reward of a wrong completion of length max_len.")
     exceed_value: float | None = Field(None, description="Reward past max_len (the paper's r_exceed); None clamps.")
-    unit: LengthUnit = Field("auto", description="auto: tokens when the item carries completion_tokens, else characters.")
+    unit: LengthUnit = Field(
+        "auto", description="auto: tokens when the item carries completion_tokens, else characters."
+    )
     correct_threshold: float = Field(1.0, description="Accuracy at or above this counts as correct.")
 
 

@@ -18,7 +18,9 @@ from app.rewards.base import Component, RewardParams, ScoringItem
 
 
 class FormatParams(RewardParams):
-    mode: Literal["strict", "lenient"] | None = Field(None, description="Overrides ARBITER_FORMAT_MODE for this request.")
+    mode: Literal["strict", "lenient"] | None = Field(
+        None, description="Overrides ARBITER_FORMAT_MODE for this request."
+    )
 
 
 class FormatReward:
@@ -39,5 +41,7 @@ class FormatReward:
                 # The pipeline parsed with the service's mode; re-check with the one this request asked for.
                 parsed = parse_completion(parsed.text, replace(self._tags, mode=mode))
             details = {"well_formed": parsed.well_formed, "mode": mode}
-            results.append(Component(value=1.0 if parsed.well_formed else 0.0, reason=parsed.format_reason, details=details))
+            results.append(
+                Component(value=1.0 if parsed.well_formed else 0.0, reason=parsed.format_reason, details=details)
+            )
         return results

@@ -47,8 +47,34 @@ from app.rewards.base import Component, RewardParams, ScoringItem
 Script = Literal["latin", "cyrillic", "greek", "arabic", "hebrew", "devanagari", "thai", "hangul", "han", "kana"]
 
 _LATIN_LANGUAGES = (
-    "en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "no", "fi", "pl", "cs", "sk", "ro", "hu", "tr", "vi",
-    "id", "ms", "ca", "hr", "sl", "et", "lv", "lt", "sw", "tl",
+    "en",
+    "fr",
+    "de",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "sv",
+    "da",
+    "no",
+    "fi",
+    "pl",
+    "cs",
+    "sk",
+    "ro",
+    "hu",
+    "tr",
+    "vi",
+    "id",
+    "ms",
+    "ca",
+    "hr",
+    "sl",
+    "et",
+    "lv",
+    "lt",
+    "sw",
+    "tl",
 )
 TARGET_SCRIPTS: dict[str, frozenset[str]] = {
     **{code: frozenset({"latin"}) for code in _LATIN_LANGUAGES},
@@ -154,8 +180,7 @@ class LanguageReward:
         counts = count_words(text)
         words = sum(counts.values())
         in_target = sum(n for script, n in counts.items() if script in TARGET_SCRIPTS[target])
-        details = {"target": target, "scope": scope, "words": words, "target_words": in_target,
-                   "scripts": dict(counts)}
+        details = {"target": target, "scope": scope, "words": words, "target_words": in_target, "scripts": dict(counts)}
         if words == 0:
             # 0, not 1: a reasoning of bare formulas must not out-score one written in the target language.
             return Component(0.0, reason=f"no words in the {scope} (code and math are not counted)", details=details)

@@ -74,15 +74,22 @@ class LengthReward:
         shortest, longest = min(m.length for m in lengths), max(m.length for m in lengths)
         out = []
         for i, measured in zip(members, lengths):
-            details = {"length": measured.length, "unit": measured.unit, "group_size": len(members),
-                       "min_len": shortest, "max_len": longest}
+            details = {
+                "length": measured.length,
+                "unit": measured.unit,
+                "group_size": len(members),
+                "min_len": shortest,
+                "max_len": longest,
+            }
             correct = is_correct(accuracy[i], params.correct_threshold)
             if correct is None:
                 out.append(unjudged(accuracy[i], **details))
                 continue
             details["correct"] = correct
             if longest == shortest:
-                reason = "alone in its group (no group given)" if len(members) == 1 else "all lengths in the group are equal"
+                reason = (
+                    "alone in its group (no group given)" if len(members) == 1 else "all lengths in the group are equal"
+                )
                 out.append(Component(0.0, reason=reason, details=details))
                 continue
             lam = 0.5 - (measured.length - shortest) / (longest - shortest)

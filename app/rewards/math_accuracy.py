@@ -25,8 +25,11 @@ class MathAccuracy:
             extraction = extract_answer(item.parsed.answer_or_text)
             if extraction.answer is None:
                 # The model's fault, not ours: a legitimate 0 with the reason, status stays ok.
-                results[i] = Component(0.0, reason=extraction.reason or "no final answer found",
-                                       details={"extracted": None, "gold": gold[0]})
+                results[i] = Component(
+                    0.0,
+                    reason=extraction.reason or "no final answer found",
+                    details={"extracted": None, "gold": gold[0]},
+                )
             else:
                 pending.append((i, gold, extraction.answer))
         if pending:

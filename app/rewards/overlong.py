@@ -26,8 +26,12 @@ from app.rewards.shaping import LengthUnit, MissingTokens, measure
 
 class OverlongParams(RewardParams):
     max_len: int = Field(20480, gt=0, description="L_max: from here on the punishment is -1.")
-    cache: int = Field(4096, gt=0, description="L_cache: the punishment ramps from 0 to -1 over the last `cache` units.")
-    unit: LengthUnit = Field("auto", description="auto: tokens when the item carries completion_tokens, else characters.")
+    cache: int = Field(
+        4096, gt=0, description="L_cache: the punishment ramps from 0 to -1 over the last `cache` units."
+    )
+    unit: LengthUnit = Field(
+        "auto", description="auto: tokens when the item carries completion_tokens, else characters."
+    )
 
     @model_validator(mode="after")
     def _cache_within(self) -> OverlongParams:
@@ -62,6 +66,11 @@ class OverlongReward:
                 results.append(Component.failed("error", f"{exc} (unit=tokens)"))
                 continue
             value = overlong_value(measured.length, params.max_len, params.cache)
-            details = {"length": measured.length, "unit": measured.unit, "max_len": params.max_len, "cache": params.cache}
+            details = {
+                "length": measured.length,
+                "unit": measured.unit,
+                "max_len": params.max_len,
+                "cache": params.cache,
+            }
             results.append(Component(value, details=details))
         return results

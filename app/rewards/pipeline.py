@@ -13,8 +13,17 @@ from pydantic import ValidationError
 
 from app.admission import Admission
 from app.errors import InvalidRequest
-from app.rewards.base import (DEADLINE, STATUS_PRIORITY, AnyReward, Component, RewardParams, ScoringItem, Status,
-                              Upstream, needs_of)
+from app.rewards.base import (
+    DEADLINE,
+    STATUS_PRIORITY,
+    AnyReward,
+    Component,
+    RewardParams,
+    ScoringItem,
+    Status,
+    Upstream,
+    needs_of,
+)
 from app.rewards.profiles import DEFAULT_PROFILE, PROFILE_KEY, PROFILES, Profile
 
 log = logging.getLogger("arbiter.pipeline")
@@ -98,7 +107,9 @@ class Pipeline:
         if base is not None:
             if not isinstance(base, str):
                 raise InvalidRequest(f"rewards.{PROFILE_KEY}: must be a profile name; {self._valid_profiles()}")
-            merged = {name: dict(params) for name, params in self._profile(base, f"rewards.{PROFILE_KEY}").rewards.items()}
+            merged = {
+                name: dict(params) for name, params in self._profile(base, f"rewards.{PROFILE_KEY}").rewards.items()
+            }
         for name, raw in selection.items():
             if name == PROFILE_KEY:
                 continue
@@ -208,8 +219,11 @@ class Pipeline:
             if name in timed_out:
                 log.warning("reward %s did not finish within the request deadline of %g s", name, deadline_s)
                 per_reward[name] = [
-                    Component.failed("timeout", f"not finished within the request deadline of {deadline_s:g} s "
-                                                "(ARBITER_REQUEST_DEADLINE_S); send smaller batches or raise it")
+                    Component.failed(
+                        "timeout",
+                        f"not finished within the request deadline of {deadline_s:g} s "
+                        "(ARBITER_REQUEST_DEADLINE_S); send smaller batches or raise it",
+                    )
                     for _ in items
                 ]
             else:
@@ -241,7 +255,9 @@ class Pipeline:
         return components
 
 
-def _combine(item: ScoringItem, components: Mapping[str, Component], selection: Mapping[str, RewardParams]) -> ItemOutcome:
+def _combine(
+    item: ScoringItem, components: Mapping[str, Component], selection: Mapping[str, RewardParams]
+) -> ItemOutcome:
     status: Status = "ok"
     reason = None
     values: dict[str, float] = {}

@@ -56,7 +56,10 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 "dapo",
                 "DAPO (arXiv:2503.14476): accuracy as +1/-1 (wrong_value -1) plus the soft overlong punishment "
                 "with the paper's 20480-token limit and 4096-token cache; no format reward.",
-                {"accuracy": {"weight": 1.0, "wrong_value": -1.0}, "overlong": {"weight": 1.0, "max_len": 20480, "cache": 4096}},
+                {
+                    "accuracy": {"weight": 1.0, "wrong_value": -1.0},
+                    "overlong": {"weight": 1.0, "max_len": 20480, "cache": 4096},
+                },
             ),
             _profile(
                 "open-r1",

@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 
 
 def build_rewards(
-    *, tags: TagConfig, math: MathWorkerPool, sandbox: SandboxRuntime, settings: Settings,
+    *,
+    tags: TagConfig,
+    math: MathWorkerPool,
+    sandbox: SandboxRuntime,
+    settings: Settings,
     observe_stage: Callable[[str, float], None] | None = None,
 ) -> dict[str, AnyReward]:
     rewards: list[AnyReward] = [

@@ -27,17 +27,23 @@ class TagCountParams(RewardParams):
 
 class TagCountReward:
     name: ClassVar[str] = "tag_count"
-    description: ClassVar[str] = "open-r1 tag count: 0.25 for each of <think>, </think>, <answer>, </answer> used exactly once."
+    description: ClassVar[str] = (
+        "open-r1 tag count: 0.25 for each of <think>, </think>, <answer>, </answer> used exactly once."
+    )
     Params: ClassVar[type[RewardParams]] = TagCountParams
 
     def __init__(self, tags: TagConfig) -> None:
         think, answer = re.escape(tags.think), re.escape(tags.answer)
         self._labels = (f"<{tags.think}>", f"</{tags.think}>", f"<{tags.answer}>", f"</{tags.answer}>")
-        self._loose = tuple(re.compile(p, re.IGNORECASE) for p in (
-            rf"<{think}\s*>", rf"</{think}\s*>", rf"<{answer}\s*>", rf"</{answer}\s*>"))
+        self._loose = tuple(
+            re.compile(p, re.IGNORECASE)
+            for p in (rf"<{think}\s*>", rf"</{think}\s*>", rf"<{answer}\s*>", rf"</{answer}\s*>")
+        )
         # open-r1's exact strings, as patterns: the opening think tag starts the text or a line.
-        self._strict = tuple(re.compile(p, re.IGNORECASE) for p in (
-            rf"(?:^|\n)<{think}>\n", rf"\n</{think}>\n", rf"\n<{answer}>\n", rf"\n</{answer}>"))
+        self._strict = tuple(
+            re.compile(p, re.IGNORECASE)
+            for p in (rf"(?:^|\n)<{think}>\n", rf"\n</{think}>\n", rf"\n<{answer}>\n", rf"\n</{answer}>")
+        )
 
     async def score(self, items: Sequence[ScoringItem], params: RewardParams) -> list[Component]:
         assert isinstance(params, TagCountParams)

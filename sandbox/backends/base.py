@@ -53,5 +53,5 @@ class Backend(abc.ABC):
         """Remove workers an earlier run of this service instance left behind; return how many."""
         return 0
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 (optional hook: most backends hold nothing)
         """Release what the backend holds (clients, temp dirs). Workers are killed by the pool first."""

@@ -147,8 +147,15 @@ class BwrapBackend(Backend):
     def _base_args(self) -> list[str]:
         args = [self._bwrap_path or self.config.bwrap]
         if self._root:
-            args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
-                     "--cap-drop", "ALL"]
+            args += [
+                "--unshare-pid",
+                "--unshare-ipc",
+                "--unshare-uts",
+                "--unshare-net",
+                "--unshare-cgroup-try",
+                "--cap-drop",
+                "ALL",
+            ]
             for cap in CAPS:
                 args += ["--cap-add", cap]
         else:
@@ -165,22 +172,62 @@ class BwrapBackend(Backend):
         for f in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime"):
             if os.path.exists("/etc/" + f):
                 args += ["--ro-bind", "/etc/" + f, "/etc/" + f]
-        args += ["--ro-bind", os.path.join(etc, "passwd"), "/etc/passwd",
-                 "--ro-bind", os.path.join(etc, "group"), "/etc/group"]
+        args += [
+            "--ro-bind",
+            os.path.join(etc, "passwd"),
+            "/etc/passwd",
+            "--ro-bind",
+            os.path.join(etc, "group"),
+            "/etc/group",
+        ]
         for p in self.config.ro_binds:
             args += ["--ro-bind", p, p]
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--perms", "0755", "--size", str(self.config.tmpfs_mb * 1024 * 1024), "--tmpfs", "/tmp",
-                 "--dir", "/var/tmp", "--chdir", "/tmp",
-                 "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
-                 "--setenv", "HOME", "/tmp"]
+        args += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--perms",
+            "0755",
+            "--size",
+            str(self.config.tmpfs_mb * 1024 * 1024),
+            "--tmpfs",
+            "/tmp",
+            "--dir",
+            "/var/tmp",
+            "--chdir",
+            "/tmp",
+            "--clearenv",
+            "--setenv",
+            "PATH",
+            "/usr/local/bin:/usr/bin:/bin",
+            "--setenv",
+            "LANG",
+            "C.UTF-8",
+            "--setenv",
+            "HOME",
+            "/tmp",
+        ]
         return args
 
     def worker_argv(self, uid: int | None) -> list[str]:
         args = self._base_args()
-        args += ["--ro-bind", str(EXECUTOR_PATH), "/opt/arbiter/executor.py",
-                 self.config.python, "-I", "-u", "/opt/arbiter/executor.py", "--workroot", "/tmp",
-                 "--python", self.config.python, "--python-mode", self.config.python_mode, "--private-pidns"]
+        args += [
+            "--ro-bind",
+            str(EXECUTOR_PATH),
+            "/opt/arbiter/executor.py",
+            self.config.python,
+            "-I",
+            "-u",
+            "/opt/arbiter/executor.py",
+            "--workroot",
+            "/tmp",
+            "--python",
+            self.config.python,
+            "--python-mode",
+            self.config.python_mode,
+            "--private-pidns",
+        ]
         if uid is not None:
             args += ["--uid", str(uid), "--gid", str(uid)]
         return args
@@ -195,18 +242,24 @@ class BwrapBackend(Backend):
             raise BackendUnavailable(f"{self.config.python} not found: install python3 (apt-get install -y python3)")
         try:
             proc = await asyncio.create_subprocess_exec(
-                *self._base_args(), self.config.python, "-c", "pass",
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE)
+                *self._base_args(),
+                self.config.python,
+                "-c",
+                "pass",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
             _, err = await asyncio.wait_for(proc.communicate(), 20)
-        except (OSError, asyncio.TimeoutError) as e:
+        except (TimeoutError, OSError) as e:
             raise BackendUnavailable(f"bwrap could not start a sandbox: {e}; {INSTALL_HINT}") from None
         if proc.returncode != 0:
             msg = err.decode("utf-8", "replace").strip()[-500:]
             raise BackendUnavailable(
                 f"bwrap cannot create a sandbox here ({msg}); it needs root or unprivileged user namespaces "
                 "(sysctl kernel.unprivileged_userns_clone=1); in a container run with --privileged or use the "
-                "docker backend")
+                "docker backend"
+            )
 
     def _alloc_uid(self) -> int | None:
         # Without root there is one uid in the user namespace: no per-worker uid to hand out.
@@ -220,8 +273,12 @@ class BwrapBackend(Backend):
         uid = self._alloc_uid()
         try:
             proc = await asyncio.create_subprocess_exec(
-                *self.worker_argv(uid), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, start_new_session=True)
+                *self.worker_argv(uid),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
         except OSError as e:
             if uid is not None:
                 self._uids.release(uid)

@@ -119,8 +119,14 @@ class DockerTransport(WorkerTransport):
 
     STDERR_TAIL = 4096
 
-    def __init__(self, backend: "DockerBackend", container_id: str, uid: int, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        backend: DockerBackend,
+        container_id: str,
+        uid: int,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
         self.id = container_id[:12]
         self.container_id = container_id
         self.uid = uid
@@ -146,7 +152,7 @@ class DockerTransport(WorkerTransport):
                     self._buf += payload
                     self._data.set()
                 elif kind == 2:
-                    self._stderr_tail = (self._stderr_tail + payload)[-self.STDERR_TAIL:]
+                    self._stderr_tail = (self._stderr_tail + payload)[-self.STDERR_TAIL :]
                     for line in payload.decode("utf-8", "replace").splitlines():
                         log.info("sandbox %s stderr: %s", self.id, line)
                 else:  # stream type 0 (stdin) is never sent to us; anything else means we lost the framing
@@ -222,14 +228,16 @@ class DockerBackend(Backend):
                     client = docker.from_env(timeout=int(c.api_timeout_s), max_pool_size=32)
             except _ENGINE_ERRORS as e:
                 host = c.base_url or os.environ.get("DOCKER_HOST") or "the local socket"
-                raise BackendUnavailable(f"cannot reach the Docker engine at {host}: {_describe(e)}; {START_HINT}") \
-                    from None
+                raise BackendUnavailable(
+                    f"cannot reach the Docker engine at {host}: {_describe(e)}; {START_HINT}"
+                ) from None
             base = client.api.base_url
             if not (base.startswith("http+docker://localhost") or base.startswith("http://")):
                 client.close()
                 raise BackendUnavailable(
                     f"the docker backend attaches over a unix socket or plain tcp; {base} (TLS/ssh) is not "
-                    "supported: point DOCKER_HOST at unix:///var/run/docker.sock or use the bwrap backend")
+                    "supported: point DOCKER_HOST at unix:///var/run/docker.sock or use the bwrap backend"
+                )
             self._client = client
         return self._client
 
@@ -244,15 +252,15 @@ class DockerBackend(Backend):
         except docker.errors.ImageNotFound:
             raise BackendUnavailable(f"the sandbox image {self.config.image} is missing: {IMAGE_HINT}") from None
         except _ENGINE_ERRORS as e:
-            raise BackendUnavailable(f"cannot inspect the sandbox image {self.config.image}: {_describe(e)}") \
-                from None
+            raise BackendUnavailable(f"cannot inspect the sandbox image {self.config.image}: {_describe(e)}") from None
         if self.config.check_executor:
             built = ((image.get("Config") or {}).get("Labels") or {}).get(LABEL_EXECUTOR_SHA)
             here = executor_sha256()
             if here is not None and built != here:
                 raise BackendUnavailable(
                     f"the sandbox image {self.config.image} was built from another executor.py (image "
-                    f"{(built or 'unlabelled')[:12]}, local {here[:12]}): {IMAGE_HINT}")
+                    f"{(built or 'unlabelled')[:12]}, local {here[:12]}): {IMAGE_HINT}"
+                )
 
     async def probe(self) -> None:
         await asyncio.to_thread(self._probe_sync)
@@ -263,8 +271,24 @@ class DockerBackend(Backend):
 
     def command(self, uid: int) -> list[str]:
         c = self.config
-        return [c.python, "-I", "-u", "-B", c.executor, "--workroot", "/tmp", "--python", c.python,
-                "--python-mode", c.python_mode, "--private-pidns", "--uid", str(uid), "--gid", str(uid)]
+        return [
+            c.python,
+            "-I",
+            "-u",
+            "-B",
+            c.executor,
+            "--workroot",
+            "/tmp",
+            "--python",
+            c.python,
+            "--python-mode",
+            c.python_mode,
+            "--private-pidns",
+            "--uid",
+            str(uid),
+            "--gid",
+            str(uid),
+        ]
 
     def host_config(self, api: docker.APIClient) -> dict[str, Any]:
         c = self.config
@@ -302,10 +326,19 @@ class DockerBackend(Backend):
         ok = False
         try:
             created = api.create_container(
-                c.image, command=self.command(uid), user="0", working_dir="/tmp", hostname="sandbox",
+                c.image,
+                command=self.command(uid),
+                user="0",
+                working_dir="/tmp",
+                hostname="sandbox",
                 environment={"LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp"},
-                detach=False, stdin_open=True, tty=False, network_disabled=True,  # detach=False: StdinOnce
-                labels=self.labels(), host_config=self.host_config(api))
+                detach=False,
+                stdin_open=True,
+                tty=False,
+                network_disabled=True,  # detach=False: StdinOnce
+                labels=self.labels(),
+                host_config=self.host_config(api),
+            )
             cid = created["Id"]
             self._containers.add(cid)
             _LIVE.add(cid)
@@ -394,8 +427,11 @@ class DockerBackend(Backend):
     def _leftovers_sync(self) -> list[str]:
         api = self._client_sync().api
         try:
-            found = api.containers(all=True, quiet=True, filters={
-                "label": [f"{LABEL_ROLE}={ROLE}", f"{LABEL_INSTANCE}={self.config.instance}"]})
+            found = api.containers(
+                all=True,
+                quiet=True,
+                filters={"label": [f"{LABEL_ROLE}={ROLE}", f"{LABEL_INSTANCE}={self.config.instance}"]},
+            )
         except _ENGINE_ERRORS as e:
             raise BackendUnavailable(f"cannot list containers: {_describe(e)}; {START_HINT}") from None
         return [c["Id"] for c in found if c["Id"] not in _LIVE]

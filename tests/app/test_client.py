@@ -32,16 +32,25 @@ def ok_response(request: httpx.Request) -> httpx.Response:
     for item in body["items"]:
         correct = float(item["reference"]["answer"] in item["completion"])
         results.append(
-            {"id": item["id"], "reward": 1.0 + correct, "components": {"format": 1.0, "accuracy": correct},
-             "status": "ok", "details": {}}
+            {
+                "id": item["id"],
+                "reward": 1.0 + correct,
+                "components": {"format": 1.0, "accuracy": correct},
+                "status": "ok",
+                "details": {},
+            }
         )
     return httpx.Response(200, json={"results": results})
 
 
 def items(n: int, group_size: int = 1) -> list[dict[str, Any]]:
     return [
-        {"id": str(i), "completion": f"<answer>{i % 2}</answer>", "reference": {"answer": "1"},
-         "group": f"g{i // group_size}"}
+        {
+            "id": str(i),
+            "completion": f"<answer>{i % 2}</answer>",
+            "reference": {"answer": "1"},
+            "group": f"g{i // group_size}",
+        }
         for i in range(n)
     ]
 
@@ -109,8 +118,9 @@ def test_results_in_order_across_chunks_and_replicas() -> None:
 
 def test_api_key_and_rewards_are_sent() -> None:
     recorder = Recorder(ok_response)
-    with ArbiterClient("http://a", transport=httpx.MockTransport(recorder), api_key="k1",
-                       rewards={"accuracy": {"weight": 2}}) as client:
+    with ArbiterClient(
+        "http://a", transport=httpx.MockTransport(recorder), api_key="k1", rewards={"accuracy": {"weight": 2}}
+    ) as client:
         client.score(items(1))
     request = recorder.requests[0]
     assert request.headers["authorization"] == "Bearer k1"
@@ -154,8 +164,9 @@ def test_413_halves_the_chunk() -> None:
 
 
 def test_dead_server_gives_fallback_with_warning_not_exception() -> None:
-    with ArbiterClient("http://dead", transport=httpx.MockTransport(refuse), fallback_reward=-1.0,
-                       max_retries=3, **FAST) as client:
+    with ArbiterClient(
+        "http://dead", transport=httpx.MockTransport(refuse), fallback_reward=-1.0, max_retries=3, **FAST
+    ) as client:
         with pytest.warns(ArbiterFallbackWarning, match="3 of 3 items"):
             results = client.score(items(3), deadline_s=5)
     assert [r.reward for r in results] == [-1.0, -1.0, -1.0]
@@ -185,7 +196,10 @@ def test_client_errors_raise_or_fall_back_by_policy() -> None:
     with ArbiterClient("http://a", transport=transport) as client, pytest.raises(ArbiterInvalidRequest) as info:
         client.score(items(1))
     assert info.value.detail == "items.0.id: missing"
-    with ArbiterClient("http://a", transport=httpx.MockTransport(status(401))) as client, pytest.raises(ArbiterAuthError):
+    with (
+        ArbiterClient("http://a", transport=httpx.MockTransport(status(401))) as client,
+        pytest.raises(ArbiterAuthError),
+    ):
         client.score(items(1))
     with ArbiterClient("http://a", transport=transport, errors="fallback") as client:
         with pytest.warns(ArbiterFallbackWarning):
@@ -206,8 +220,9 @@ async def test_async_client_chunks_fails_over_and_falls_back() -> None:
         return refuse(request) if request.url.host == "dead" else ok_response(request)
 
     recorder = Recorder(handler)
-    async with AsyncArbiterClient(["http://dead", "http://live"], transport=httpx.MockTransport(recorder),
-                                  chunk_size=2, **FAST) as client:
+    async with AsyncArbiterClient(
+        ["http://dead", "http://live"], transport=httpx.MockTransport(recorder), chunk_size=2, **FAST
+    ) as client:
         results = await client.score(items(6), deadline_s=5)
     assert [r.id for r in results] == [str(i) for i in range(6)]
     assert all(r.status == "ok" for r in results)

@@ -22,7 +22,7 @@ import pytest
 from pydantic import Field
 
 from app.completion import TagConfig
-from app.offline import Fields, OfflineError, OfflineJob, read_journal, score_file
+from app.offline import OfflineError, OfflineJob, read_journal, score_file
 from app.rewards.base import Component, MathReference, RewardParams, ScoringItem
 from app.rewards.format import FormatReward
 from app.rewards.length import LengthReward
@@ -67,8 +67,13 @@ def _write_input(path: Path, n: int, *, group_size: int = 1) -> dict[str, float]
         for k in range(n):
             answer = str(k)
             given = answer if k % 3 else f"{k}+1"
-            record = {"id": f"q{k}", "completion": f"<think>sum {k}</think><answer>{given}</answer>",
-                      "answer": answer, "group": f"p{k // group_size}", "meta": {"k": k}}
+            record = {
+                "id": f"q{k}",
+                "completion": f"<think>sum {k}</think><answer>{given}</answer>",
+                "answer": answer,
+                "group": f"p{k // group_size}",
+                "meta": {"k": k},
+            }
             f.write(json.dumps(record) + "\n")
             expected[f"q{k}"] = 1.0 if k % 3 else 0.0
     return expected
@@ -116,8 +121,9 @@ async def test_torn_last_line_is_cut_and_rescored(tmp_path: Path) -> None:
 
 async def test_keep_correct_splits_kept_and_rejected_and_resumes_from_both(tmp_path: Path) -> None:
     expected = _write_input(tmp_path / "in.jsonl", 60)
-    job = OfflineJob(input=tmp_path / "in.jsonl", output=tmp_path / "out.jsonl", keep="correct", batch_size=8,
-                     progress=False)
+    job = OfflineJob(
+        input=tmp_path / "in.jsonl", output=tmp_path / "out.jsonl", keep="correct", batch_size=8, progress=False
+    )
     accuracy = ExactAccuracy()
     await score_file(replace(job, limit=25), _pipeline(accuracy), TagConfig())
     report = await score_file(job, _pipeline(accuracy), TagConfig())
@@ -157,8 +163,9 @@ async def test_invalid_lines_are_reported_not_fatal(tmp_path: Path) -> None:
 async def test_batches_are_cut_between_groups(tmp_path: Path) -> None:
     _write_input(tmp_path / "in.jsonl", 40, group_size=6)
     accuracy = ExactAccuracy()
-    job = OfflineJob(input=tmp_path / "in.jsonl", output=tmp_path / "out.jsonl", batch_size=4, progress=False,
-                     rewards={"length": {}})
+    job = OfflineJob(
+        input=tmp_path / "in.jsonl", output=tmp_path / "out.jsonl", batch_size=4, progress=False, rewards={"length": {}}
+    )
     await score_file(job, _pipeline(accuracy), TagConfig())
     groups_per_batch = [set(b) for b in accuracy.batches]
     seen: set[str | None] = set()
@@ -172,7 +179,10 @@ async def test_batches_are_cut_between_groups(tmp_path: Path) -> None:
     ("setup", "message"),
     [
         ("duplicate", "id 'q0' already used on line 1"),
-        ("other-selection", "was scored with rewards ['accuracy', 'format'], this run asks for ['accuracy', 'format', 'length']"),
+        (
+            "other-selection",
+            "was scored with rewards ['accuracy', 'format'], this run asks for ['accuracy', 'format', 'length']",
+        ),
         ("keep-without-accuracy", "--keep correct keeps items whose accuracy is 1"),
         ("unknown-profile", "unknown profile 'nope'"),
     ],
@@ -202,14 +212,39 @@ def test_cli_killed_mid_run_resumes_and_scores_every_line_once(tmp_path: Path) -
     with (tmp_path / "in.jsonl").open("w") as f:
         for k in range(1, 401):
             given = f"(x-{k})(x+{k})" if k % 3 else f"(x-{k})^2"
-            f.write(json.dumps({"id": f"q{k}", "answer": f"x^2-{k * k}",
-                                "completion": f"<think>factor {k}</think><answer>\\boxed{{{given}}}</answer>"}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "id": f"q{k}",
+                        "answer": f"x^2-{k * k}",
+                        "completion": f"<think>factor {k}</think><answer>\\boxed{{{given}}}</answer>",
+                    }
+                )
+                + "\n"
+            )
             expected[f"q{k}"] = 1.0 if k % 3 else 0.0
     out = tmp_path / "out.jsonl"
     # Math only: one math worker, and the light sandbox backend (no code items, but the services start one).
-    env = {**os.environ, "ARBITER_MATH_WORKERS": "1", "ARBITER_SANDBOX_WORKERS": "1", "ARBITER_SANDBOX_BACKEND": "bwrap"}
-    command = [sys.executable, "-m", "app.cli", "score", str(tmp_path / "in.jsonl"), "-o", str(out),
-               "--batch-size", "8", "--concurrency", "1", "--no-progress"]
+    env = {
+        **os.environ,
+        "ARBITER_MATH_WORKERS": "1",
+        "ARBITER_SANDBOX_WORKERS": "1",
+        "ARBITER_SANDBOX_BACKEND": "bwrap",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "score",
+        str(tmp_path / "in.jsonl"),
+        "-o",
+        str(out),
+        "--batch-size",
+        "8",
+        "--concurrency",
+        "1",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120

@@ -45,8 +45,10 @@ class CrashingReward:
 
 
 def _items(*texts: str) -> list[ScoringItem]:
-    return [ScoringItem(index=i, id=f"i{i}", parsed=parse_completion(t), task=None, reference=None)
-            for i, t in enumerate(texts)]
+    return [
+        ScoringItem(index=i, id=f"i{i}", parsed=parse_completion(t), task=None, reference=None)
+        for i, t in enumerate(texts)
+    ]
 
 
 @pytest.fixture

@@ -43,8 +43,14 @@ class FakeAccuracy:
 
 def _pipeline(accuracy: FakeAccuracy | None = None) -> Pipeline:
     tags = TagConfig()
-    rewards = [accuracy or FakeAccuracy(), FormatReward(tags), LanguageReward(), LengthReward(), OverlongReward(),
-               TagCountReward(tags)]
+    rewards = [
+        accuracy or FakeAccuracy(),
+        FormatReward(tags),
+        LanguageReward(),
+        LengthReward(),
+        OverlongReward(),
+        TagCountReward(tags),
+    ]
     return Pipeline({r.name: r for r in rewards})
 
 
@@ -81,8 +87,11 @@ def test_overrides_merge_over_a_profile_key_by_key_and_add_rewards() -> None:
         ("nope", "rewards: unknown profile 'nope'; valid profiles: dapo, open-r1, r1, r1-zero"),
         ({"profile": "nope"}, "rewards.profile: unknown profile 'nope'; valid profiles: dapo, open-r1, r1, r1-zero"),
         ({"profile": 3}, "rewards.profile: must be a profile name; valid profiles:"),
-        ({"nope": {}}, "rewards.nope: unknown reward; valid names: accuracy, format, language, length, overlong, "
-                       "tag_count; or a profile: dapo, open-r1, r1, r1-zero"),
+        (
+            {"nope": {}},
+            "rewards.nope: unknown reward; valid names: accuracy, format, language, length, overlong, "
+            "tag_count; or a profile: dapo, open-r1, r1, r1-zero",
+        ),
         ({"format": "strict"}, "rewards.format: expected an object of parameters"),
         ({"profile": "dapo", "overlong": {"cache": 30000}}, "rewards.overlong: Value error, cache (30000) must not"),
         ({"profile": "r1", "language": {"target": "xx"}}, "rewards.language.target: Value error, unsupported language"),
@@ -105,9 +114,11 @@ def test_a_dependency_left_out_is_added_with_weight_zero() -> None:
 async def test_dependent_reward_reads_accuracy_computed_once() -> None:
     accuracy = FakeAccuracy()
     pipeline = _pipeline(accuracy)
-    items = [item("<think>r</think><answer>right</answer>", index=0, group="g"),
-             item("<think>rrrrrrrrrr</think><answer>right</answer>", index=1, group="g"),
-             item("<think>" + "r" * 19 + "</think><answer>wrong</answer>", index=2, group="g")]
+    items = [
+        item("<think>r</think><answer>right</answer>", index=0, group="g"),
+        item("<think>rrrrrrrrrr</think><answer>right</answer>", index=1, group="g"),
+        item("<think>" + "r" * 19 + "</think><answer>wrong</answer>", index=2, group="g"),
+    ]
     outcomes = await pipeline.score(items, pipeline.resolve({"length": {}}))
     assert accuracy.calls == 1
     # lengths 38, 47, 56 characters: λ = 0.5, 0, -0.5; the third is wrong and keeps min(0, λ)

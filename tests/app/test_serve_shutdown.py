@@ -30,10 +30,23 @@ def free_port() -> int:
 
 def start_server(backend: str, instance: str) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    env = dict(os.environ, ARBITER_SANDBOX_BACKEND=backend, ARBITER_SANDBOX_WORKERS="1", ARBITER_MATH_WORKERS="1",
-               ARBITER_SHUTDOWN_GRACE_S="20", ARBITER_SANDBOX_INSTANCE=instance, ARBITER_LOG_FORMAT="json")
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = dict(
+        os.environ,
+        ARBITER_SANDBOX_BACKEND=backend,
+        ARBITER_SANDBOX_WORKERS="1",
+        ARBITER_MATH_WORKERS="1",
+        ARBITER_SHUTDOWN_GRACE_S="20",
+        ARBITER_SANDBOX_INSTANCE=instance,
+        ARBITER_LOG_FORMAT="json",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -54,12 +67,20 @@ def start_server(backend: str, instance: str) -> tuple[subprocess.Popen[str], st
 def shutdown_during_a_batch(backend: str, instance: str) -> None:
     proc, url = start_server(backend, instance)
     try:
-        body = {"items": [{"id": "slow", "completion": R1.format(f"```python\n{SLOW}\n```"),
-                           "reference": {"tests": [{"input": "2\n", "output": "4\n"}], "limits": {"cpu_s": 5}}}],
-                "rewards": {"accuracy": {}}}
+        body = {
+            "items": [
+                {
+                    "id": "slow",
+                    "completion": R1.format(f"```python\n{SLOW}\n```"),
+                    "reference": {"tests": [{"input": "2\n", "output": "4\n"}], "limits": {"cpu_s": 5}},
+                }
+            ],
+            "rewards": {"accuracy": {}},
+        }
         answer: dict[str, httpx.Response] = {}
         client = threading.Thread(
-            target=lambda: answer.setdefault("r", httpx.post(f"{url}/v1/score", json=body, timeout=60)))
+            target=lambda: answer.setdefault("r", httpx.post(f"{url}/v1/score", json=body, timeout=60))
+        )
         client.start()
         # SIGTERM once the batch is admitted (in flight), not before.
         deadline = time.monotonic() + 10
@@ -102,6 +123,10 @@ def test_sigterm_finishes_the_batch_and_leaves_no_container_docker() -> None:
         pytest.skip(message)
     instance = f"shutdown-test-{uuid.uuid4().hex[:8]}"
     shutdown_during_a_batch("docker", instance)
-    left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=arbiter.instance={instance}"],
-                          capture_output=True, text=True, check=True).stdout.split()
+    left = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=arbiter.instance={instance}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert not left, f"sandbox containers left after shutdown: {left}"

@@ -13,9 +13,10 @@ import pytest
 # helpers of this folder (sbx_helpers, sbx_fake_backend) are imported by bare module name
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sandbox import BackendUnavailable, Limits, PoolConfig, SandboxPool
+from sbx_helpers import leftover_processes  # noqa: F401
+
+from sandbox import BackendUnavailable, PoolConfig, SandboxPool
 from sandbox.models import CompileLimits
-from sbx_helpers import leftover_processes  # noqa: E402,F401
 
 BACKENDS = ["bwrap", "docker"]
 

@@ -8,7 +8,8 @@ import asyncio
 import itertools
 import json
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sandbox.backends.base import Backend, WorkerTransport
 from sandbox.errors import BackendUnavailable, WorkerLost
@@ -19,9 +20,24 @@ GARBAGE = "garbage"  # the worker sends an invalid frame
 
 
 def ok_outcome(job: dict[str, Any], stdout: str = "", verdict: str = "OK") -> dict[str, Any]:
-    return {"compile_output": "", "dirty": False, "tests": [
-        {"verdict": verdict, "cpu_s": 0.001, "wall_s": 0.001, "exit_code": 0, "signal": None, "stdout": stdout,
-         "stderr": "", "return_value": None, "truncated": False} for _ in job.get("tests", [])]}
+    return {
+        "compile_output": "",
+        "dirty": False,
+        "tests": [
+            {
+                "verdict": verdict,
+                "cpu_s": 0.001,
+                "wall_s": 0.001,
+                "exit_code": 0,
+                "signal": None,
+                "stdout": stdout,
+                "stderr": "",
+                "return_value": None,
+                "truncated": False,
+            }
+            for _ in job.get("tests", [])
+        ],
+    }
 
 
 def echo_handler(job: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +49,7 @@ def echo_handler(job: dict[str, Any]) -> dict[str, Any]:
 
 
 class FakeTransport(WorkerTransport):
-    def __init__(self, wid: str, backend: "FakeBackend") -> None:
+    def __init__(self, wid: str, backend: FakeBackend) -> None:
         self.id = wid
         self.backend = backend
         self._buf = bytearray()
@@ -51,7 +67,7 @@ class FakeTransport(WorkerTransport):
         if not self._alive:
             raise WorkerLost(f"{self.id} is dead")
         (n,) = struct.unpack(">I", data[:4])
-        msg = json.loads(data[4:4 + n])
+        msg = json.loads(data[4 : 4 + n])
         if msg["type"] != "job":
             return
         self.jobs.append(msg["job"])
@@ -93,8 +109,14 @@ class FakeTransport(WorkerTransport):
 class FakeBackend(Backend):
     name = "fake"
 
-    def __init__(self, handler: Callable[[dict[str, Any]], Any] = echo_handler, *, available: bool = True,
-                 fail_starts: int = 0, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        handler: Callable[[dict[str, Any]], Any] = echo_handler,
+        *,
+        available: bool = True,
+        fail_starts: int = 0,
+        delay: float = 0.0,
+    ) -> None:
         self.handler = handler
         self.available = available
         self.fail_starts = fail_starts

@@ -8,8 +8,9 @@ import time
 from sandbox import Limits, RunRequest, RunResult, SandboxPool
 
 #: Short limits for hostile programs.
-HOSTILE = Limits(cpu_s=1.0, wall_s=2.0, memory_mb=256, max_output_bytes=1 << 20, max_processes=16, file_size_mb=8,
-                 open_files=32)
+HOSTILE = Limits(
+    cpu_s=1.0, wall_s=2.0, memory_mb=256, max_output_bytes=1 << 20, max_processes=16, file_size_mb=8, open_files=32
+)
 
 
 async def run_stdio(pool: SandboxPool, source: str, inputs, outputs, **kw) -> RunResult:

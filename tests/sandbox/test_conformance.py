@@ -16,8 +16,11 @@ async def run1(pool, src, stdin=""):
 
 
 async def test_main_argv_and_stdin(pool):
-    t = await run1(pool, "import sys\nprint(__name__, sys.argv[0].endswith('.py'), len(sys.argv))\n"
-                         "print(sys.stdin.read().split())", "a b\nc\n")
+    t = await run1(
+        pool,
+        "import sys\nprint(__name__, sys.argv[0].endswith('.py'), len(sys.argv))\nprint(sys.stdin.read().split())",
+        "a b\nc\n",
+    )
     assert t.stdout == "__main__ True 1\n['a', 'b', 'c']\n"
 
 
@@ -43,14 +46,20 @@ async def test_random_state_differs_per_test(pool):
 
 
 async def test_non_daemon_threads_are_joined_and_atexit_runs(pool):
-    t = await run1(pool, "import threading, atexit, time\natexit.register(lambda: print('bye'))\n"
-                         "threading.Thread(target=lambda: (time.sleep(0.1), print('thread'))).start()\n")
+    t = await run1(
+        pool,
+        "import threading, atexit, time\natexit.register(lambda: print('bye'))\n"
+        "threading.Thread(target=lambda: (time.sleep(0.1), print('thread'))).start()\n",
+    )
     assert t.stdout == "thread\nbye\n"
 
 
 async def test_dataclasses_and_pickle_in_main(pool):
-    t = await run1(pool, "from dataclasses import dataclass\nimport pickle\n@dataclass\nclass P:\n    x: int\n"
-                         "print(pickle.loads(pickle.dumps(P(3))))\n")
+    t = await run1(
+        pool,
+        "from dataclasses import dataclass\nimport pickle\n@dataclass\nclass P:\n    x: int\n"
+        "print(pickle.loads(pickle.dumps(P(3))))\n",
+    )
     assert t.stdout == "P(x=3)\n", t.stderr
 
 

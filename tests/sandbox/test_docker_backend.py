@@ -18,8 +18,14 @@ from sandbox import BackendUnavailable, Limits, PoolConfig, RunRequest, SandboxP
 from sandbox.protocol import read_frame, write_frame
 
 docker = pytest.importorskip("docker")
-from sandbox.backends.docker import (LABEL_INSTANCE, LABEL_POOL, LABEL_ROLE, ROLE, DockerBackend,  # noqa: E402
-                                     DockerConfig)
+from sandbox.backends.docker import (  # noqa: E402
+    LABEL_INSTANCE,
+    LABEL_POOL,
+    LABEL_ROLE,
+    ROLE,
+    DockerBackend,
+    DockerConfig,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -99,7 +105,9 @@ async def _probe_program(pool: SandboxPool, source: str) -> dict:
 # ---------------------------------------------------------------------------------------------- boundary
 async def test_only_loopback_and_no_route_out(docker_pool):
     pool = await docker_pool()
-    seen = await _probe_program(pool, """
+    seen = await _probe_program(
+        pool,
+        """
 import json, socket
 out = {"ifaces": [n for _, n in socket.if_nameindex()]}
 for host in ("1.1.1.1", "10.0.0.1", "172.17.0.1"):
@@ -111,7 +119,8 @@ for host in ("1.1.1.1", "10.0.0.1", "172.17.0.1"):
     finally:
         s.close()
 print(json.dumps(out))
-""")
+""",
+    )
     assert seen["ifaces"] == ["lo"]
     for host in ("1.1.1.1", "10.0.0.1", "172.17.0.1"):
         assert seen[host] != "connected", seen
@@ -119,7 +128,9 @@ print(json.dumps(out))
 
 async def test_read_only_root_and_writable_tmp(docker_pool, make_backend, engine):
     pool = await docker_pool()
-    seen = await _probe_program(pool, """
+    seen = await _probe_program(
+        pool,
+        """
 import json, os
 mounts = {}
 for line in open("/proc/self/mounts"):
@@ -132,8 +143,9 @@ try:
 except OSError:
     tmp_writable = False
 print(json.dumps({"mounts": mounts, "cwd": os.getcwd(), "uid": os.getuid(), "tmp_writable": tmp_writable}))
-""")
-    root_fs, root_opts = seen["mounts"]["/"]
+""",
+    )
+    _root_fs, root_opts = seen["mounts"]["/"]
     assert "ro" in root_opts
     tmp_fs, tmp_opts = seen["mounts"]["/tmp"]
     assert tmp_fs == "tmpfs" and "rw" in tmp_opts and "nosuid" in tmp_opts and "nodev" in tmp_opts
@@ -148,13 +160,16 @@ print(json.dumps({"mounts": mounts, "cwd": os.getcwd(), "uid": os.getuid(), "tmp
 
 async def test_no_engine_socket_no_host_mounts(docker_pool, engine):
     pool = await docker_pool()
-    seen = await _probe_program(pool, """
+    seen = await _probe_program(
+        pool,
+        """
 import json, os
 socks = [p for p in ("/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock")
          if os.path.exists(p)]
 mounts = [l.split()[1] for l in open("/proc/self/mounts")]
 print(json.dumps({"socks": socks, "mounts": mounts, "env": sorted(os.environ)}))
-""")
+""",
+    )
     assert seen["socks"] == []
     assert not any("docker" in m or "containerd" in m for m in seen["mounts"]), seen["mounts"]
     assert "DOCKER_HOST" not in seen["env"]
@@ -165,13 +180,16 @@ print(json.dumps({"socks": socks, "mounts": mounts, "env": sorted(os.environ)}))
 
 async def test_user_code_unprivileged_without_capabilities(docker_pool):
     pool = await docker_pool()
-    seen = await _probe_program(pool, """
+    seen = await _probe_program(
+        pool,
+        """
 import json, os
 status = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
 print(json.dumps({"uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(), "groups": os.getgroups(),
                   "CapEff": status["CapEff"].strip(), "CapPrm": status["CapPrm"].strip(),
                   "CapBnd": status["CapBnd"].strip(), "NoNewPrivs": status["NoNewPrivs"].strip()}))
-""")
+""",
+    )
     assert seen["uid"] == seen["euid"] == seen["gid"] >= 62000
     assert seen["groups"] == []
     assert int(seen["CapEff"], 16) == 0 and int(seen["CapPrm"], 16) == 0
@@ -213,7 +231,9 @@ async def test_host_config_hardening_and_labels(make_backend, engine, instance):
 async def test_pids_limit_caps_a_fork_bomb(docker_pool):
     # RLIMIT_NPROC set far above the container's pids limit: the cgroup is what stops the bomb.
     pool = await docker_pool()
-    r = await pool.run(RunRequest.stdio("""
+    r = await pool.run(
+        RunRequest.stdio(
+            """
 import os
 n = 0
 try:
@@ -223,7 +243,12 @@ try:
         n += 1
 except OSError:
     print(n)
-""", [""], [""], limits=Limits(max_processes=1000, wall_s=10)))
+""",
+            [""],
+            [""],
+            limits=Limits(max_processes=1000, wall_s=10),
+        )
+    )
     assert r.tests[0].verdict == "WA", r  # fork failed (stdout holds the count), nothing crashed
     assert 0 < int(r.tests[0].stdout) < pool.backend.config.pids_limit
     r = await pool.run(RunRequest.stdio("print(int(input()) * 2)", ["21\n"], ["42"]))
@@ -234,13 +259,15 @@ except OSError:
 class _EchoBackend(DockerBackend):
     """The sandbox image with a stand-in executor: echoes stdin to stdout and notes every chunk on stderr."""
 
-    ECHO = ("import os, sys\n"
-            "while True:\n"
-            "    b = os.read(0, 65536)\n"
-            "    if not b: break\n"
-            "    os.write(2, b'got %d bytes\\n' % len(b))\n"
-            "    v = memoryview(b)\n"
-            "    while v: v = v[os.write(1, v):]\n")
+    ECHO = (
+        "import os, sys\n"
+        "while True:\n"
+        "    b = os.read(0, 65536)\n"
+        "    if not b: break\n"
+        "    os.write(2, b'got %d bytes\\n' % len(b))\n"
+        "    v = memoryview(b)\n"
+        "    while v: v = v[os.write(1, v):]\n"
+    )
 
     def command(self, uid: int) -> list[str]:
         return ["python3", "-I", "-u", "-c", self.ECHO]
@@ -333,8 +360,9 @@ async def test_leftovers_of_this_instance_are_removed_at_start(make_backend, eng
     created = [
         engine.containers.run(image, ["sleep", "300"], labels=labels, detach=True, network_mode="none"),
         engine.containers.create(image, ["sleep", "300"], labels=labels, network_mode="none"),  # never started
-        engine.containers.create(image, ["sleep", "300"], labels={**labels, LABEL_INSTANCE: other},
-                                 network_mode="none"),
+        engine.containers.create(
+            image, ["sleep", "300"], labels={**labels, LABEL_INSTANCE: other}, network_mode="none"
+        ),
     ]
     try:
         pool = SandboxPool(await make_backend(), PoolConfig(size=1))
@@ -398,4 +426,3 @@ async def test_probe_refuses_a_stale_image(make_backend, monkeypatch):
     monkeypatch.setattr(mod, "executor_sha256", lambda: "0" * 64)
     with pytest.raises(BackendUnavailable, match="another executor.py.*make images"):
         await DockerBackend(DockerConfig()).probe()
-

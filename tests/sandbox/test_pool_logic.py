@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sbx_fake_backend import DIE, GARBAGE, HANG, FakeBackend, echo_handler, ok_outcome
 
 from sandbox import BackendUnavailable, Limits, PoolClosed, PoolConfig, RunRequest, SandboxPool
-from sbx_fake_backend import DIE, GARBAGE, HANG, FakeBackend, echo_handler, ok_outcome
 
 REQ = RunRequest.stdio("print(input())", ["a\n", "b\n"], ["a", "b"])
 

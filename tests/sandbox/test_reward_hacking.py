@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import pytest
+from sbx_helpers import HOSTILE
 
 from sandbox import RunRequest
-from sbx_helpers import HOSTILE
 
 pytestmark = pytest.mark.bwrap
 
 CHECK = "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(3) == 9\n"
 
 
-@pytest.mark.parametrize("src", [
-    "import sys\nsys.exit(0)\ndef square(x):\n    return x * x\n",
-    "import os\nos._exit(0)\n",
-    "import os\ndef square(x):\n    os._exit(0)\n",
-    "def square(x):\n    exit(0)\n",
-    "def square(x):\n    raise SystemExit(0)\n",
-    "import os, signal\ndef square(x):\n    os.kill(os.getpid(), signal.SIGKILL)\n",
-])
+@pytest.mark.parametrize(
+    "src",
+    [
+        "import sys\nsys.exit(0)\ndef square(x):\n    return x * x\n",
+        "import os\nos._exit(0)\n",
+        "import os\ndef square(x):\n    os._exit(0)\n",
+        "def square(x):\n    exit(0)\n",
+        "def square(x):\n    raise SystemExit(0)\n",
+        "import os, signal\ndef square(x):\n    os.kill(os.getpid(), signal.SIGKILL)\n",
+    ],
+)
 async def test_assert_exit_early_scores_zero(pool, src):
     r = await pool.run(RunRequest.assert_based(src, CHECK, "square", limits=HOSTILE))
     assert r.passed == 0, r
@@ -30,20 +33,25 @@ EQ_ALWAYS = "class Any:\n    def __eq__(self, o): return True\n    def __ne__(se
 
 @pytest.mark.parametrize("ret", ["Any()", "AnyInt(0)", "[Any()]", "{'k': Any()}", "AnyStr('x')"])
 async def test_objects_equal_to_everything(pool, ret):
-    src = (EQ_ALWAYS + "class AnyInt(int):\n    def __eq__(self, o): return True\n"
-           "class AnyStr(str):\n    def __eq__(self, o): return True\n"
-           f"def square(x):\n    return {ret}\n")
+    src = (
+        EQ_ALWAYS + "class AnyInt(int):\n    def __eq__(self, o): return True\n"
+        "class AnyStr(str):\n    def __eq__(self, o): return True\n"
+        f"def square(x):\n    return {ret}\n"
+    )
     assert (await pool.run(RunRequest.assert_based(src, CHECK, "square"))).passed == 0
     r = await pool.run(RunRequest.call(src, "square", [[2]], [4]))
     assert r.passed == 0 and r.verdicts == ["RE"], r
 
 
-@pytest.mark.parametrize("patch", [
-    "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n",
-    "import builtins\nclass T:\n    def __eq__(s, o): return True\nbuiltins.abs = lambda x: T()\nbuiltins.len = lambda x: 4\n",
-    "import builtins\nbuiltins.print = lambda *a, **k: None\nbuiltins.isinstance = lambda *a: True\n",
-    "import builtins\n_orig = builtins.__build_class__\nbuiltins.Exception = BaseException\n",
-])
+@pytest.mark.parametrize(
+    "patch",
+    [
+        "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n",
+        "import builtins\nclass T:\n    def __eq__(s, o): return True\nbuiltins.abs = lambda x: T()\nbuiltins.len = lambda x: 4\n",
+        "import builtins\nbuiltins.print = lambda *a, **k: None\nbuiltins.isinstance = lambda *a: True\n",
+        "import builtins\n_orig = builtins.__build_class__\nbuiltins.Exception = BaseException\n",
+    ],
+)
 async def test_patching_builtins_gains_nothing(pool, patch):
     src = patch + "def square(x):\n    return x + 1\n"
     test = "def check(candidate):\n    assert abs(candidate(2) - 4) < 1e-9\n    assert len([candidate(3)]) == 1\n"
@@ -108,8 +116,10 @@ async def test_call_based_exit_before_return(pool):
 
 async def test_writing_fake_result_to_the_harness_channel(pool):
     # Guessing the harness's report fd and writing a fake success gains nothing (the nonce is unknown).
-    src = ("import os, json\nfor fd in range(3, 10):\n    try: os.write(fd, json.dumps({'ok': True, 'nonce': 'x'}).encode())\n"
-           "    except OSError: pass\nos._exit(0)\n")
+    src = (
+        "import os, json\nfor fd in range(3, 10):\n    try: os.write(fd, json.dumps({'ok': True, 'nonce': 'x'}).encode())\n"
+        "    except OSError: pass\nos._exit(0)\n"
+    )
     r = await pool.run(RunRequest.assert_based(src, CHECK, "square"))
     assert r.passed == 0, r
 

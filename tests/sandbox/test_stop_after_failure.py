@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from sbx_helpers import assert_still_healthy
 
 from sandbox import Limits, RunRequest
 from sandbox.api import judge_outcome
 from sandbox.models import JobOutcome, TestOutcome
-from sbx_helpers import assert_still_healthy
 
 pytestmark = pytest.mark.bwrap
 
@@ -52,8 +52,9 @@ async def test_re_on_second_test_skips_the_rest(pool):
 
 async def test_wa_does_not_stop(pool):
     # expected outputs never enter the sandbox: a wrong answer is judged outside, after every test ran
-    r = await pool.run(RunRequest.stdio("print(input())", ["a\n", "b\n", "c\n"], ["x", "b", "c"],
-                                        stop_after_failure=True))
+    r = await pool.run(
+        RunRequest.stdio("print(input())", ["a\n", "b\n", "c\n"], ["x", "b", "c"], stop_after_failure=True)
+    )
     assert r.verdicts == ["WA", "AC", "AC"], r
 
 
@@ -68,8 +69,11 @@ async def test_call_and_assert_stop(pool):
 
 
 async def test_compile_error_runs_no_test(pool):
-    r = await pool.run(RunRequest.stdio("int main() { return x; }", ["", "", ""], ["", "", ""], language="cpp",
-                                        stop_after_failure=True))
+    r = await pool.run(
+        RunRequest.stdio(
+            "int main() { return x; }", ["", "", ""], ["", "", ""], language="cpp", stop_after_failure=True
+        )
+    )
     assert r.verdicts == ["CE", "CE", "CE"] and "x" in r.compile_output
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sbx_helpers import HOSTILE, assert_still_healthy
 
 from sandbox import Limits, RunRequest
-from sbx_helpers import HOSTILE, assert_still_healthy
 
 pytestmark = pytest.mark.bwrap
 
@@ -25,15 +25,18 @@ async def test_stdio_tolerant_numbers_and_exact_mode(pool):
     assert (await pool.run(RunRequest.stdio(src, [""], ["1 2"], judge="exact"))).verdicts == ["WA"]
 
 
-@pytest.mark.parametrize("src,verdict", [
-    ("while True: pass", "TLE"),
-    ("import time; time.sleep(30)", "TLE"),
-    ("x = bytearray(2 * 1024 ** 3)", "MLE"),
-    ("l = []\nwhile True: l.append(' ' * 10 ** 6)", "MLE"),
-    ("raise ValueError('boom')", "RE"),
-    ("import sys; sys.exit(3)", "RE"),
-    ("import sys\nwhile True: sys.stdout.write('x' * 65536)", "OLE"),
-])
+@pytest.mark.parametrize(
+    "src,verdict",
+    [
+        ("while True: pass", "TLE"),
+        ("import time; time.sleep(30)", "TLE"),
+        ("x = bytearray(2 * 1024 ** 3)", "MLE"),
+        ("l = []\nwhile True: l.append(' ' * 10 ** 6)", "MLE"),
+        ("raise ValueError('boom')", "RE"),
+        ("import sys; sys.exit(3)", "RE"),
+        ("import sys\nwhile True: sys.stdout.write('x' * 65536)", "OLE"),
+    ],
+)
 async def test_stdio_failure_verdicts(pool, src, verdict):
     r = await pool.run(RunRequest.stdio(src, ["1\n"], ["1"], limits=HOSTILE))
     assert r.verdicts == [verdict], r
@@ -90,7 +93,7 @@ async def test_assert_based(pool):
     assert r.verdicts == ["TLE"]
 
 
-CPP_SUM = "#include <cstdio>\nint main(){long long a,b;scanf(\"%lld %lld\",&a,&b);printf(\"%lld\\n\",a+b);}\n"
+CPP_SUM = '#include <cstdio>\nint main(){long long a,b;scanf("%lld %lld",&a,&b);printf("%lld\\n",a+b);}\n'
 
 
 async def test_cpp_verdicts(pool):
@@ -104,7 +107,7 @@ async def test_cpp_verdicts(pool):
         "#include <vector>\nint main(){std::vector<long> v; while(true) v.push_back(1);}": "MLE",
         "int main(){int *p=nullptr; return *p;}": "RE",
         "int main(){return 3;}": "RE",
-        "#include <cstdio>\nint main(){while(true) puts(\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\");}": "OLE",
+        '#include <cstdio>\nint main(){while(true) puts("yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy");}': "OLE",
     }
     for src, verdict in cases.items():
         r = await pool.run(RunRequest.stdio(src, [""], ["0"], language="cpp", limits=HOSTILE))
@@ -116,8 +119,9 @@ async def test_se_when_no_worker_is_free(pool_factory):
     pool = await pool_factory(1, acquire_timeout_s=0.3)
     import asyncio
 
-    slow = asyncio.create_task(pool.run(RunRequest.stdio("import time; time.sleep(1.5)", [""], [""],
-                                                          limits=Limits(cpu_s=1, wall_s=3))))
+    slow = asyncio.create_task(
+        pool.run(RunRequest.stdio("import time; time.sleep(1.5)", [""], [""], limits=Limits(cpu_s=1, wall_s=3)))
+    )
     await asyncio.sleep(0.1)
     r = await pool.run(RunRequest.stdio(ECHO, ["x\n"], ["x"]))
     assert r.verdicts == ["SE"] and "no sandbox worker" in (r.error or "")

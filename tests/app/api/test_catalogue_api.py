@@ -11,21 +11,36 @@ from fastapi.testclient import TestClient
 from app.config import MathSettings, SandboxSettings, Settings
 from app.main import create_app
 
-ALL_REWARDS = {"accuracy", "format", "language", "length", "cosine", "overlong", "repetition", "reasoning_steps",
-               "tag_count"}
+ALL_REWARDS = {
+    "accuracy",
+    "format",
+    "language",
+    "length",
+    "cosine",
+    "overlong",
+    "repetition",
+    "reasoning_steps",
+    "tag_count",
+}
 PROFILE_NAMES = "dapo, open-r1, r1, r1-zero"
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    settings = Settings(math=MathSettings(workers=1, timeout_s=2.0), sandbox=SandboxSettings(backend="bwrap", workers=1))
+    settings = Settings(
+        math=MathSettings(workers=1, timeout_s=2.0), sandbox=SandboxSettings(backend="bwrap", workers=1)
+    )
     with TestClient(create_app(settings)) as c:
         yield c
 
 
 def _item(id_: str, think: str, answer: str, gold: str, **extra: Any) -> dict[str, Any]:
-    return {"id": id_, "completion": f"<think>{think}</think><answer>\\boxed{{{answer}}}</answer>",
-            "reference": {"answer": gold}, **extra}
+    return {
+        "id": id_,
+        "completion": f"<think>{think}</think><answer>\\boxed{{{answer}}}</answer>",
+        "reference": {"answer": gold},
+        **extra,
+    }
 
 
 def _score(client: TestClient, items: list[dict[str, Any]], rewards: Any) -> list[dict[str, Any]]:
@@ -86,8 +101,11 @@ def test_dependent_reward_alone_gets_accuracy_at_weight_zero(client: TestClient)
     [
         ("r2", f"rewards: unknown profile 'r2'; valid profiles: {PROFILE_NAMES}"),
         ({"profile": "r2"}, f"rewards.profile: unknown profile 'r2'; valid profiles: {PROFILE_NAMES}"),
-        ({"speed": {}}, "rewards.speed: unknown reward; valid names: accuracy, cosine, format, language, length, "
-                        f"overlong, reasoning_steps, repetition, tag_count; or a profile: {PROFILE_NAMES}"),
+        (
+            {"speed": {}},
+            "rewards.speed: unknown reward; valid names: accuracy, cosine, format, language, length, "
+            f"overlong, reasoning_steps, repetition, tag_count; or a profile: {PROFILE_NAMES}",
+        ),
         ({"profile": "dapo", "overlong": {"cache": -1}}, "rewards.overlong.cache: Input should be greater than 0"),
         ({"language": {"target": "tlh"}}, "rewards.language.target: Value error, unsupported language 'tlh'"),
     ],

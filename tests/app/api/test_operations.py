@@ -34,8 +34,11 @@ def code_item(id_: str, program: str, cpu_s: float | None = None) -> dict[str, A
 
 def settings(**overrides: Any) -> Settings:
     base: dict[str, Any] = dict(
-        max_items=8, max_items_in_flight=8, max_completion_chars=10_000,
-        math=MathSettings(workers=1, timeout_s=1.5), sandbox=SandboxSettings(backend="bwrap", workers=1),
+        max_items=8,
+        max_items_in_flight=8,
+        max_completion_chars=10_000,
+        math=MathSettings(workers=1, timeout_s=1.5),
+        sandbox=SandboxSettings(backend="bwrap", workers=1),
     )
     base.update(overrides)
     return Settings(**base)
@@ -49,12 +52,22 @@ def keyed() -> Iterator[TestClient]:
 
 # ------------------------------------------------------------------------------------------------ auth
 
+
 def test_healthz_needs_no_key(keyed: TestClient) -> None:
     assert keyed.get("/healthz").status_code == 200
 
 
-@pytest.mark.parametrize("path, method", [("/v1/score", "POST"), ("/readyz", "GET"), ("/metrics", "GET"),
-                                          ("/v1/rewards", "GET"), ("/get_reward", "POST"), ("/openapi.json", "GET")])
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("/v1/score", "POST"),
+        ("/readyz", "GET"),
+        ("/metrics", "GET"),
+        ("/v1/rewards", "GET"),
+        ("/get_reward", "POST"),
+        ("/openapi.json", "GET"),
+    ],
+)
 def test_every_other_route_needs_a_key(keyed: TestClient, path: str, method: str) -> None:
     missing = keyed.request(method, path, json={})
     assert missing.status_code == 401, missing.text
@@ -75,6 +88,7 @@ def test_any_configured_key_is_accepted(keyed: TestClient) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ 413 / 422
+
 
 @pytest.fixture(scope="module")
 def open_client() -> Iterator[TestClient]:
@@ -102,9 +116,12 @@ def test_in_flight_limit_must_hold_a_batch() -> None:
 
 # ------------------------------------------------------------------------------------------------ 429
 
+
 def test_429_at_once_with_retry_after_while_items_are_in_flight(open_client: TestClient) -> None:
-    slow = {"items": [math_item("t1", TOWER, "3"), math_item("t2", TOWER.replace("5}", "6}"), "3")],
-            "rewards": {"accuracy": {}}}
+    slow = {
+        "items": [math_item("t1", TOWER, "3"), math_item("t2", TOWER.replace("5}", "6}"), "3")],
+        "rewards": {"accuracy": {}},
+    }
     results: dict[str, httpx.Response] = {}
     worker = threading.Thread(target=lambda: results.setdefault("slow", open_client.post("/v1/score", json=slow)))
     worker.start()
@@ -130,14 +147,16 @@ def test_429_at_once_with_retry_after_while_items_are_in_flight(open_client: Tes
 
 # ------------------------------------------------------------------------------------------------ deadline
 
+
 def test_deadline_returns_partial_results() -> None:
     # Math timeout (3 s) past the request deadline (0.6 s): the accuracy component is cut by the deadline,
     # the format component of the same items and the other rewards come back computed.
     s = settings(request_deadline_s=0.6, math=MathSettings(workers=1, timeout_s=3.0))
     with TestClient(create_app(s)) as client:
         started = time.monotonic()
-        response = client.post("/v1/score", json={"items": [math_item("tower", TOWER, "3")],
-                                                  "rewards": {"accuracy": {}, "format": {}}})
+        response = client.post(
+            "/v1/score", json={"items": [math_item("tower", TOWER, "3")], "rewards": {"accuracy": {}, "format": {}}}
+        )
         elapsed = time.monotonic() - started
         assert response.status_code == 200, response.text
         [result] = response.json()["results"]
@@ -156,8 +175,10 @@ def test_deadline_keeps_the_code_items_that_finished() -> None:
     with TestClient(create_app(s)) as client:
         if not client.get("/readyz").json()["sandbox"]["ready"]:
             pytest.fail("bubblewrap sandbox not ready: " + str(client.get("/readyz").json()))
-        items = [code_item("fast", "print(int(input()) * 2)"),
-                 code_item("sleeper", "import time\ntime.sleep(8)\nprint(4)", cpu_s=8)]
+        items = [
+            code_item("fast", "print(int(input()) * 2)"),
+            code_item("sleeper", "import time\ntime.sleep(8)\nprint(4)", cpu_s=8),
+        ]
         response = client.post("/v1/score", json={"items": items, "rewards": {"accuracy": {}}})
         assert response.status_code == 200, response.text
         fast, sleeper = response.json()["results"]
@@ -166,6 +187,7 @@ def test_deadline_keeps_the_code_items_that_finished() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ ids, logs, metrics
+
 
 def test_request_id_echoed_or_generated(open_client: TestClient) -> None:
     given = open_client.get("/healthz", headers={"X-Request-ID": "trainer-step-7"})
@@ -178,24 +200,35 @@ def test_request_id_echoed_or_generated(open_client: TestClient) -> None:
 
 def test_one_log_line_per_request_with_counts(open_client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="arbiter.access"):
-        open_client.post("/v1/score", headers={"X-Request-ID": "log-me"},
-                         json={"items": [math_item("a", "\\boxed{2}", "2"), math_item("b", TOWER, "2")],
-                               "rewards": {"accuracy": {}}})
+        open_client.post(
+            "/v1/score",
+            headers={"X-Request-ID": "log-me"},
+            json={
+                "items": [math_item("a", "\\boxed{2}", "2"), math_item("b", TOWER, "2")],
+                "rewards": {"accuracy": {}},
+            },
+        )
     [record] = [r for r in caplog.records if r.name == "arbiter.access"]
     fields = record.fields  # type: ignore[attr-defined]
     assert fields["status"] == 200 and fields["items"] == 2 and fields["path"] == "/v1/score"
     assert fields["outcomes"] == {"ok": 1, "timeout": 1}
     assert fields["duration_ms"] > 0
-    from app.observability import JsonFormatter
     import json
+
+    from app.observability import JsonFormatter
+
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "request" and line["items"] == 2
 
 
 def test_metrics_content(open_client: TestClient) -> None:
-    open_client.post("/v1/score", json={"items": [math_item("a", "\\boxed{x^2}", "x^2"),
-                                                  math_item("b", "\\boxed{x^2}", "x^2")],
-                                        "rewards": {"accuracy": {}}})
+    open_client.post(
+        "/v1/score",
+        json={
+            "items": [math_item("a", "\\boxed{x^2}", "x^2"), math_item("b", "\\boxed{x^2}", "x^2")],
+            "rewards": {"accuracy": {}},
+        },
+    )
     open_client.post("/v1/score", json={"items": [math_item("a", "\\boxed{x^2}", "x^2")], "rewards": {"accuracy": {}}})
     response = open_client.get("/metrics")
     assert response.status_code == 200
@@ -209,9 +242,14 @@ def test_metrics_content(open_client: TestClient) -> None:
         'arbiter_stage_duration_seconds_count{stage="math"}',
         'arbiter_stage_duration_seconds_count{stage="sandbox_run"}',
         'arbiter_stage_duration_seconds_count{stage="sandbox_queue_wait"}',
-        "arbiter_math_cache_hits_total", "arbiter_math_timeouts_total", "arbiter_math_workers 1.0",
-        'arbiter_sandbox_workers{state="idle"}', "arbiter_sandbox_pool_size 1.0", "arbiter_sandbox_recycled_total",
-        "arbiter_items_in_flight 0.0", "arbiter_items_in_flight_limit 2.0",
+        "arbiter_math_cache_hits_total",
+        "arbiter_math_timeouts_total",
+        "arbiter_math_workers 1.0",
+        'arbiter_sandbox_workers{state="idle"}',
+        "arbiter_sandbox_pool_size 1.0",
+        "arbiter_sandbox_recycled_total",
+        "arbiter_items_in_flight 0.0",
+        "arbiter_items_in_flight_limit 2.0",
     ]:
         assert needle in text, f"/metrics lacks {needle}"
     hits = [line for line in text.splitlines() if line.startswith("arbiter_math_cache_hits_total ")]
@@ -221,13 +259,14 @@ def test_metrics_content(open_client: TestClient) -> None:
 @pytest.mark.bwrap
 def test_sandbox_stages_are_timed() -> None:
     with TestClient(create_app(settings())) as client:
-        response = client.post("/v1/score", json={"items": [code_item("c", "print(int(input()) * 2)")],
-                                                  "rewards": {"accuracy": {}}})
+        response = client.post(
+            "/v1/score", json={"items": [code_item("c", "print(int(input()) * 2)")], "rewards": {"accuracy": {}}}
+        )
         assert response.json()["results"][0]["reward"] == 1.0, response.text
         text = client.get("/metrics").text
         assert 'arbiter_stage_duration_seconds_count{stage="sandbox_run"} 1.0' in text
         assert 'arbiter_stage_duration_seconds_count{stage="sandbox_queue_wait"} 1.0' in text
-        assert 'arbiter_sandbox_jobs_total 1.0' in text
+        assert "arbiter_sandbox_jobs_total 1.0" in text
 
 
 def test_two_apps_in_one_process_keep_their_own_metrics() -> None:

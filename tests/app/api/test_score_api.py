@@ -40,8 +40,11 @@ def score(client: TestClient, items: list[dict[str, Any]], rewards: dict[str, An
 
 
 def test_issue_example(client: TestClient) -> None:
-    [result] = score(client, [math_item("q1-s0", "The answer is \\boxed{\\frac{1}{2}}", "0.5")],
-                     {"format": {"weight": 1.0}, "accuracy": {"weight": 1.0}})
+    [result] = score(
+        client,
+        [math_item("q1-s0", "The answer is \\boxed{\\frac{1}{2}}", "0.5")],
+        {"format": {"weight": 1.0}, "accuracy": {"weight": 1.0}},
+    )
     assert result["id"] == "q1-s0"
     assert result["reward"] == 2.0
     assert result["components"] == {"format": 1.0, "accuracy": 1.0}
@@ -97,10 +100,18 @@ def test_reference_without_answer_or_tests_is_an_item_error(client: TestClient) 
         ({"items": [], "rewards": {"nope": {}}}, "rewards.nope: unknown reward; valid names:"),
         ({"items": [], "rewards": {"accuracy": {"mode": "half"}}}, "rewards.accuracy.mode"),
         ({"items": [{"id": "a", "completion": "", "reference": {"answer": []}}]}, "items.0.reference.answer"),
-        ({"items": [{"id": "a", "completion": "", "reference": {"answer": "1", "tests": [{"input": "", "output": ""}]}}]},
-         "items.0.reference: has both answer and tests"),
-        ({"items": [{"id": "a", "completion": "", "reference": {"tests": {"inputs": ["1"], "outputs": []}}}]},
-         "inputs has 1 entries but outputs has 0"),
+        (
+            {
+                "items": [
+                    {"id": "a", "completion": "", "reference": {"answer": "1", "tests": [{"input": "", "output": ""}]}}
+                ]
+            },
+            "items.0.reference: has both answer and tests",
+        ),
+        (
+            {"items": [{"id": "a", "completion": "", "reference": {"tests": {"inputs": ["1"], "outputs": []}}}]},
+            "inputs has 1 entries but outputs has 0",
+        ),
     ],
 )
 def test_malformed_request_is_422_naming_the_field(client: TestClient, body: dict, fragment: str) -> None:
@@ -131,11 +142,17 @@ SUM_TESTS = {"inputs": ["1 2\n", "5 7\n"], "outputs": ["3\n", "12\n"]}
 
 
 def code_item(id_: str, program: str, tests: Any, **reference: Any) -> dict[str, Any]:
-    return {"id": id_, "completion": CODE.format(program), "reference": {"language": "python", "tests": tests, **reference}}
+    return {
+        "id": id_,
+        "completion": CODE.format(program),
+        "reference": {"language": "python", "tests": tests, **reference},
+    }
 
 
 def test_code_item_pass_fraction_and_all_or_nothing(client: TestClient) -> None:
-    right = code_item("right", "print(sum(map(int, input().split())))", SUM_TESTS, limits={"cpu_s": 2, "memory_mb": 256})
+    right = code_item(
+        "right", "print(sum(map(int, input().split())))", SUM_TESTS, limits={"cpu_s": 2, "memory_mb": 256}
+    )
     half = code_item("half", "a, b = map(int, input().split())\nprint(3)", SUM_TESTS)
     results = score(client, [right, half], {"accuracy": {}})
     assert results[0]["components"]["accuracy"] == 1.0
@@ -153,8 +170,11 @@ def test_code_item_pass_fraction_and_all_or_nothing(client: TestClient) -> None:
         ("print(input()[::-1])", [{"type": "stdin_stdout", "input": "abc\n", "output": "cba\n"}], 1.0),
         # call-based, APPS style (JSON arguments) and class Solution
         ("def add(a, b):\n    return a + b", {"fn_name": "add", "inputs": [[1, 2], [3, 4]], "outputs": [3, 7]}, 1.0),
-        ("class Solution:\n    def add(self, a, b):\n        return a + b",
-         {"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}, 1.0),
+        (
+            "class Solution:\n    def add(self, a, b):\n        return a + b",
+            {"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]},
+            1.0,
+        ),
         # APPS / TACO wrap the expected return in a one-element list
         ("def double(a):\n    return a * 2", {"fn_name": "double", "inputs": [[1], [2]], "outputs": [[2], 4]}, 1.0),
         ("def pair(a):\n    return [a, a]", {"fn_name": "pair", "inputs": [[1]], "outputs": [[[1, 1]]]}, 1.0),
@@ -162,10 +182,16 @@ def test_code_item_pass_fraction_and_all_or_nothing(client: TestClient) -> None:
         # call-based, LiveCodeBench style (one JSON value per line)
         ("def f(xs, k):\n    return sum(xs) * k", {"fn_name": "f", "inputs": ["[1, 2]\n3"], "outputs": ["9"]}, 1.0),
         # assert-based, HumanEval style
-        ("def add(a, b):\n    return a + b",
-         {"test_code": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}, 1.0),
-        ("def add(a, b):\n    return a - b",
-         {"test_code": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}, 0.0),
+        (
+            "def add(a, b):\n    return a + b",
+            {"test_code": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"},
+            1.0,
+        ),
+        (
+            "def add(a, b):\n    return a - b",
+            {"test_code": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"},
+            0.0,
+        ),
     ],
 )
 def test_code_test_formats(client: TestClient, program: str, tests: Any, expected: float) -> None:
@@ -188,7 +214,9 @@ def test_mixed_batch_math_and_code(client: TestClient) -> None:
 
 
 def test_sandbox_unavailable_is_its_own_status() -> None:
-    settings = Settings(math=MathSettings(workers=1), sandbox=SandboxSettings(backend="docker", image="arbiter-no-such-image:0"))
+    settings = Settings(
+        math=MathSettings(workers=1), sandbox=SandboxSettings(backend="docker", image="arbiter-no-such-image:0")
+    )
     with TestClient(create_app(settings)) as c:
         [result] = score(c, [code_item("c", "print(1)", SUM_TESTS)], {"accuracy": {}})
         assert result["status"] == "sandbox_unavailable"

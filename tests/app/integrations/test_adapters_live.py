@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import httpx
 import pytest
-
 from adapter_helpers import Recording, running_arbiter  # type: ignore[import-not-found]
 
 from app.client import ArbiterAuthError, ArbiterClient, ArbiterFallbackWarning, AsyncArbiterClient
@@ -55,8 +53,21 @@ async def test_trl_conversational_completions_and_code_rows(arbiter_url: str) ->
         [{"role": "assistant", "content": RIGHT}],
         [{"role": "assistant", "content": [{"type": "text", "text": PY_RIGHT}]}],
     ]
-    columns = {"answer": ["42", None], "verification_info": [None, json.dumps({"language": "python", "test_cases": [
-        {"input": "1 2\n", "output": "3\n", "type": "stdin_stdout"}, {"input": "3 4\n", "output": "7\n"}]})]}
+    columns = {
+        "answer": ["42", None],
+        "verification_info": [
+            None,
+            json.dumps(
+                {
+                    "language": "python",
+                    "test_cases": [
+                        {"input": "1 2\n", "output": "3\n", "type": "stdin_stdout"},
+                        {"input": "3 4\n", "output": "7\n"},
+                    ],
+                }
+            ),
+        ],
+    }
     fmt = await funcs[0](prompts=prompts, completions=completions, **columns)
     math = await funcs[1](prompts=prompts, completions=completions, **columns)
     code = await funcs[2](prompts=prompts, completions=completions, **columns)
@@ -69,8 +80,9 @@ async def test_trl_dead_server_falls_back_without_raising(dead_url: str) -> None
     funcs = arbiter_reward_funcs(dead_url, deadline_s=2, backoff_base_s=0.01, fallback_reward=-0.5)
     metrics: dict[str, float] = {}
     with pytest.warns(ArbiterFallbackWarning):
-        fmt = await funcs[0](prompts=["p", "p"], completions=[RIGHT, WRONG], solution=["42", "42"],
-                             log_metric=metrics.__setitem__)
+        fmt = await funcs[0](
+            prompts=["p", "p"], completions=[RIGHT, WRONG], solution=["42", "42"], log_metric=metrics.__setitem__
+        )
     assert fmt == [-0.5, -0.5]
     assert metrics == {"arbiter/fallback_frac": 1.0}
     funcs = arbiter_reward_funcs(dead_url, deadline_s=1, backoff_base_s=0.01, fallback_as_none=True)
@@ -154,7 +166,9 @@ def test_openrlhf_get_reward_shapes(arbiter_url: str) -> None:
 def test_openrlhf_empty_and_mismatched_requests(arbiter_url: str) -> None:
     empty = httpx.post(f"{arbiter_url}/get_reward", json={"query": [], "prompts": [], "labels": []}, timeout=10)
     assert empty.status_code == 200 and empty.json() == {"rewards": [], "scores": [], "extra_logs": {}}
-    bad = httpx.post(f"{arbiter_url}/get_reward", json={"query": ["a", "b"], "prompts": ["a"], "labels": []}, timeout=10)
+    bad = httpx.post(
+        f"{arbiter_url}/get_reward", json={"query": ["a", "b"], "prompts": ["a"], "labels": []}, timeout=10
+    )
     assert bad.status_code == 422 and "prompts has 1 entries" in bad.json()["detail"]
 
 
@@ -176,19 +190,34 @@ def test_openrlhf_file_reward_func(arbiter_url: str, dead_url: str, monkeypatch:
 
 
 def test_slime_endpoint_string_and_message_responses(arbiter_url: str) -> None:
-    text = httpx.post(f"{arbiter_url}/slime/reward", json={"prompt": "6*7?", "response": RIGHT, "label": "42"}, timeout=30)
+    text = httpx.post(
+        f"{arbiter_url}/slime/reward", json={"prompt": "6*7?", "response": RIGHT, "label": "42"}, timeout=30
+    )
     assert text.status_code == 200, text.text
-    assert text.json() == {"reward": 2.0, "format": 1.0, "accuracy": 1.0,
-                           "components": {"format": 1.0, "accuracy": 1.0}, "status": "ok", "reason": None}
-    messages = httpx.post(f"{arbiter_url}/slime/reward", timeout=30, json={
-        "prompt": [{"role": "user", "content": "6*7?"}],
-        "response": [{"role": "assistant", "content": WRONG}],
-        "label": "42",
-    })
+    assert text.json() == {
+        "reward": 2.0,
+        "format": 1.0,
+        "accuracy": 1.0,
+        "components": {"format": 1.0, "accuracy": 1.0},
+        "status": "ok",
+        "reason": None,
+    }
+    messages = httpx.post(
+        f"{arbiter_url}/slime/reward",
+        timeout=30,
+        json={
+            "prompt": [{"role": "user", "content": "6*7?"}],
+            "response": [{"role": "assistant", "content": WRONG}],
+            "label": "42",
+        },
+    )
     assert messages.json()["reward"] == 1.0 and messages.json()["accuracy"] == 0.0
     # A label that is no valid reference (empty tests) costs its accuracy, not the request.
-    broken = httpx.post(f"{arbiter_url}/slime/reward", timeout=30,
-                        json={"prompt": "p", "response": RIGHT, "label": {"inputs": [], "outputs": []}})
+    broken = httpx.post(
+        f"{arbiter_url}/slime/reward",
+        timeout=30,
+        json={"prompt": "p", "response": RIGHT, "label": {"inputs": [], "outputs": []}},
+    )
     assert broken.status_code == 200 and broken.json()["status"] == "error"
 
 

@@ -17,10 +17,20 @@ from app.integrations.common import (
 def test_completion_text_standard_and_conversational() -> None:
     assert completion_text("plain") == "plain"
     assert completion_text([{"role": "assistant", "content": "a"}]) == "a"
-    assert completion_text([{"role": "assistant", "content": [{"type": "text", "text": "x"}, {"type": "image"}]}]) == "x"
+    assert (
+        completion_text([{"role": "assistant", "content": [{"type": "text", "text": "x"}, {"type": "image"}]}]) == "x"
+    )
     # Tool turns in a conversational completion are not the model's answer.
-    assert completion_text([{"role": "assistant", "content": "a"}, {"role": "tool", "content": "t"},
-                            {"role": "assistant", "content": "b"}]) == "ab"
+    assert (
+        completion_text(
+            [
+                {"role": "assistant", "content": "a"},
+                {"role": "tool", "content": "t"},
+                {"role": "assistant", "content": "b"},
+            ]
+        )
+        == "ab"
+    )
 
 
 def test_query_split_and_special_tokens() -> None:

@@ -34,11 +34,11 @@ def perturb(gold: str) -> str:
     """A variant that must NOT verify: the first number changed, else an option letter, else a term added."""
     m = _DIGITS.search(gold)
     if m:
-        return gold[: m.start()] + str(int(m.group(0)) + 1) + gold[m.end():]
+        return gold[: m.start()] + str(int(m.group(0)) + 1) + gold[m.end() :]
     m = _LETTER.search(gold)
     if m:
         other = "B" if m.group(1) != "B" else "C"
-        return gold[: m.start()] + other + gold[m.end():]
+        return gold[: m.start()] + other + gold[m.end() :]
     if "\\text{" in gold:
         return gold.replace("\\text{", "\\text{not ", 1)
     return gold + "+1"
@@ -80,7 +80,7 @@ def test_every_gold_verifies_as_itself_and_through_an_r1_completion(rows):
 
 
 def test_perturbed_golds_do_not_verify(rows):
-    pairs, shown = [], []
+    pairs, _shown = [], []
     for r in rows:
         golds = tuple(r["answers"])
         for g in golds:
@@ -95,6 +95,8 @@ def test_perturbed_golds_do_not_verify(rows):
     verdicts = asyncio.run(run())
     false_pos = [(p, v) for p, v in zip(pairs, verdicts) if v.correct]
     timeouts = sum(v.status != "ok" for v in verdicts)
-    print(f"\nperturbed variants: {len(pairs)}, false positives: {len(false_pos)}, not ok: {timeouts}; {false_pos[:10]}")
+    print(
+        f"\nperturbed variants: {len(pairs)}, false positives: {len(false_pos)}, not ok: {timeouts}; {false_pos[:10]}"
+    )
     assert len(false_pos) / len(pairs) < 1 / 5000
     assert timeouts <= 5

@@ -7,7 +7,19 @@ import sympy
 
 from app.math.normalize import normalize
 from app.math.parse import (
-    Alternatives, Chain, Choice, Expr, Interval, Matrix, Number, Relation, Set, Text, Tuple, Union, Unparsed,
+    Alternatives,
+    Chain,
+    Choice,
+    Expr,
+    Interval,
+    Matrix,
+    Number,
+    Relation,
+    Set,
+    Text,
+    Tuple,
+    Union,
+    Unparsed,
     parse_answer,
 )
 

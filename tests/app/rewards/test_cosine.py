@@ -13,15 +13,15 @@ P = CosineParams(max_len=100)
 @pytest.mark.parametrize(
     ("length", "correct", "expected"),
     [
-        (0, 1.0, 1.0),      # short correct: max_value_correct
-        (50, 1.0, 0.75),    # halfway: the mean of the two ends
-        (100, 1.0, 0.5),    # at max_len: min_value_correct
-        (250, 1.0, 0.5),    # beyond: clamped
-        (0, 0.0, -1.0),     # short wrong: min_value_wrong, the hardest penalty
+        (0, 1.0, 1.0),  # short correct: max_value_correct
+        (50, 1.0, 0.75),  # halfway: the mean of the two ends
+        (100, 1.0, 0.5),  # at max_len: min_value_correct
+        (250, 1.0, 0.5),  # beyond: clamped
+        (0, 0.0, -1.0),  # short wrong: min_value_wrong, the hardest penalty
         (50, 0.0, -0.75),
-        (100, 0.0, -0.5),   # long wrong: max_value_wrong
-        (25, 1.0, 0.5 + 0.25 * (1 + 2 ** -0.5)),
-        (0, -1.0, -1.0),    # a DAPO -1 is wrong
+        (100, 0.0, -0.5),  # long wrong: max_value_wrong
+        (25, 1.0, 0.5 + 0.25 * (1 + 2**-0.5)),
+        (0, -1.0, -1.0),  # a DAPO -1 is wrong
     ],
 )
 async def test_values(length: int, correct: float, expected: float) -> None:

@@ -9,10 +9,19 @@ from app.rewards.base import Component
 from app.rewards.length import LengthParams, LengthReward
 
 
-async def _score(lengths: list[int], correct: list[float], groups: list[str | None], *, tokens: bool = False,
-                 params: LengthParams | None = None, statuses: list[str] | None = None) -> list[Component]:
-    items = [item("x" * n, index=i, group=g, tokens=n * 10 if tokens else None)
-             for i, (n, g) in enumerate(zip(lengths, groups))]
+async def _score(
+    lengths: list[int],
+    correct: list[float],
+    groups: list[str | None],
+    *,
+    tokens: bool = False,
+    params: LengthParams | None = None,
+    statuses: list[str] | None = None,
+) -> list[Component]:
+    items = [
+        item("x" * n, index=i, group=g, tokens=n * 10 if tokens else None)
+        for i, (n, g) in enumerate(zip(lengths, groups))
+    ]
     acc = [accuracy(v, (statuses or ["ok"] * len(lengths))[i]) for i, v in enumerate(correct)]  # type: ignore[arg-type]
     return await LengthReward().score(items, params or LengthParams(), {"accuracy": acc})
 

@@ -13,7 +13,7 @@ from app.rewards.reasoning_steps import ReasoningStepsParams, ReasoningStepsRewa
     [
         ("Step 1: read. Step 2: solve. Step 3: check.", 3, 1.0, 3),
         ("First, read. Next, solve.", 3, 2 / 3, 2),
-        ("1. read\n2. solve\n3. check\n4. answer", 3, 1.0, 4),   # capped at 1
+        ("1. read\n2. solve\n3. check\n4. answer", 3, 1.0, 4),  # capped at 1
         ("- a\n* b\nplain", 3, 2 / 3, 2),
         ("no markers here; first, lower case does not count", 3, 0.0, 0),
         ("Finally, done.", 1, 1.0, 1),

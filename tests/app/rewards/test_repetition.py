@@ -12,12 +12,12 @@ from app.rewards.repetition import RepetitionParams, RepetitionReward
 @pytest.mark.parametrize(
     ("text", "n", "expected"),
     [
-        ("the cat sat on the mat", 3, 0.0),             # 4 trigrams, all distinct
-        ("a b c a b c", 3, -0.25),                      # 4 trigrams, 3 distinct
-        ("go go go go go go", 3, -0.75),                # 4 trigrams, 1 distinct
-        ("go go go go go go", 1, -5 / 6),               # 6 unigrams, 1 distinct
-        ("Loop loop LOOP loop", 2, -2 / 3),             # lower-cased: 3 bigrams, 1 distinct
-        ("too short", 3, 0.0),                          # fewer words than n
+        ("the cat sat on the mat", 3, 0.0),  # 4 trigrams, all distinct
+        ("a b c a b c", 3, -0.25),  # 4 trigrams, 3 distinct
+        ("go go go go go go", 3, -0.75),  # 4 trigrams, 1 distinct
+        ("go go go go go go", 1, -5 / 6),  # 6 unigrams, 1 distinct
+        ("Loop loop LOOP loop", 2, -2 / 3),  # lower-cased: 3 bigrams, 1 distinct
+        ("too short", 3, 0.0),  # fewer words than n
         ("", 3, 0.0),
     ],
 )

@@ -15,8 +15,8 @@ from app.rewards.tag_count import TagCountParams, TagCountReward
         ("<think>\nr\n</think>\n<answer>\n4\n</answer>", 1.0, 1.0),
         ("<think>r</think><answer>4</answer>", 1.0, 0.0),
         ("<think>r</think>", 0.5, 0.0),
-        ("<think>r</think><think>s</think><answer>4</answer>", 0.5, 0.0),   # think tags twice: no credit for them
-        ("<THINK>r</think ><answer>4", 0.75, 0.0),                        # case and space tolerated; no </answer>
+        ("<think>r</think><think>s</think><answer>4</answer>", 0.5, 0.0),  # think tags twice: no credit for them
+        ("<THINK>r</think ><answer>4", 0.75, 0.0),  # case and space tolerated; no </answer>
         ("<think>\nr\n</think>\n<answer>\n4", 0.75, 0.75),
         ("plain text", 0.0, 0.0),
     ],
