@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test install images bench clean
+.PHONY: serve test lint install images bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Static checks, run by .ci/run before the tests: ruff (lint + format), mypy, the import contracts.
+lint: $(STAMP)
+	$(BIN)/ruff check app sandbox tests bench examples
+	$(BIN)/ruff format --check app sandbox tests bench examples
+	$(BIN)/mypy
 
 # The sandbox image (and, once it exists, the service image); builds debian:bookworm-slim with debootstrap
 # first when no registry can provide it.
