@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import Unauthorized, error_response
+from app.api.errors import Unauthorized, error_response
 
 #: Liveness probes (Docker HEALTHCHECK, a load balancer) carry no secrets; /healthz says nothing but the version.
 OPEN_PATHS = frozenset({"/healthz"})
@@ -47,5 +47,4 @@ class ApiKeyMiddleware:
         else:
             await self.app(scope, receive, send)
             return
-        problem.headers["WWW-Authenticate"] = "Bearer"
         await error_response(problem)(scope, receive, send)

@@ -32,7 +32,8 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         # SIGTERM: stop accepting, let requests in flight finish for this long, then the lifespan removes the
         # sandbox workers. Orchestrators must wait longer than this before SIGKILL (compose: stop_grace_period).
-        timeout_graceful_shutdown=settings.shutdown_grace_s,
+        # uvicorn annotates an int but waits with asyncio.wait_for, which takes fractional seconds as well.
+        timeout_graceful_shutdown=settings.shutdown_grace_s,  # type: ignore[arg-type]
         # One process: the math workers and sandbox pool live in it; scale out with replicas instead.
         workers=1,
     )

@@ -3,20 +3,41 @@
 Sections are nested models; a section's field is set with ARBITER_<SECTION>_<FIELD>, e.g.
 ARBITER_MATH_TIMEOUT_S=2 or ARBITER_SANDBOX_BACKEND=bwrap (only the first underscore after the section
 name splits, so field names keep theirs).
+
+Sandbox settings take their defaults from the sandbox's own config dataclasses (PoolConfig, DockerConfig,
+Limits), so the service and the sandbox library cannot drift apart; the few that differ say why.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Annotated, Literal
+import dataclasses
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sandbox import Limits, PoolConfig
+from sandbox.backends.docker import DockerConfig
 
-def _cores() -> int:
-    # sched_getaffinity honours CPU pinning (taskset, cgroups cpusets); cpu_count does not.
-    return max(1, len(os.sched_getaffinity(0)))
+
+def _sandbox_field(config: type[Any], name: str) -> dataclasses.Field[Any]:
+    for f in dataclasses.fields(config):
+        if f.name == name:
+            return f
+    raise AttributeError(f"{config.__name__} has no field {name!r}")
+
+
+def _sandbox_default(config: type[Any], name: str) -> Any:
+    """The default of a field of one of the sandbox's config dataclasses."""
+    default = _sandbox_field(config, name).default
+    if default is dataclasses.MISSING:
+        raise TypeError(f"{config.__name__}.{name} has no plain default")
+    return default
+
+
+#: The sandbox pool's default size: the cores this process may run on (honours CPU pinning), for math too.
+_cores: Callable[[], int] = _sandbox_field(PoolConfig, "size").default_factory  # type: ignore[assignment]
 
 
 class FormatSettings(BaseModel):
@@ -45,26 +66,50 @@ class SandboxSettings(BaseModel):
     )
     workers: int = Field(default_factory=_cores, ge=1, description="Warm sandbox workers (default: cores).")
     jobs_per_worker: int = Field(
-        200, ge=1, description="A worker is recycled after this many jobs (and after any fault)."
+        _sandbox_default(PoolConfig, "max_jobs_per_worker"),
+        ge=1,
+        description="A worker is recycled after this many jobs (and after any fault).",
     )
     queue_timeout_s: float = Field(
-        60.0, gt=0, description="How long a job may wait for a free worker before its tests report SE."
+        _sandbox_default(PoolConfig, "acquire_timeout_s"),
+        gt=0,
+        description="How long a job may wait for a free worker before its tests report SE.",
     )
     start_timeout_s: float = Field(
-        60.0,
+        _sandbox_default(PoolConfig, "start_timeout_s"),
         gt=0,
         description="How long start-up waits for the first sandbox worker before code reports sandbox_unavailable.",
     )
-    image: str = Field("arbiter-sandbox:latest", description="Docker image of the sandbox workers (make images).")
+    image: str = Field(
+        _sandbox_default(DockerConfig, "image"), description="Docker image of the sandbox workers (make images)."
+    )
+    # Not the sandbox's "default": a service must not remove (as leftovers) the containers of a sandbox pool that
+    # a benchmark or test suite runs on the same engine, nor they the service's.
     instance: str = Field(
         "arbiter", description="Label value naming this service instance; leftovers with it are removed at start-up."
     )
+    # Larger than the sandbox's 1024: the service lets an item ask for up to max_memory_mb per test, and the
+    # container must hold that, the tmpfs and the executor (checked below).
     container_memory_mb: int = Field(1536, ge=64, description="Memory limit of one sandbox container.")
-    container_pids: int = Field(256, ge=16, description="Process limit of one sandbox container.")
-    container_cpus: float = Field(1.0, gt=0, description="CPU limit of one sandbox container.")
-    tmpfs_mb: int = Field(256, ge=16, description="Size of the writable tmpfs of one worker (work dirs).")
-    default_cpu_s: float = Field(2.0, gt=0, description="CPU time per test when the item sets none.")
-    default_memory_mb: int = Field(256, ge=16, description="Address-space limit per test when the item sets none.")
+    container_pids: int = Field(
+        _sandbox_default(DockerConfig, "pids_limit"), ge=16, description="Process limit of one sandbox container."
+    )
+    container_cpus: float = Field(
+        _sandbox_default(DockerConfig, "cpus"), gt=0, description="CPU limit of one sandbox container."
+    )
+    tmpfs_mb: int = Field(
+        _sandbox_default(DockerConfig, "tmpfs_mb"),
+        ge=16,
+        description="Size of the writable tmpfs of one worker (work dirs).",
+    )
+    default_cpu_s: float = Field(
+        _sandbox_default(Limits, "cpu_s"), gt=0, description="CPU time per test when the item sets none."
+    )
+    default_memory_mb: int = Field(
+        _sandbox_default(Limits, "memory_mb"),
+        ge=16,
+        description="Address-space limit per test when the item sets none.",
+    )
     max_cpu_s: float = Field(20.0, gt=0, description="Upper bound on an item's own cpu_s limit.")
     max_memory_mb: int = Field(1024, ge=16, description="Upper bound on an item's own memory_mb limit.")
     max_tests: int = Field(512, ge=1, description="Most tests one code item may carry.")

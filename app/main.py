@@ -9,12 +9,12 @@ from fastapi import FastAPI
 
 from app import __version__
 from app import metrics as metrics_api
-from app.admission import Admission, AdmissionMiddleware
 from app.api import catalogue, integrations
+from app.api.admission import Admission, AdmissionMiddleware
+from app.api.errors import install_error_handlers
 from app.api.routes import router
 from app.auth import ApiKeyMiddleware
 from app.config import Settings
-from app.errors import install_error_handlers
 from app.metrics import Metrics
 from app.observability import RequestContextMiddleware, RequestLogObserver
 from app.services import Services
@@ -29,7 +29,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await Services.start(
             settings,
-            admission=admission,
             observers=(metrics, RequestLogObserver()),
             observe_stage=metrics.observe_stage,
         )

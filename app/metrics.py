@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from app.rewards.base import Component
 
 if TYPE_CHECKING:
-    from app.admission import Admission
+    from app.api.admission import Admission
     from app.rewards.pipeline import ItemOutcome
     from app.services import Services
 

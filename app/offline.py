@@ -1,8 +1,8 @@
 """Offline scoring of a JSONL file: `arbiter score INPUT.jsonl -o OUTPUT.jsonl [--profile r1] [--keep correct]`.
 
 The rejection-sampling step of R1's distillation data (800k samples kept by a rule-based verifier), with the
-service's own code paths: the same Services.start (math workers, sandbox pool, pipeline), the same request
-models (each line becomes a ScoreItem, validated as /v1/score validates it) and the same conversion.
+service's own code paths: the same Services.start (math workers, sandbox pool, pipeline) and the same intake
+(app/intake.py: each line becomes a scoring item with /v1/score's models, limits and messages).
 
 Each input line is a JSON object; the completion, answer, tests, id and group field names are options. Every
 other field is copied to the output, with the result under `arbiter` (reward, components, status, reason,
@@ -29,15 +29,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from app.api.convert import to_scoring_items
-from app.api.schemas import ScoreItem
 from app.completion import TagConfig
-from app.errors import InvalidRequest
+from app.config import Settings
+from app.errors import ArbiterError, InvalidRequest
+from app.intake import Fields, Intake, IntakeLimits, JsonlLine
 from app.rewards.base import RewardParams, ScoringItem
 from app.rewards.pipeline import ItemOutcome, Pipeline, Selection
 
@@ -49,31 +48,19 @@ class OfflineError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Fields:
-    """Names of the input fields. Optional ones read as-is when present: task, completion_tokens,
-    target_language, language (of the code) and limits."""
-
-    id: str = "id"
-    completion: str = "completion"
-    answer: str = "answer"
-    tests: str = "tests"
-    group: str = "group"
-
-
-@dataclass(frozen=True, slots=True)
 class OfflineJob:
     input: Path
     output: Path
     rewards: Selection | None = None
     keep: Keep = "all"
-    fields: Fields = Fields()
+    fields: Fields = field(default_factory=Fields)
     batch_size: int = 64
     #: Batches scored at once: keeps the math workers and sandbox busy while one batch waits on a slow item.
     concurrency: int = 4
     #: Score at most this many new items, then stop as an interruption would (a sample run; tests use it).
     limit: int | None = None
     result_field: str = "arbiter"
-    max_completion_chars: int = 262_144
+    max_completion_chars: int = Settings.model_fields["max_completion_chars"].default
     progress: bool = True
 
     @property
@@ -199,53 +186,16 @@ def scan_ids(path: Path, fields: Fields) -> int:
     return len(seen)
 
 
-def _to_item(number: int, item_id: str, record: dict[str, Any], job: OfflineJob, tags: TagConfig) -> _Line:
-    f = job.fields
-    completion = record.get(f.completion)
-    if not isinstance(completion, str):
-        return _Line(number, item_id, record, f"field {f.completion!r} missing or not a string")
-    if len(completion) > job.max_completion_chars:
-        return _Line(
-            number,
-            item_id,
-            record,
-            f"completion of {len(completion)} characters, the limit is {job.max_completion_chars}",
-        )
-    tests = record.get(f.tests)
-    if isinstance(tests, str):
-        # Datasets (APPS, open-r1's verification_info) often store tests as a JSON string.
-        try:
-            tests = json.loads(tests)
-        except json.JSONDecodeError as exc:
-            return _Line(number, item_id, record, f"field {f.tests!r} is a string but not JSON ({exc.msg})")
-    reference = {
-        "answer": record.get(f.answer),
-        "tests": tests,
-        "language": record.get("language"),
-        "limits": record.get("limits"),
-    }
-    payload = {
-        "id": item_id,
-        "completion": completion,
-        "reference": {k: v for k, v in reference.items() if v is not None},
-        "task": record.get("task"),
-        "group": None if record.get(f.group) is None else str(record.get(f.group)),
-        "completion_tokens": record.get("completion_tokens"),
-        "target_language": record.get("target_language"),
-    }
+def _to_item(number: int, item_id: str, record: dict[str, Any], job: OfflineJob, intake: Intake) -> _Line:
     try:
-        score_item = ScoreItem.model_validate(payload)
-        [item] = to_scoring_items([score_item], tags)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return _Line(number, item_id, record, f"{where}: {first['msg']}")
-    except InvalidRequest as exc:
-        return _Line(number, item_id, record, exc.detail.removeprefix("items.0."))
+        [item] = intake.items(JsonlLine(record, item_id, job.fields))
+    except ArbiterError as exc:
+        # The intake names the field relative to the line (`completion: ...`): written as it is.
+        return _Line(number, item_id, record, exc.detail)
     return _Line(number, item_id, record, None, item)
 
 
-async def _batches(job: OfflineJob, tags: TagConfig, done: set[str]) -> AsyncIterator[list[_Line]]:
+async def _batches(job: OfflineJob, intake: Intake, done: set[str]) -> AsyncIterator[list[_Line]]:
     """Unfinished lines in batches; a batch is cut only between groups, so a GRPO group is scored together."""
     batch: list[_Line] = []
     taken = 0
@@ -257,7 +207,9 @@ async def _batches(job: OfflineJob, tags: TagConfig, done: set[str]) -> AsyncIte
             break
         taken += 1
         line = (
-            _Line(number, item_id, record, invalid) if record is None else _to_item(number, item_id, record, job, tags)
+            _Line(number, item_id, record, invalid)
+            if record is None
+            else _to_item(number, item_id, record, job, intake)
         )
         if len(batch) >= job.batch_size and not _same_group(batch[-1], line):
             yield batch
@@ -305,7 +257,9 @@ class _Writer:
         for line, result in zip(lines, results):
             kept = self._job.keep == "all" or result["components"].get("accuracy") == 1.0
             if kept:
-                record = dict(line.record) if line.record is not None else {self._job.fields.id: line.id}
+                record: dict[str, Any] = (
+                    dict(line.record) if line.record is not None else {self._job.fields.id: line.id}
+                )
                 record[self._job.result_field] = result
                 kept_text.append(json.dumps(record, ensure_ascii=False) + "\n")
             else:
@@ -347,6 +301,8 @@ def _journal_ids(job: OfflineJob, tally: Tally, selection: Mapping[str, RewardPa
 async def score_file(job: OfflineJob, pipeline: Pipeline, tags: TagConfig, console: Console | None = None) -> RunReport:
     """Score the unfinished lines of job.input into job.output. Raises OfflineError for a bad job."""
     console = console or Console(stderr=True)
+    # One line is one item: the count limit cannot bite; the completion limit is the service's.
+    intake = Intake(tags, IntakeLimits(max_items=1, max_completion_chars=job.max_completion_chars))
     try:
         selection = pipeline.resolve(job.rewards)
     except InvalidRequest as exc:
@@ -400,7 +356,7 @@ async def score_file(job: OfflineJob, pipeline: Pipeline, tags: TagConfig, conso
     with progress:
         task_id = progress.add_task("score", total=total, completed=resumed, rate=0.0, pass_rate=tally.pass_rate())
         try:
-            async for batch in _batches(job, tags, done):
+            async for batch in _batches(job, intake, done):
                 await in_flight.acquire()
                 task = asyncio.create_task(score_batch(batch))
                 tasks.add(task)
@@ -456,7 +412,6 @@ def summary_tables(report: RunReport, job: OfflineJob) -> list[Table]:
 
 async def run_job(job: OfflineJob, workers: int | None) -> RunReport:
     """Build the service's own Services in-process, score, tear down."""
-    from app.config import Settings
     from app.services import Services
 
     settings = Settings()

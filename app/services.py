@@ -1,7 +1,8 @@
 """Everything the service builds at start-up and tears down at shutdown, in one place.
 
 `Services.start(settings)` is the only code that creates pools; the app factory's lifespan and the offline
-scorer both use it, so both score with the same code paths.
+scorer both use it, so both score with the same code paths (the same intake, the same pipeline). It is the top
+of the scoring layer: it knows nothing of HTTP (backpressure, auth and the response shapes are the HTTP layer's).
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from app.admission import Admission
-from app.api.schemas import Readiness
 from app.completion import TagConfig
 from app.config import Settings
+from app.intake import Intake, IntakeLimits
 from app.math import MathWorkerPool
 from app.rewards.pipeline import Pipeline, ScoringObserver
 from app.rewards.registry import build_rewards
@@ -26,6 +27,7 @@ log = logging.getLogger("arbiter.services")
 class Services:
     settings: Settings
     tags: TagConfig
+    intake: Intake
     math: MathWorkerPool
     sandbox: SandboxRuntime
     pipeline: Pipeline
@@ -35,12 +37,10 @@ class Services:
         cls,
         settings: Settings,
         *,
-        admission: Admission | None = None,
         observers: Sequence[ScoringObserver] = (),
         observe_stage: Callable[[str, float], None] | None = None,
     ) -> Services:
-        """admission, observers, observe_stage: the HTTP app's backpressure, metrics and request logs (the
-        offline scorer passes none of them)."""
+        """observers, observe_stage: the HTTP app's metrics and request logs (the offline scorer passes none)."""
         tags = TagConfig(think=settings.format.think_tag, answer=settings.format.answer_tag, mode=settings.format.mode)
         math = MathWorkerPool(
             workers=settings.math.workers, timeout_s=settings.math.timeout_s, cache_size=settings.math.cache_size
@@ -55,16 +55,19 @@ class Services:
         pipeline = Pipeline(
             build_rewards(tags=tags, math=math, sandbox=sandbox, settings=settings, observe_stage=observe_stage),
             deadline_s=settings.request_deadline_s,
-            admission=admission,
             observers=observers,
         )
-        return cls(settings=settings, tags=tags, math=math, sandbox=sandbox, pipeline=pipeline)
+        intake = Intake(
+            tags, IntakeLimits(max_items=settings.max_items, max_completion_chars=settings.max_completion_chars)
+        )
+        return cls(settings=settings, tags=tags, intake=intake, math=math, sandbox=sandbox, pipeline=pipeline)
 
     async def close(self) -> None:
         await self.sandbox.close()
         await self.math.close()
 
-    def readiness(self) -> Readiness:
+    def readiness(self) -> tuple[bool, dict[str, Any], dict[str, Any]]:
+        """(ready, math status, sandbox status): ready when a sandbox can run code (math always can)."""
         sandbox = self.sandbox.status()
         math = {"workers": self.settings.math.workers, "timeout_s": self.settings.math.timeout_s}
-        return Readiness(ready=bool(sandbox["ready"]), math=math, sandbox=sandbox)
+        return bool(sandbox["ready"]), math, sandbox

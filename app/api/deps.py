@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.api.admission import Admission
 from app.config import Settings
+from app.intake import Payload, RewardsField
+from app.rewards.base import RewardParams, ScoringItem
+from app.rewards.pipeline import ItemOutcome
 from app.services import Services
+
+
+@dataclass(frozen=True, slots=True)
+class Scorer:
+    """What every scoring route does, in one order: intake, reward selection, admission, pipeline."""
+
+    services: Services
+    admission: Admission
+
+    def intake(self, payload: Payload, rewards: RewardsField) -> tuple[list[ScoringItem], dict[str, RewardParams]]:
+        """Validated items and the resolved selection; raises InvalidRequest / LimitExceeded."""
+        items = self.services.intake.items(payload)
+        return items, self.services.pipeline.resolve(rewards)
+
+    async def score(self, items: Sequence[ScoringItem], selection: Mapping[str, RewardParams]) -> list[ItemOutcome]:
+        """Admit the items (429 / 503 at once when they do not fit) and score them."""
+        async with self.admission.admit(len(items)):
+            return await self.services.pipeline.score(items, selection)
 
 
 def get_services(request: Request) -> Services:
@@ -18,5 +42,10 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.services.settings
 
 
+def get_scorer(request: Request) -> Scorer:
+    return Scorer(request.app.state.services, request.app.state.admission)
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]

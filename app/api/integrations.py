@@ -1,98 +1,55 @@
-"""Trainer protocols served by the service itself, on the same pipeline as /v1/score:
+"""Trainer protocols served by the service itself, on the same intake and pipeline as /v1/score:
 
 - `POST /get_reward`: OpenRLHF's remote reward model (`--remote_rm_url http://host:port/get_reward`);
 - `POST /slime/reward`: slime's remote reward model (`--rm-type remote_rm --rm-url http://host:port/slime/reward`).
 
-The payload conventions (what a query is, how labels become references) live in app/integrations/ so that the
-client-side adapters read them identically. A label that is not a valid reference does not fail the batch: the item
-is scored without one (its accuracy reports status `error`), as one bad row must not stop a training run.
+The intake (app/intake.py) reads the payloads (what a query is, how labels become references); this module
+shapes the answers each trainer reads.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.api.convert import to_scoring_items
-from app.api.deps import ServicesDep, SettingsDep
-from app.api.schemas import ScoreItem
-from app.config import Settings
-from app.errors import InvalidRequest, PayloadTooLarge
-from app.integrations import openrlhf, slime
-from app.rewards.pipeline import ItemOutcome
-from app.services import Services
-
-log = logging.getLogger("arbiter.integrations")
+from app.api.deps import ScorerDep
+from app.api.schemas import OpenRLHFRequest, OpenRLHFResponse, SlimeRequest
 
 router = APIRouter(tags=["integrations"])
 
 
-class OpenRLHFRequest(BaseModel):
-    # OpenRLHF may add keys in later versions; unknown ones are ignored rather than refused.
-    model_config = ConfigDict(extra="ignore")
-    query: list[str] = Field(default_factory=list, description="Prompt + response, decoded with special tokens.")
-    prompts: list[str] = Field(default_factory=list, description="The prompts, so that the response can be cut out.")
-    labels: list[Any] | None = Field(None, description="Gold answer (math) or tests (code) per query.")
-    rewards: str | dict[str, Any] | None = Field(None, description="As /v1/score's rewards; default r1-zero.")
+def openrlhf_response(rewards: Sequence[float], components: Sequence[Mapping[str, float]]) -> OpenRLHFResponse:
+    """`rewards` is the weighted reward used for advantages; `scores` the accuracy component (OpenRLHF's dynamic
+    filtering expects a score in [0, 1]), or the reward when accuracy is not computed; `extra_logs` one list per
+    component, which OpenRLHF averages into its logs."""
+    names: list[str] = []
+    for comps in components:
+        names += [n for n in comps if n not in names]
+    scores = [float(c.get("accuracy", r)) for r, c in zip(rewards, components, strict=True)]
+    extra_logs = {name: [float(c.get(name, 0.0)) for c in components] for name in names}
+    return OpenRLHFResponse(rewards=[float(r) for r in rewards], scores=scores, extra_logs=extra_logs)
 
 
-class OpenRLHFResponse(BaseModel):
-    rewards: list[float]
-    scores: list[float]
-    extra_logs: dict[str, list[float]]
-
-
-class SlimeRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    prompt: str | list[Any] | None = None
-    response: str | list[Any]
-    label: Any = None
-    rewards: str | dict[str, Any] | None = None
-
-
-async def _score(
-    raw_items: Sequence[dict[str, Any]], rewards: str | dict[str, Any] | None, services: Services, settings: Settings
-) -> list[ItemOutcome]:
-    if len(raw_items) > settings.max_items:
-        raise PayloadTooLarge(
-            f"{len(raw_items)} items in one request, the limit is {settings.max_items} (ARBITER_MAX_ITEMS)"
-        )
-    items: list[ScoreItem] = []
-    for raw in raw_items:
-        if len(raw["completion"]) > settings.max_completion_chars:
-            raise PayloadTooLarge(
-                f"item {raw['id']}: response of {len(raw['completion'])} characters, the limit is "
-                f"{settings.max_completion_chars} (ARBITER_MAX_COMPLETION_CHARS)"
-            )
-        try:
-            items.append(ScoreItem.model_validate(raw))
-        except ValidationError as exc:
-            log.warning(
-                "item %s: label is not a valid reference (%s); scored without one", raw["id"], exc.errors()[0]["msg"]
-            )
-            items.append(ScoreItem.model_validate({k: v for k, v in raw.items() if k not in ("reference", "task")}))
-    selection = services.pipeline.resolve(rewards)
-    return await services.pipeline.score(to_scoring_items(items, services.tags), selection)
+def slime_response(reward: float, components: Mapping[str, float], status: str, reason: str | None) -> dict[str, Any]:
+    """The components also at the top level, so that `--reward-key accuracy` works as `--reward-key reward`."""
+    out: dict[str, Any] = dict(components)
+    out.update({"reward": reward, "components": dict(components), "status": status, "reason": reason})
+    return out
 
 
 @router.post("/get_reward", response_model=OpenRLHFResponse)
-async def get_reward(body: OpenRLHFRequest, services: ServicesDep, settings: SettingsDep) -> OpenRLHFResponse:
+async def get_reward(body: OpenRLHFRequest, scorer: ScorerDep) -> OpenRLHFResponse:
     """OpenRLHF remote reward: rewards (weighted sum), scores (accuracy) and one log list per component."""
-    try:
-        raw_items = openrlhf.build_items(body.query, body.prompts, body.labels)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc)) from None
-    outcomes = await _score(raw_items, body.rewards, services, settings)
-    return OpenRLHFResponse(**openrlhf.build_response([o.reward for o in outcomes], [o.components for o in outcomes]))
+    items, selection = scorer.intake(body, body.rewards)
+    outcomes = await scorer.score(items, selection)
+    return openrlhf_response([o.reward for o in outcomes], [o.components for o in outcomes])
 
 
 @router.post("/slime/reward")
-async def slime_reward(body: SlimeRequest, services: ServicesDep, settings: SettingsDep) -> dict[str, Any]:
+async def slime_reward(body: SlimeRequest, scorer: ScorerDep) -> dict[str, Any]:
     """slime remote reward: `reward`, each component (top level and under `components`), status and reason."""
-    raw = slime.build_item(body.prompt, body.response, body.label)
-    (outcome,) = await _score([raw], body.rewards, services, settings)
-    return slime.build_response(outcome.reward, outcome.components, outcome.status, outcome.reason)
+    items, selection = scorer.intake(body, body.rewards)
+    (outcome,) = await scorer.score(items, selection)
+    return slime_response(outcome.reward, outcome.components, outcome.status, outcome.reason)

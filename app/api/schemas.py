@@ -1,93 +1,40 @@
-"""Request and response models of the HTTP API: the contract with trainers. Fields may be added, never renamed."""
+"""Request and response models of the HTTP API: the contract with trainers. Fields may be added, never renamed.
+
+The item and reference models are the intake's (app/intake.py, app/references.py): every door validates items
+against the same models. This module adds what only HTTP has: the request's options and the response shapes.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-Language = Literal["python", "cpp"]
+from app.intake import OpenRLHFRequest, ScoreItem, SlimeRequest
+from app.references import AssertTests, CodeLimits, IOTests, Language, Reference, StdioCase
+
+__all__ = [
+    "AdvantageOptions",
+    "AssertTests",
+    "CodeLimits",
+    "Health",
+    "IOTests",
+    "ItemResult",
+    "Language",
+    "OpenRLHFRequest",
+    "OpenRLHFResponse",
+    "Readiness",
+    "Reference",
+    "ScoreItem",
+    "ScoreRequest",
+    "ScoreResponse",
+    "SlimeRequest",
+    "StdioCase",
+]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class StdioCase(BaseModel):
-    """One test of the list style (open-r1 `test_cases`): `{"input": "...", "output": "..."}`."""
-
-    model_config = ConfigDict(extra="ignore")  # open-r1 adds "type": "stdin_stdout"
-    input: Any
-    output: Any
-
-
-class IOTests(_Model):
-    """APPS / TACO / LiveCodeBench style. With fn_name the tests are call-based: each input holds the JSON
-    arguments of one call and each output the expected return value."""
-
-    inputs: list[Any]
-    outputs: list[Any]
-    fn_name: str | None = Field(
-        None, description="Function (or method of class Solution) to call; absent for stdin/stdout."
-    )
-
-    @model_validator(mode="after")
-    def _same_length(self) -> IOTests:
-        if len(self.inputs) != len(self.outputs):
-            raise ValueError(f"inputs has {len(self.inputs)} entries but outputs has {len(self.outputs)}")
-        if not self.inputs:
-            raise ValueError("no tests: inputs and outputs are empty")
-        return self
-
-
-class AssertTests(_Model):
-    """HumanEval style: test_code defines check(candidate); entry_point names the function under test."""
-
-    test_code: str = Field(min_length=1)
-    entry_point: str = Field(min_length=1)
-
-
-class CodeLimits(_Model):
-    cpu_s: float | None = Field(None, gt=0, description="CPU seconds per test (the time-out verdict's clock).")
-    memory_mb: int | None = Field(None, gt=0, description="Memory per test.")
-
-
-class Reference(_Model):
-    """What a completion is judged against: `answer` for math, `tests` (+ language, limits) for code."""
-
-    answer: str | list[str] | None = Field(None, description="Gold answer, or a list of acceptable ones.")
-    language: Language = "python"
-    tests: IOTests | AssertTests | list[StdioCase] | None = None
-    limits: CodeLimits | None = None
-
-    @field_validator("answer")
-    @classmethod
-    def _non_empty(cls, value: str | list[str] | None) -> str | list[str] | None:
-        if isinstance(value, list) and not value:
-            raise ValueError("answer list is empty: give at least one acceptable answer")
-        return value
-
-    @field_validator("tests")
-    @classmethod
-    def _non_empty_list(cls, value: object) -> object:
-        if isinstance(value, list) and not value:
-            raise ValueError("no tests: the list is empty")
-        return value
-
-
-class ScoreItem(_Model):
-    id: str = Field(max_length=512)
-    completion: str
-    reference: Reference = Field(default_factory=Reference)
-    task: Literal["math", "code"] | None = Field(None, description="Inferred from reference when absent.")
-    group: str | None = Field(None, max_length=512, description="Prompt id: items of one GRPO group share it.")
-    completion_tokens: int | None = Field(None, ge=0, description="Length in tokens, for length-based rewards.")
-    target_language: str | None = Field(
-        None,
-        max_length=16,
-        description="Language the reasoning should be in (ISO 639-1, e.g. en, zh), for the "
-        "language reward; overrides its `target` parameter for this item.",
-    )
 
 
 class AdvantageOptions(_Model):
@@ -129,6 +76,12 @@ class ItemResult(BaseModel):
 
 class ScoreResponse(BaseModel):
     results: list[ItemResult]
+
+
+class OpenRLHFResponse(BaseModel):
+    rewards: list[float]
+    scores: list[float]
+    extra_logs: dict[str, list[float]]
 
 
 class Health(BaseModel):

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.completion import ParsedCompletion
+from app.references import CodeTests, Language
 
 #: ok: the reward was computed (a wrong answer is ok with value 0). The others mean Arbiter could not judge
 #: the item and scored the component 0: timeout (a deadline passed), error (bad reference, internal fault),
@@ -33,9 +34,9 @@ class MathReference:
 
 @dataclass(frozen=True, slots=True)
 class CodeReference:
-    language: str
-    #: The item's tests as the request gave them, already validated (see app/api/schemas.py CodeTests).
-    tests: Any
+    language: Language
+    #: The item's tests as the request gave them, already validated by the intake (app/references.py).
+    tests: CodeTests
     cpu_s: float | None = None
     memory_mb: int | None = None
 

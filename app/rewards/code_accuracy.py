@@ -9,9 +9,9 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from app.api.schemas import AssertTests, IOTests, StdioCase
 from app.completion import select_program
 from app.config import SandboxSettings
+from app.references import AssertTests, IOTests, StdioCase
 from app.rewards.base import CodeReference, Component, ScoringItem, time_left
 from app.sandbox_runtime import SandboxRuntime, SandboxUnavailable
 from sandbox import Limits, RunRequest, RunResult

@@ -11,7 +11,6 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from app.admission import Admission
 from app.errors import InvalidRequest
 from app.rewards.base import (
     DEADLINE,
@@ -64,14 +63,10 @@ class Pipeline:
         profiles: Mapping[str, Profile] = PROFILES,
         *,
         deadline_s: float | None = None,
-        admission: Admission | None = None,
         observers: Sequence[ScoringObserver] = (),
     ) -> None:
         self._rewards = dict(rewards)
         self._deadline_s = deadline_s
-        # Admission lives here, not in a route, so that every way in (/v1/score, the trainer protocols) shares
-        # the one bound on items in flight.
-        self._admission = admission
         self._observers = tuple(observers)
         _check_dependencies(self._rewards)
         # A profile is offered only where every reward it names exists (a test pipeline with two fake rewards
@@ -161,19 +156,11 @@ class Pipeline:
     async def score(
         self, items: Sequence[ScoringItem], selection: Mapping[str, RewardParams], *, deadline_s: float | None = None
     ) -> list[ItemOutcome]:
-        """One outcome per item, in order. Raises Overloaded / NotReady (admission) before any work starts.
+        """One outcome per item, in order. Backpressure is the caller's (the HTTP layer admits items first).
 
         deadline_s (default: the pipeline's): components not finished by then report `timeout`; the rest of the
         batch comes back as computed.
         """
-        if self._admission is None:
-            return await self._score(items, selection, deadline_s)
-        async with self._admission.admit(len(items)):
-            return await self._score(items, selection, deadline_s)
-
-    async def _score(
-        self, items: Sequence[ScoringItem], selection: Mapping[str, RewardParams], deadline_s: float | None
-    ) -> list[ItemOutcome]:
         deadline_s = self._deadline_s if deadline_s is None else deadline_s
         loop = asyncio.get_running_loop()
         # Set before the tasks are created: each task copies the context, so every reward sees this deadline.

@@ -1,9 +1,12 @@
-"""Backpressure: a bounded number of items in flight across all scoring requests.
+"""Backpressure (HTTP layer): a bounded number of items in flight across all scoring requests.
 
 A request is admitted whole or not at all, at once: past the bound it gets 429 with Retry-After instead of
 waiting in a queue. Waiting would only move the overload into memory (every queued request holds its parsed
 body) and into the trainer's timeouts; an immediate 429 lets the client back off or try another replica.
 While the service drains (SIGTERM) or is not started, requests get 503 with Retry-After.
+
+Every scoring route (/v1/score and the trainer protocols) admits its items through the one Admission of the app
+(app/api/deps.py Scorer); the pipeline knows nothing of it, so the offline scorer has no bound but its own.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from contextlib import asynccontextmanager
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import ArbiterError, NotReady, Overloaded, error_response
+from app.api.errors import NotReady, Overloaded, error_response
+from app.errors import ArbiterError
 
 
 class Admission:
@@ -42,31 +46,30 @@ class Admission:
         """Cheap early test, before a request body is read: refuse when nothing more can be admitted."""
         if self._draining:
             raise NotReady(
-                "the service is shutting down; retry on another replica or after the restart", headers=self._headers()
+                "the service is shutting down; retry on another replica or after the restart",
+                retry_after_s=self.retry_after_s,
             )
         if self.full:
             self.rejected += 1
-            raise Overloaded(self._overloaded_detail(1), headers=self._headers())
+            raise Overloaded(self._overloaded_detail(1), retry_after_s=self.retry_after_s)
 
     @asynccontextmanager
     async def admit(self, items: int) -> AsyncIterator[None]:
         """Hold `items` slots for the duration of the block, or raise Overloaded / NotReady at once."""
         if self._draining:
             raise NotReady(
-                "the service is shutting down; retry on another replica or after the restart", headers=self._headers()
+                "the service is shutting down; retry on another replica or after the restart",
+                retry_after_s=self.retry_after_s,
             )
         if self._in_flight + items > self.max_items:
             self.rejected += 1
-            raise Overloaded(self._overloaded_detail(items), headers=self._headers())
+            raise Overloaded(self._overloaded_detail(items), retry_after_s=self.retry_after_s)
         # No await between the test and the increment: the event loop cannot interleave another admission.
         self._in_flight += items
         try:
             yield
         finally:
             self._in_flight -= items
-
-    def _headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_s)}
 
     def _overloaded_detail(self, items: int) -> str:
         return (
