@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check app sandbox tests bench examples
 	$(BIN)/ruff format --check app sandbox tests bench examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The sandbox image (and, once it exists, the service image); builds debian:bookworm-slim with debootstrap
 # first when no registry can provide it.
