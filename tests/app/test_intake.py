@@ -80,7 +80,9 @@ def test_a_bad_label_costs_a_trainer_its_reference_not_the_batch() -> None:
     [item] = INTAKE.items(SlimeRequest(prompt="p", response="r", label=empty_tests))
     assert item.reference is None and item.task is None
     # The same reference in a JSONL line is refused, naming the field.
-    with pytest.raises(InvalidRequest, match=r"^reference\.tests\..*: Value error, no tests: inputs and outputs are empty$"):
+    with pytest.raises(
+        InvalidRequest, match=r"^reference\.tests\..*: Value error, no tests: inputs and outputs are empty$"
+    ):
         INTAKE.items(JsonlLine({"completion": "c", "tests": empty_tests}, id="a"))
 
 
