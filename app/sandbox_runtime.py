@@ -17,6 +17,32 @@ from sandbox.errors import PoolClosed
 log = logging.getLogger("arbiter.sandbox")
 
 
+# The sandbox's config objects from the settings: the only place they are built, so a test can hold the defaults
+# of both sides together (tests/app/test_config.py).
+def pool_config(s: SandboxSettings) -> PoolConfig:
+    return PoolConfig(
+        size=s.workers,
+        max_jobs_per_worker=s.jobs_per_worker,
+        acquire_timeout_s=s.queue_timeout_s,
+        start_timeout_s=s.start_timeout_s,
+    )
+
+
+def docker_config(s: SandboxSettings) -> DockerConfig:
+    return DockerConfig(
+        image=s.image,
+        instance=s.instance,
+        memory_mb=s.container_memory_mb,
+        pids_limit=s.container_pids,
+        cpus=s.container_cpus,
+        tmpfs_mb=s.tmpfs_mb,
+    )
+
+
+def bwrap_config(s: SandboxSettings) -> BwrapConfig:
+    return BwrapConfig(tmpfs_mb=s.tmpfs_mb)
+
+
 class SandboxUnavailable(Exception):
     """No isolation backend can run code on this server; the message says what to install or start."""
 
@@ -34,28 +60,12 @@ class SandboxRuntime:
 
     async def start(self) -> None:
         s = self._settings
-        docker = DockerConfig(
-            image=s.image,
-            instance=s.instance,
-            memory_mb=s.container_memory_mb,
-            pids_limit=s.container_pids,
-            cpus=s.container_cpus,
-            tmpfs_mb=s.tmpfs_mb,
-        )
         try:
-            backend = await create_backend(s.backend, bwrap=BwrapConfig(tmpfs_mb=s.tmpfs_mb), docker=docker)
+            backend = await create_backend(s.backend, bwrap=bwrap_config(s), docker=docker_config(s))
         except SandboxError as exc:
             self._unavailable(exc)
             return
-        pool = SandboxPool(
-            backend,
-            PoolConfig(
-                size=s.workers,
-                max_jobs_per_worker=s.jobs_per_worker,
-                acquire_timeout_s=s.queue_timeout_s,
-                start_timeout_s=s.start_timeout_s,
-            ),
-        )
+        pool = SandboxPool(backend, pool_config(s))
         try:
             await pool.start()
         except SandboxError as exc:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from app.config import Settings, describe_settings
+from app.config import SandboxSettings, Settings, describe_settings
+from app.sandbox_runtime import bwrap_config, docker_config, pool_config
+from sandbox import Limits, PoolConfig
+from sandbox.backends.bwrap import BwrapConfig
+from sandbox.backends.docker import DockerConfig
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -43,3 +48,14 @@ def test_largest_test_must_fit_in_its_container(monkeypatch: pytest.MonkeyPatch)
         Settings()
     monkeypatch.setenv("ARBITER_SANDBOX_CONTAINER_MEMORY_MB", "4600")
     assert Settings().sandbox.max_memory_mb == 4096
+
+
+def test_sandbox_defaults_are_the_sandbox_configs_own() -> None:
+    """Default settings build the sandbox's configs with the sandbox's own defaults, but for the documented
+    exceptions: the service's instance label, a container large enough for ARBITER_SANDBOX_MAX_MEMORY_MB, and
+    one tmpfs size for both backends."""
+    settings = SandboxSettings()
+    assert pool_config(settings) == PoolConfig()
+    assert docker_config(settings) == replace(DockerConfig(), instance="arbiter", memory_mb=1536)
+    assert bwrap_config(settings) == replace(BwrapConfig(), tmpfs_mb=DockerConfig().tmpfs_mb)
+    assert (settings.default_cpu_s, settings.default_memory_mb) == (Limits().cpu_s, Limits().memory_mb)
