@@ -40,9 +40,11 @@ from app.trainer_payloads import (
 log = logging.getLogger("arbiter.intake")
 
 
-class ScoreItem(BaseModel):
-    """One item as every client sends it (an item of /v1/score, a JSONL line once its fields are mapped)."""
+# Comments, not docstrings, on the wire models: a docstring would become a description in the OpenAPI schema.
 
+
+# One item as every client sends it (an item of /v1/score, a JSONL line once its fields are mapped).
+class ScoreItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(max_length=512)
     completion: str
@@ -62,9 +64,8 @@ class ScoreItem(BaseModel):
 RewardsField = str | dict[str, Any] | None
 
 
+# OpenRLHF's remote reward model request (`--remote_rm_url http://host:port/get_reward`).
 class OpenRLHFRequest(BaseModel):
-    """OpenRLHF's remote reward model request (`--remote_rm_url http://host:port/get_reward`)."""
-
     # OpenRLHF may add keys in later versions; unknown ones are ignored rather than refused.
     model_config = ConfigDict(extra="ignore")
     query: list[str] = Field(default_factory=list, description="Prompt + response, decoded with special tokens.")
@@ -73,9 +74,8 @@ class OpenRLHFRequest(BaseModel):
     rewards: RewardsField = Field(None, description="As /v1/score's rewards; default r1-zero.")
 
 
+# slime's remote reward model request (`--rm-type remote_rm --rm-url http://host:port/slime/reward`).
 class SlimeRequest(BaseModel):
-    """slime's remote reward model request (`--rm-type remote_rm --rm-url http://host:port/slime/reward`)."""
-
     model_config = ConfigDict(extra="ignore")
     prompt: str | list[Any] | None = None
     response: str | list[Any]
