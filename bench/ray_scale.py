@@ -82,13 +82,19 @@ class Figure:
         return statistics.median(self.rates)
 
 
-def measure(url: str, items: list[dict[str, Any]], rounds: int) -> list[float]:
-    body = {"items": items, "rewards": {"accuracy": {}}}
+Workload = Callable[[random.Random], list[dict[str, Any]]]
+
+
+def measure(url: str, make: Workload, rounds: int) -> list[float]:
+    """Fresh items every round (seeded alike for every set-up): sympy's and the engine's caches would otherwise
+    answer the repeats."""
     with httpx.Client(timeout=600) as http:
-        warm = http.post(f"{url}/v1/score", json={**body, "items": items[: max(8, len(items) // 8)]})
+        warm = http.post(f"{url}/v1/score", json={"items": make(random.Random(-1))[:32], "rewards": {"accuracy": {}}})
         warm.raise_for_status()
         rates = []
-        for _ in range(rounds):
+        for r in range(rounds):
+            items = make(random.Random(r))
+            body = {"items": items, "rewards": {"accuracy": {}}}
             started = time.perf_counter()
             response = http.post(f"{url}/v1/score", json=body)
             elapsed = time.perf_counter() - started
@@ -131,7 +137,7 @@ def engine_env(cpus: int) -> dict[str, str]:
     }
 
 
-def run_plain(cpus: int, workloads: dict[str, list[dict[str, Any]]], rounds: int) -> list[Figure]:
+def run_plain(cpus: int, workloads: dict[str, Workload], rounds: int) -> list[Figure]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
@@ -143,7 +149,10 @@ def run_plain(cpus: int, workloads: dict[str, list[dict[str, Any]]], rounds: int
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, 90, lambda: proc.poll() is None)
-        return [Figure("serve", name, len(items), measure(url, items, rounds)) for name, items in workloads.items()]
+        return [
+            Figure("serve", name, len(make(random.Random(0))), measure(url, make, rounds))
+            for name, make in workloads.items()
+        ]
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -154,7 +163,7 @@ def run_plain(cpus: int, workloads: dict[str, list[dict[str, Any]]], rounds: int
 
 
 def run_ray(
-    label: str, nodes: int, cpus: int, part_items: int, workloads: dict[str, list[dict[str, Any]]], rounds: int
+    label: str, nodes: int, cpus: int, part_items: int, workloads: dict[str, Workload], rounds: int
 ) -> list[Figure]:
     import ray
     from ray import serve
@@ -179,7 +188,10 @@ def run_ray(
         serve.run(deployment.bind(RayServeArgs(part_items=part_items)), name="arbiter", route_prefix="/")
         url = f"http://127.0.0.1:{port}"
         wait_ready(url, 120, lambda: True)
-        return [Figure(label, name, len(items), measure(url, items, rounds)) for name, items in workloads.items()]
+        return [
+            Figure(label, name, len(make(random.Random(0))), measure(url, make, rounds))
+            for name, make in workloads.items()
+        ]
     finally:
         serve.shutdown()
         ray.shutdown()
@@ -190,12 +202,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--math", type=int, default=512, help="math items per batch")
     parser.add_argument("--code", type=int, default=256, help="code items per batch")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cpus", type=int, default=2, help="cores given to each set-up in all (even)")
     parser.add_argument("--part-items", type=int, default=64, help="part size of the split batches (ray x2)")
     args = parser.parse_args()
-    rng = random.Random(7)
-    workloads = {"math": math_items(args.math, rng), "code": code_items(args.code, rng)}
+    workloads: dict[str, Workload] = {
+        "math": lambda rng: math_items(args.math, rng),
+        "code": lambda rng: code_items(args.code, rng),
+    }
     print(f"machine: {len(os.sched_getaffinity(0))} cores visible; each set-up gets {args.cpus} in all")
     figures = run_plain(args.cpus, workloads, args.rounds)
     figures += run_ray("ray x1", 1, args.cpus, args.part_items, workloads, args.rounds)
