@@ -22,6 +22,7 @@ from ray import serve
 from ray.cluster_utils import Cluster
 
 from app.client import ArbiterClient
+from app.integrations.verl import VerlScorer
 from app.ray_serve import REPLICAS_HEADER, ArbiterReplica, RayServeArgs
 
 pytestmark = [pytest.mark.slow, pytest.mark.bwrap]
@@ -61,6 +62,15 @@ def expected_rewards(items: list[dict[str, Any]]) -> list[float]:
     return [1.0 if GOOD in item["completion"] else 0.0 for item in items]
 
 
+DEPLOYMENT: list[Any] = []
+
+
+def deploy(deployment: Any, replicas: int) -> None:
+    DEPLOYMENT[:] = [deployment]
+    app = deployment.options(num_replicas=replicas).bind(RayServeArgs(part_items=8))
+    serve.run(app, name="arbiter", route_prefix="/")
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[Cluster, Any, str]]:
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
@@ -76,7 +86,7 @@ def cluster() -> Iterator[tuple[Cluster, Any, str]]:
         health_check_period_s=2,
         graceful_shutdown_timeout_s=10,
     )
-    serve.run(deployment.bind(RayServeArgs(part_items=8)), name="arbiter", route_prefix="/")
+    deploy(deployment, 2)
     url = f"http://127.0.0.1:{port}"
     try:
         yield cluster, worker, url
@@ -133,6 +143,26 @@ def test_the_http_client_works_unchanged(cluster: tuple[Cluster, Any, str]) -> N
     assert [r.reward for r in results] == expected_rewards(items)
 
 
+def test_trainer_adapters_work_unchanged(cluster: tuple[Cluster, Any, str]) -> None:
+    """verl's batch reward function (through the HTTP client) and OpenRLHF's /get_reward, against the proxy."""
+    _, _, url = cluster
+    solutions = [R1.format(f"\\boxed{{{v}}}") for v in (42, 41) * 20]  # 40 items: split into parts of 8
+    scorer = VerlScorer(url, rewards={"accuracy": {}})
+    try:
+        scores = scorer.compute_score_batch(
+            ["openai/gsm8k"] * 40, solutions, ["42"] * 40, [{"uid": f"p{i // 8}"} for i in range(40)]
+        )
+    finally:
+        scorer.close()
+    assert [s["score"] for s in scores] == [1.0, 0.0] * 20
+    assert all(s["arbiter_ok"] == 1.0 for s in scores)
+    prompt = "<|user|>What is 6*7?<|assistant|>"
+    body = {"query": [prompt + c for c in solutions[:4]], "prompts": [prompt] * 4, "labels": ["42"] * 4}
+    reply = httpx.post(f"{url}/get_reward", json={**body, "rewards": {"accuracy": {}}}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["rewards"] == [1.0, 0.0, 1.0, 0.0]
+
+
 def test_in_cluster_handle_client_gives_the_same_results(cluster: tuple[Cluster, Any, str]) -> None:
     _, _, url = cluster
     spec = importlib.util.spec_from_file_location("arbiter_ray_client", ROOT / "deploy/ray/arbiter_ray_client.py")
@@ -146,6 +176,27 @@ def test_in_cluster_handle_client_gives_the_same_results(cluster: tuple[Cluster,
     through_handle = client.score(items, rewards={"accuracy": {}}, advantages={})
     keys = ("id", "reward", "components", "status", "advantage")  # details hold timings, which vary
     assert [[r[k] for k in keys] for r in through_handle] == [[r[k] for k in keys] for r in over_http]
+
+
+def test_downscale_drains_the_batch_in_flight(cluster: tuple[Cluster, Any, str]) -> None:
+    """Going from 2 replicas to 1 while a split batch is in flight: the replica that goes finishes its parts (and
+    the request, if it is the ingress) before its engine closes. No retries allowed: nothing may be dropped."""
+    _, _, url = cluster
+    items = code_batch(n_groups=6, size=4, sleep_s=0.25)  # 3 parts, ~2 s each
+    out: dict[str, Any] = {}
+
+    def score() -> None:
+        with ArbiterClient(url, chunk_size=len(items), max_retries=0, deadline_s=120) as client:
+            out["results"] = client.score(items, rewards={"accuracy": {}})
+
+    thread = threading.Thread(target=score)
+    thread.start()
+    time.sleep(1.0)
+    deploy(DEPLOYMENT[0], 1)
+    thread.join(120)
+    assert [r.status for r in out["results"]] == ["ok"] * len(items)
+    assert [r.reward for r in out["results"]] == expected_rewards(items)
+    deploy(DEPLOYMENT[0], 2)  # back to one replica per node for the next test
 
 
 def test_a_node_removed_mid_batch_loses_no_item(cluster: tuple[Cluster, Any, str]) -> None:
