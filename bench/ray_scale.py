@@ -1,6 +1,6 @@
 """Arbiter on Ray Serve against plain `arbiter serve`, same machine, same run, same total CPUs.
 
-    .venv/bin/python bench/ray_scale.py                     # ~3 minutes on 2 cores
+    .venv/bin/python bench/ray_scale.py                     # ~6 minutes on 2 cores
     .venv/bin/python bench/ray_scale.py --math 256 --code 128 --rounds 2
 
 Three set-ups, each given --cpus cores in all (math workers + sandbox workers = the cores of an engine):
