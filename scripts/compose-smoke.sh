@@ -19,8 +19,8 @@ say() { echo "compose-smoke: $*"; }
 command -v docker-compose >/dev/null 2>&1 || { echo "compose-smoke: docker-compose is missing (scripts/ci-setup.sh installs it)" >&2; exit 1; }
 export COMPOSE_PROJECT_NAME=$PROJECT
 export ARBITER_PUBLISH=127.0.0.1:$PORT
-export DOCKER_GID
-DOCKER_GID=$(stat -c %g /var/run/docker.sock)
+# No DOCKER_GID: the entrypoint finds the socket's group itself (a fresh machine has no .env).
+unset DOCKER_GID
 export ARBITER_SANDBOX_INSTANCE=$INSTANCE ARBITER_API_KEYS=$KEY
 export ARBITER_MATH_WORKERS=1 ARBITER_SANDBOX_WORKERS=1 ARBITER_SHUTDOWN_GRACE_S=20 ARBITER_STOP_GRACE_PERIOD=30s
 compose() { docker-compose --project-name "$PROJECT" --file compose.yaml "$@"; }

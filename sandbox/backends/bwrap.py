@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import tempfile
 from dataclasses import dataclass, field
@@ -27,9 +26,9 @@ from pathlib import Path
 from ..errors import BackendUnavailable, WorkerLost, WorkerStartFailed
 from ..uids import UidAllocator
 from .base import Backend, WorkerTransport
+from .bwrap_binary import INSTALL_HINT, find_bwrap
 
 EXECUTOR_PATH = Path(__file__).resolve().parent.parent / "executor.py"
-INSTALL_HINT = "install bubblewrap: apt-get install -y bubblewrap"
 CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 
 
@@ -234,10 +233,10 @@ class BwrapBackend(Backend):
 
     # ---------------------------------------------------------------- Backend
     async def probe(self) -> None:
-        path = shutil.which(self.config.bwrap)
-        if path is None:
+        binary = find_bwrap(self.config.bwrap)
+        if binary is None:
             raise BackendUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
-        self._bwrap_path = path
+        self._bwrap_path = binary.path
         if not os.path.exists(self.config.python):
             raise BackendUnavailable(f"{self.config.python} not found: install python3 (apt-get install -y python3)")
         try:
@@ -251,14 +250,22 @@ class BwrapBackend(Backend):
                 stderr=asyncio.subprocess.PIPE,
             )
             _, err = await asyncio.wait_for(proc.communicate(), 20)
-        except (TimeoutError, OSError) as e:
-            raise BackendUnavailable(f"bwrap could not start a sandbox: {e}; {INSTALL_HINT}") from None
+        except TimeoutError:
+            # A probe that hangs must not leave a half-made sandbox behind, nor hold readiness forever.
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            raise BackendUnavailable(f"bwrap ({self._bwrap_path}) did not start a sandbox within 20 s") from None
+        except OSError as e:
+            raise BackendUnavailable(
+                f"bwrap ({self._bwrap_path}) could not start a sandbox: {e}; {INSTALL_HINT}"
+            ) from None
         if proc.returncode != 0:
             msg = err.decode("utf-8", "replace").strip()[-500:]
             raise BackendUnavailable(
-                f"bwrap cannot create a sandbox here ({msg}); it needs root or unprivileged user namespaces "
-                "(sysctl kernel.unprivileged_userns_clone=1); in a container run with --privileged or use the "
-                "docker backend"
+                f"bwrap ({self._bwrap_path}) cannot create a sandbox here ({msg}); it needs root or unprivileged "
+                "user namespaces: sysctl kernel.unprivileged_userns_clone=1 (Debian), user.max_user_namespaces>0, "
+                "and on Ubuntu 24.04 kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile that "
+                "allows userns for this bwrap; in a container run with --privileged, or use the docker backend"
             )
 
     def _alloc_uid(self) -> int | None:
@@ -267,9 +274,10 @@ class BwrapBackend(Backend):
 
     async def start_worker(self) -> WorkerTransport:
         if self._bwrap_path is None:
-            self._bwrap_path = shutil.which(self.config.bwrap)
-            if self._bwrap_path is None:
+            binary = find_bwrap(self.config.bwrap)
+            if binary is None:
                 raise BackendUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
+            self._bwrap_path = binary.path
         uid = self._alloc_uid()
         try:
             proc = await asyncio.create_subprocess_exec(
