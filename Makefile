@@ -8,10 +8,12 @@ PORT   ?= 8000
 
 .PHONY: serve test lint install images bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml client/pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	# The client and trainer adapters: their own distribution (client/), which the server never imports.
+	$(BIN)/pip install -q -e ./client
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,8 +26,8 @@ test: $(STAMP)
 
 # Static checks, run by .ci/run before the tests: ruff (lint + format), mypy, the import contracts.
 lint: $(STAMP)
-	$(BIN)/ruff check app sandbox tests bench examples
-	$(BIN)/ruff format --check app sandbox tests bench examples
+	$(BIN)/ruff check app sandbox client tests bench examples
+	$(BIN)/ruff format --check app sandbox client tests bench examples
 	$(BIN)/mypy
 
 # The sandbox image (and, once it exists, the service image); builds debian:bookworm-slim with debootstrap

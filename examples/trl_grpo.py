@@ -32,7 +32,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 from trl import GRPOConfig, GRPOTrainer
 
-from app.integrations.trl import arbiter_reward_funcs
+from arbiter_client.adapters.trl import arbiter_reward_funcs
 
 SYSTEM = "Answer in the form <think> reasoning </think><answer> result </answer>.\n"
 

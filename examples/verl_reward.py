@@ -2,7 +2,7 @@
 
 In verl's config (or on the command line of `python -m verl.trainer.main_ppo`):
 
-    custom_reward_function.path=/path/to/arbiter/app/integrations/verl.py
+    custom_reward_function.path=$(python -c 'import arbiter_client.adapters.verl as m; print(m.__file__)')
     custom_reward_function.name=compute_score_batch      # with reward_model.reward_manager=batch (recommended)
     # or: custom_reward_function.name=compute_score      # async, one item per call (naive / reward loop managers)
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from app.integrations.verl import compute_score, compute_score_batch
+from arbiter_client.adapters.verl import compute_score, compute_score_batch
 
 GSM8K = ("openai/gsm8k", "<think>3 apples and 4 apples</think><answer>7</answer>", "7")
 APPS = (

@@ -4,8 +4,8 @@ OpenRLHF's `--remote_rm_url` takes either an HTTP URL or a Python file:
 
 - **HTTP** (`--remote_rm_url http://arbiter:8000/get_reward`): OpenRLHF POSTs `{"query": [...], "prompts": [...],
   "labels": [...]}` (with `--label_key answer` for the labels) and reads `{"rewards", "scores", "extra_logs"}`. The
-  service serves this at `POST /get_reward` (app/api/integrations.py), with the same pipeline as `/v1/score`.
-- **File** (`--remote_rm_url /path/to/app/integrations/openrlhf.py`): OpenRLHF imports the file and calls
+  service serves this at `POST /get_reward` , with the same pipeline as `/v1/score`.
+- **File** (`--remote_rm_url "$(python -c 'import arbiter_client.adapters.openrlhf as m; print(m.__file__)')"`): OpenRLHF imports the file and calls
   `reward_func(queries, prompts, labels)`; the one here sends the batch to the Arbiter at `$ARBITER_URL` with the
   client (chunks, fail-over, deadline, fallback) and returns the same dict, as torch tensors when torch is there.
 
@@ -20,12 +20,12 @@ Empty lists are a valid request and get empty lists back.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.client import ArbiterClient
-from app.integrations.common import group_key, reference_from_label, response_from_query, strip_special_tokens
+from arbiter_client import ArbiterClient
+from arbiter_client.adapters.common import group_key, reference_from_label, response_from_query, strip_special_tokens
+from arbiter_client.adapters.env import client_options_from_env
 
 
 def build_items(
@@ -69,13 +69,7 @@ _client: ArbiterClient | None = None
 def _get_client() -> ArbiterClient:
     global _client
     if _client is None:
-        urls = [u.strip() for u in os.environ.get("ARBITER_URL", "http://127.0.0.1:8000").split(",") if u.strip()]
-        options: dict[str, Any] = {
-            "errors": "fallback",
-            "deadline_s": float(os.environ.get("ARBITER_DEADLINE_S", "300")),
-        }
-        if os.environ.get("ARBITER_API_KEY"):
-            options["api_key"] = os.environ["ARBITER_API_KEY"]
+        urls, options = client_options_from_env()
         _client = ArbiterClient(urls, **options)
     return _client
 

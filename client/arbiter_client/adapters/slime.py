@@ -2,27 +2,27 @@
 
 slime scores a sample with `--rm-type remote_rm --rm-url URL`: it POSTs `{"prompt", "response", "label"}` (the
 sample's fields) and takes the JSON answer as the reward; with a dict answer, `--reward-key reward` picks the key.
-The service serves this at `POST /slime/reward` (app/api/integrations.py), answering
+The service serves this at `POST /slime/reward`, answering
 
     {"reward": 2.0, "format": 1.0, "accuracy": 1.0, "components": {...}, "status": "ok", "reason": null}
 
 (components also at the top level so that `--reward-key accuracy` works too).
 
 Alternatively, without going through slime's per-sample HTTP calls, point `--custom-rm-path` at this module:
-`app.integrations.slime.arbiter_rm` (one sample; returns the same dict) or, with `--group-rm`,
-`app.integrations.slime.arbiter_group_rm` (a list of samples, one chunked request; returns one reward dict per
+`arbiter_client.adapters.slime.arbiter_rm` (one sample; returns the same dict) or, with `--group-rm`,
+`arbiter_client.adapters.slime.arbiter_group_rm` (a list of samples, one chunked request; returns one reward dict per
 sample). Both read `$ARBITER_URL` and use the client's fail-over and deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.client import AsyncArbiterClient, ScoreResult
-from app.integrations.common import completion_text, group_key, reference_from_label, strip_special_tokens
+from arbiter_client import AsyncArbiterClient, ScoreResult
+from arbiter_client.adapters.common import completion_text, group_key, reference_from_label, strip_special_tokens
+from arbiter_client.adapters.env import client_options_from_env
 
 
 def build_item(prompt: Any, response: Any, label: Any, index: int = 0) -> dict[str, Any]:
@@ -50,16 +50,11 @@ _clients: dict[asyncio.AbstractEventLoop, AsyncArbiterClient] = {}
 
 
 def _client() -> AsyncArbiterClient:
+    # One client per event loop: an httpx.AsyncClient belongs to the loop it first ran on.
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        urls = [u.strip() for u in os.environ.get("ARBITER_URL", "http://127.0.0.1:8000").split(",") if u.strip()]
-        options: dict[str, Any] = {
-            "errors": "fallback",
-            "deadline_s": float(os.environ.get("ARBITER_DEADLINE_S", "300")),
-        }
-        if os.environ.get("ARBITER_API_KEY"):
-            options["api_key"] = os.environ["ARBITER_API_KEY"]
+        urls, options = client_options_from_env()
         client = _clients[loop] = AsyncArbiterClient(urls, **options)
     return client
 

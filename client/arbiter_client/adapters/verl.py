@@ -1,6 +1,6 @@
 """verl adapter: `compute_score` for verl's reward managers, backed by Arbiter.
 
-verl loads a custom reward function by path and name (`custom_reward_function.path=.../app/integrations/verl.py`,
+verl loads a custom reward function by path and name (`custom_reward_function.path=<this file in the installed arbiter-client>`,
 `custom_reward_function.name=compute_score`). The module-level functions read the server from environment
 variables, because verl gives the function no other configuration channel that reaches its reward workers:
 
@@ -25,13 +25,13 @@ as the reward and logs the other keys as `reward_extra_info` (they are numbers s
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.client import ArbiterClient, AsyncArbiterClient, ScoreResult
-from app.integrations.common import Task, reference_from_label
+from arbiter_client import ArbiterClient, AsyncArbiterClient, ScoreResult
+from arbiter_client.adapters.common import Task, reference_from_label
+from arbiter_client.adapters.env import client_options_from_env
 
 #: verl data_source names (those of verl/utils/reward_score/__init__.py's default_compute_score) → task.
 DATA_SOURCE_TASKS: dict[str, Task] = {
@@ -99,19 +99,6 @@ def to_verl(result: ScoreResult) -> dict[str, float]:
     out.update(result.components)
     out["arbiter_ok"] = 1.0 if result.status == "ok" else 0.0
     return out
-
-
-def _options_from_env() -> tuple[list[str], dict[str, Any]]:
-    raw = os.environ.get("ARBITER_URL", "http://127.0.0.1:8000")
-    urls = [u.strip() for u in raw.split(",") if u.strip()]
-    options: dict[str, Any] = {"errors": "fallback"}
-    if os.environ.get("ARBITER_API_KEY"):
-        options["api_key"] = os.environ["ARBITER_API_KEY"]
-    if os.environ.get("ARBITER_DEADLINE_S"):
-        options["deadline_s"] = float(os.environ["ARBITER_DEADLINE_S"])
-    if os.environ.get("ARBITER_FALLBACK_REWARD"):
-        options["fallback_reward"] = float(os.environ["ARBITER_FALLBACK_REWARD"])
-    return urls, options
 
 
 class VerlScorer:
@@ -182,7 +169,7 @@ def _default_scorer() -> VerlScorer:
     global _default
     with _default_lock:
         if _default is None:
-            urls, options = _options_from_env()
+            urls, options = client_options_from_env()
             _default = VerlScorer(urls, **options)
         return _default
 

@@ -1,7 +1,7 @@
 """TRL `GRPOTrainer` adapter: Arbiter's components as TRL reward functions.
 
     from trl import GRPOConfig, GRPOTrainer
-    from app.integrations.trl import arbiter_reward_funcs
+    from arbiter_client.adapters.trl import arbiter_reward_funcs
 
     funcs = arbiter_reward_funcs("http://127.0.0.1:8000", components=("format", "accuracy"))
     trainer = GRPOTrainer(model=..., reward_funcs=funcs, args=GRPOConfig(..., reward_weights=[0.5, 1.0]), ...)
@@ -35,8 +35,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.client import AsyncArbiterClient, ScoreResult
-from app.integrations.common import Task, completion_text, group_key, reference_from_columns
+from arbiter_client import AsyncArbiterClient, ScoreResult
+from arbiter_client.adapters.common import Task, completion_text, group_key, reference_from_columns
 
 #: The reward function type TRL accepts: an async callable returning one float (or None) per completion.
 RewardFunc = Callable[..., Awaitable[list[float | None]]]

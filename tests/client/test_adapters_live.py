@@ -9,10 +9,10 @@ import httpx
 import pytest
 from adapter_helpers import Recording, running_arbiter  # type: ignore[import-not-found]
 
-from app.client import ArbiterAuthError, ArbiterClient, ArbiterFallbackWarning, AsyncArbiterClient
-from app.integrations import openrlhf, slime
-from app.integrations.trl import arbiter_reward_funcs
-from app.integrations.verl import VerlScorer, task_of
+from arbiter_client import ArbiterAuthError, ArbiterClient, ArbiterFallbackWarning, AsyncArbiterClient
+from arbiter_client.adapters import openrlhf, slime
+from arbiter_client.adapters.trl import arbiter_reward_funcs
+from arbiter_client.adapters.verl import VerlScorer, task_of
 
 RIGHT = "<think>6 times 7</think><answer>42</answer>"
 WRONG = "<think>guess</think><answer>41</answer>"
@@ -253,6 +253,23 @@ def test_score_route_returns_group_advantages(arbiter_url: str) -> None:
     assert [r["advantage"] for r in results] == [0.75, -0.25, -0.25, -0.25]
     plain = httpx.post(f"{arbiter_url}/v1/score", json={"items": items}, timeout=30).json()["results"]
     assert all(r["advantage"] is None for r in plain)
+
+
+def test_client_advantages_are_the_servers_across_chunks(arbiter_url: str) -> None:
+    """chunk_size 2 with groups of 4: the client keeps each group in one request, so the advantages it returns are
+    the server's over whole groups, the same as one request of the whole batch."""
+    completions = [RIGHT, WRONG, WRONG, UNFORMATTED, RIGHT, RIGHT, WRONG, RIGHT]
+    items = [
+        {"id": str(i), "completion": c, "reference": {"answer": "42"}, "group": f"g{i // 4}"}
+        for i, c in enumerate(completions)
+    ]
+    whole = httpx.post(
+        f"{arbiter_url}/v1/score", json={"items": items, "advantages": {"scale": "group"}}, timeout=30
+    ).json()["results"]
+    with ArbiterClient(arbiter_url, chunk_size=2) as client:
+        results = client.score(items, advantages="group")
+    assert [r.advantage for r in results] == [r["advantage"] for r in whole]
+    assert results[0].advantage is not None and results[0].advantage > 0 > (results[1].advantage or 0)
 
 
 # ------------------------------------------------------------------------------------------------ API keys
