@@ -16,12 +16,23 @@ $(STAMP): pyproject.toml client/pyproject.toml
 	$(BIN)/pip install -q -e ./client
 	touch $(STAMP)
 
-install: $(STAMP)
+# verl's own venv for its reward-loop tests: verl pins antlr4-python3-runtime 4.9 (hydra), which breaks the
+# server's latex2sympy2 (4.7.2). It holds verl, torch and arbiter-client, nothing of the server.
+VERL_VENV  := .venv-verl
+VERL_STAMP := $(VERL_VENV)/.installed
+
+$(VERL_STAMP): client/pyproject.toml
+	test -d $(VERL_VENV) || $(PYTHON) -m venv $(VERL_VENV)
+	$(VERL_VENV)/bin/pip install -q --upgrade pip
+	$(VERL_VENV)/bin/pip install -q torch==2.13.0 verl==0.9.1 -e ./client
+	touch $(VERL_STAMP)
+
+install: $(STAMP) $(VERL_STAMP)
 
 serve: $(STAMP)
 	$(BIN)/arbiter serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(VERL_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Static checks, run by .ci/run before the tests: ruff (lint + format), mypy, the import contracts.

@@ -111,38 +111,55 @@ def test_verl_data_sources_map_to_tasks() -> None:
     assert task_of("my_private_set") is None
 
 
-async def test_verl_compute_score_async(arbiter_url: str) -> None:
-    scorer = VerlScorer(arbiter_url)
-    right = await scorer.compute_score("openai/gsm8k", RIGHT, "42", extra_info={"index": 7})
-    wrong = await scorer.compute_score("lighteval/MATH", WRONG, "42")
-    assert right == {"score": 2.0, "format": 1.0, "accuracy": 1.0, "arbiter_ok": 1.0}
-    assert wrong["score"] == 1.0 and wrong["accuracy"] == 0.0
+async def test_verl_compute_score_per_rollout_calls_are_batched(arbiter_url: str) -> None:
+    recording = Recording()
+    scorer = VerlScorer(arbiter_url, transport=recording)
+    import asyncio
+
+    calls = [
+        scorer.compute_score("openai/gsm8k", RIGHT, "42", extra_info={"index": 7, "split": "train"}),
+        scorer.compute_score("lighteval/MATH", WRONG, "42", extra_info={"index": 8, "tests": None, "language": None}),
+        scorer.compute_score("apps", PY_RIGHT, json.dumps(PY_TESTS), extra_info={"index": 9}),
+        scorer.compute_score("unknown_source", RIGHT, "42"),
+    ]
+    right, wrong, code, unknown = await asyncio.gather(*calls)
+    await scorer.aclose()
+    assert right == {"score": 2.0, "format": 1.0, "accuracy": 1.0, "arbiter_judged": 1.0}
+    assert wrong == {"score": 1.0, "format": 1.0, "accuracy": 0.0, "arbiter_judged": 1.0}
+    assert code["score"] == 2.0 and unknown["score"] == 2.0
+    assert len(recording.bodies) == 1  # four concurrent calls, one request
+    items = recording.bodies[0]["items"]
+    assert items[1]["task"] == "math"  # tests: None (a parquet-merged key) is read as absent
+    assert items[0]["group"] == "openai/gsm8k:7"
 
 
-def test_verl_batch_variant_math_and_code(arbiter_url: str) -> None:
-    scorer = VerlScorer(arbiter_url)
-    try:
-        out = scorer.compute_score_batch(
-            data_sources=["openai/gsm8k", "HuggingFaceH4/MATH-500", "apps", "unknown_source"],
-            solution_strs=[RIGHT, UNFORMATTED, PY_RIGHT, RIGHT],
-            ground_truths=["42", "42", json.dumps(PY_TESTS), "42"],
-            extra_infos=[{"uid": "a"}, {"uid": "a"}, None, None],
-        )
-    finally:
-        scorer.close()
-    assert [o["score"] for o in out] == [2.0, 1.0, 2.0, 2.0]
-    assert [o["accuracy"] for o in out] == [1.0, 1.0, 1.0, 1.0]
-    assert all(set(o) == {"score", "format", "accuracy", "arbiter_ok"} for o in out)
+async def test_verl_reward_kwargs_are_honoured_and_checked(arbiter_url: str) -> None:
+    recording = Recording()
+    scorer = VerlScorer(arbiter_url, transport=recording)
+    out = await scorer.compute_score(
+        "openai/gsm8k",
+        UNFORMATTED,
+        "42",
+        rewards={"accuracy": {"weight": 2.0}},
+        components=["accuracy"],
+        unjudged_score=-1.0,
+    )
+    assert out == {"score": 2.0, "accuracy": 1.0, "arbiter_judged": 1.0}
+    assert recording.bodies[-1]["rewards"] == {"accuracy": {"weight": 2.0}}
+    # A row nobody could judge (no usable tests): the documented unjudged score, the same keys, no format reward.
+    broken = await scorer.compute_score("apps", PY_RIGHT, "{not json", unjudged_score=-1.0)
+    assert broken == {"score": -1.0, "format": 0.0, "accuracy": 0.0, "arbiter_judged": 0.0}
+    with pytest.raises(TypeError, match="unknown reward_kwargs"):
+        await scorer.compute_score("openai/gsm8k", RIGHT, "42", weight=2)
+    await scorer.aclose()
 
 
-def test_verl_dead_server_scores_fallback(dead_url: str) -> None:
+async def test_verl_dead_server_scores_fallback(dead_url: str) -> None:
     scorer = VerlScorer(dead_url, deadline_s=1, backoff_base_s=0.01)
-    try:
-        with pytest.warns(ArbiterFallbackWarning):
-            out = scorer.compute_score_batch(["openai/gsm8k"], [RIGHT], ["42"], [None])
-    finally:
-        scorer.close()
-    assert out == [{"score": 0.0, "arbiter_ok": 0.0}]
+    with pytest.warns(ArbiterFallbackWarning):
+        out = await scorer.compute_score("openai/gsm8k", RIGHT, "42")
+    await scorer.aclose()
+    assert out == {"score": 0.0, "format": 0.0, "accuracy": 0.0, "arbiter_judged": 0.0}
 
 
 # ------------------------------------------------------------------------------------------------ OpenRLHF
@@ -306,7 +323,7 @@ async def test_every_adapter_returns_by_its_deadline_when_the_server_hangs(
     timings: dict[str, float] = {}
     with pytest.warns(ArbiterFallbackWarning):
         start = time.monotonic()
-        batch = scorer.compute_score_batch(["openai/gsm8k"] * 2, [RIGHT] * 2, ["42"] * 2, [None] * 2)
+        batch = await scorer.compute_score_batch(["openai/gsm8k"] * 2, [RIGHT] * 2, ["42"] * 2, [None] * 2)
         timings["verl batch"] = time.monotonic() - start
         start = time.monotonic()
         single = await scorer.compute_score("openai/gsm8k", RIGHT, "42")
@@ -317,7 +334,7 @@ async def test_every_adapter_returns_by_its_deadline_when_the_server_hangs(
         start = time.monotonic()
         sl = await slime.arbiter_rm(None, Sample())
         timings["slime"] = time.monotonic() - start
-    scorer.close()
+    await scorer.aclose()
     openrlhf._get_client().close()
     assert all(t < 2.0 for t in timings.values()), timings
     assert [b["score"] for b in batch] == [0.0, 0.0] and single["score"] == 0.0
