@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml client/pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	# The client and trainer adapters: their own distribution (client/), which the server never imports.
 	$(BIN)/pip install -q -e ./client
+	# OpenRLHF's own remote reward client (openrlhf.utils.agent) for its CI test, without OpenRLHF's GPU stack
+	# (deepspeed, vllm, flash-attn): the package alone; what that module imports is in the dev extra.
+	$(BIN)/pip install -q --no-deps openrlhf==0.11.2
 	touch $(STAMP)
 
 # verl's own venv for its reward-loop tests: verl pins antlr4-python3-runtime 4.9 (hydra), which breaks the
@@ -47,11 +50,12 @@ images:
 	bash scripts/build-images.sh
 
 # Every benchmark, each printing its figures beside a baseline measured in the same run (see README).
-bench: $(STAMP)
+bench: $(STAMP) $(VERL_STAMP)
 	$(BIN)/python bench/math_bench.py
 	$(BIN)/python bench/code_bench.py --backend all
 	$(BIN)/python bench/grpo_step.py --backend auto
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/trainer_paths.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

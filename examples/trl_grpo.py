@@ -9,7 +9,7 @@ the point is the plumbing, i.e. that TRL's GRPOTrainer calls Arbiter once per ba
 (`rewards/arbiter_format/mean`, `rewards/arbiter_accuracy/mean`), with `reward_weights` applied on TRL's side.
 
 Swap in a real model (`model="Qwen/Qwen2.5-0.5B-Instruct"`) and dataset for an actual run; the reward side does not
-change. Needs: `pip install torch==2.13.0 trl==1.13.0` (TRL pulls transformers, accelerate, datasets).
+change. Needs: `pip install torch==2.13.0 trl==1.16.0` (TRL pulls transformers, accelerate, datasets).
 """
 
 from __future__ import annotations

@@ -99,6 +99,23 @@ async def test_trl_deadline_against_a_server_that_never_answers(black_hole_url: 
     assert values == [0.0, 0.0, 0.0]
 
 
+async def test_trl_unjudged_rows_are_none_for_every_component() -> None:
+    """A server whose sandbox is down (docker backend, an image that does not exist): code rows come back
+    sandbox_unavailable, and TRL gets None for every component of them (no format reward for an unjudged row),
+    while the math row beside them is judged as usual."""
+    env = {"ARBITER_SANDBOX_BACKEND": "docker", "ARBITER_SANDBOX_IMAGE": "arbiter-sandbox:absent-for-tests"}
+    with running_arbiter(**env) as url:
+        funcs = arbiter_reward_funcs(url)
+        columns = {"answer": ["42", None], "tests": [None, json.dumps(PY_TESTS)]}
+        import asyncio
+
+        fmt, acc = await asyncio.gather(
+            *(f(prompts=["p", "q"], completions=[RIGHT, PY_RIGHT], **columns) for f in funcs)
+        )
+    assert fmt == [1.0, None]
+    assert acc == [1.0, None]
+
+
 # ------------------------------------------------------------------------------------------------ verl
 
 
@@ -244,11 +261,13 @@ async def test_slime_custom_rm_functions(arbiter_url: str, dead_url: str, monkey
             self.prompt, self.response, self.label = "6*7?", response, label
 
     monkeypatch.setattr(slime, "_clients", {})
+    monkeypatch.setattr(slime, "_batchers", {})
     monkeypatch.setenv("ARBITER_URL", arbiter_url)
     assert (await slime.arbiter_rm(None, Sample(RIGHT, "42")))["reward"] == 2.0
     group = await slime.arbiter_group_rm(None, [Sample(RIGHT, "42"), Sample(WRONG, "42")])
     assert [g["accuracy"] for g in group] == [1.0, 0.0]
     monkeypatch.setattr(slime, "_clients", {})
+    monkeypatch.setattr(slime, "_batchers", {})
     monkeypatch.setenv("ARBITER_URL", dead_url)
     monkeypatch.setenv("ARBITER_DEADLINE_S", "1")
     with pytest.warns(ArbiterFallbackWarning):
@@ -315,6 +334,7 @@ async def test_every_adapter_returns_by_its_deadline_when_the_server_hangs(
     monkeypatch.setenv("ARBITER_DEADLINE_S", "0.5")
     monkeypatch.setattr(openrlhf, "_client", None)
     monkeypatch.setattr(slime, "_clients", {})
+    monkeypatch.setattr(slime, "_batchers", {})
     scorer = VerlScorer(black_hole_url, deadline_s=0.5)
 
     class Sample:

@@ -1,4 +1,5 @@
-"""slime adapter.
+"""slime adapter (conventions of slime's slime/rollout/rm_hub: `async_rm` awaits `rm(args, sample, **kwargs)`,
+`batched_async_rm` awaits `rm(args, samples, **kwargs)` with `--group-rm`; `remote_rm` POSTs the payload below).
 
 slime scores a sample with `--rm-type remote_rm --rm-url URL`: it POSTs `{"prompt", "response", "label"}` (the
 sample's fields) and takes the JSON answer as the reward; with a dict answer, `--reward-key reward` picks the key.
@@ -11,18 +12,22 @@ The service serves this at `POST /slime/reward`, answering
 Alternatively, without going through slime's per-sample HTTP calls, point `--custom-rm-path` at this module:
 `arbiter_client.adapters.slime.arbiter_rm` (one sample; returns the same dict) or, with `--group-rm`,
 `arbiter_client.adapters.slime.arbiter_group_rm` (a list of samples, one chunked request; returns one reward dict per
-sample). Both read `$ARBITER_URL` and use the client's fail-over and deadline.
+sample). Both read `$ARBITER_URL` and use the client's fail-over and deadline; concurrent `arbiter_rm` calls
+(slime runs a batch's samples at once) are coalesced into batched requests (arbiter_client/batching.py). Their
+dicts also carry `judged`: a sample Arbiter could not judge (timeout, error, sandbox unavailable, fallback) gets
+the fallback reward (`ARBITER_FALLBACK_REWARD`, default 0) and 0 for every component.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from arbiter_client import AsyncArbiterClient, ScoreResult
 from arbiter_client.adapters.common import completion_text, group_key, reference_from_label, strip_special_tokens
-from arbiter_client.adapters.env import client_options_from_env
+from arbiter_client.adapters.env import batching_from_env, client_options_from_env
+from arbiter_client.batching import MicroBatcher
 
 
 def build_item(prompt: Any, response: Any, label: Any, index: int = 0) -> dict[str, Any]:
@@ -36,17 +41,26 @@ def build_item(prompt: Any, response: Any, label: Any, index: int = 0) -> dict[s
     return item
 
 
-def build_response(reward: float, components: Mapping[str, float], status: str, reason: str | None) -> dict[str, Any]:
+def to_slime(result: ScoreResult, unjudged_reward: float) -> dict[str, Any]:
+    """slime's reward dict: `reward`, each component (top level and under `components`), `status`, `reason` and
+    `judged`. A row Arbiter did not judge gets `unjudged_reward` (the client's fallback reward, default 0) and 0 for
+    every component: slime has no "no reward", so this is the documented default; filter on `judged`."""
+    components = dict(result.components) if result.judged else dict.fromkeys(result.components, 0.0)
     out: dict[str, Any] = dict(components)
-    out.update({"reward": reward, "components": dict(components), "status": status, "reason": reason})
+    out.update(
+        {
+            "reward": result.reward if result.judged else unjudged_reward,
+            "components": components,
+            "status": result.status,
+            "reason": result.reason,
+            "judged": result.judged,
+        }
+    )
     return out
 
 
-def _to_slime(result: ScoreResult) -> dict[str, Any]:
-    return build_response(result.reward, result.components, result.status, result.reason)
-
-
 _clients: dict[asyncio.AbstractEventLoop, AsyncArbiterClient] = {}
+_batchers: dict[asyncio.AbstractEventLoop, MicroBatcher] = {}
 
 
 def _client() -> AsyncArbiterClient:
@@ -62,8 +76,13 @@ def _client() -> AsyncArbiterClient:
 async def arbiter_rm(args: Any, sample: Any, **kwargs: Any) -> dict[str, Any]:
     """slime `--custom-rm-path` function for one Sample (reads .prompt, .response, .label)."""
     item = build_item(getattr(sample, "prompt", None), sample.response, getattr(sample, "label", None))
-    (result,) = await _client().score([item])
-    return _to_slime(result)
+    client = _client()
+    loop = asyncio.get_running_loop()
+    batcher = _batchers.get(loop)
+    if batcher is None:
+        window_s, max_items = batching_from_env()
+        batcher = _batchers[loop] = MicroBatcher(client, window_s=window_s, max_items=max_items)
+    return to_slime(await batcher.score(item), client.config.fallback_reward)
 
 
 async def arbiter_group_rm(args: Any, samples: Sequence[Any], **kwargs: Any) -> list[dict[str, Any]]:
@@ -71,4 +90,5 @@ async def arbiter_group_rm(args: Any, samples: Sequence[Any], **kwargs: Any) -> 
     items = [
         build_item(getattr(s, "prompt", None), s.response, getattr(s, "label", None), i) for i, s in enumerate(samples)
     ]
-    return [_to_slime(r) for r in await _client().score(items)]
+    client = _client()
+    return [to_slime(r, client.config.fallback_reward) for r in await client.score(items)]

@@ -48,7 +48,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from arbiter_client.adapters.common import Task, reference_from_label
-from arbiter_client.adapters.env import client_options_from_env
+from arbiter_client.adapters.env import batching_from_env, client_options_from_env
 from arbiter_client.async_client import AsyncArbiterClient
 from arbiter_client.batching import MicroBatcher
 from arbiter_client.models import Rewards, ScoreResult
@@ -269,7 +269,8 @@ def _default_scorer() -> VerlScorer:
     with _default_lock:
         if _default is None:
             urls, options = client_options_from_env()
-            _default = VerlScorer(urls, **options)
+            window_s, max_items = batching_from_env()
+            _default = VerlScorer(urls, window_s=window_s, max_items=max_items, **options)
         return _default
 
 
