@@ -5,9 +5,11 @@ Either point OpenRLHF at the service (no code on the trainer side):
     python -m openrlhf.cli.train_ppo_ray ... \
         --remote_rm_url http://arbiter-0:8000/get_reward --label_key answer
 
-or at the file-based function, which adds the client's fail-over and deadline (reads $ARBITER_URL):
+or at the file-based function of the installed `arbiter-client` (`pip install ./client`), which adds the
+client's fail-over and deadline (reads $ARBITER_URL); OpenRLHF takes a file path, which Python prints:
 
-        --remote_rm_url /path/to/arbiter/app/integrations/openrlhf.py --label_key answer
+        --remote_rm_url "$(python -c 'import arbiter_client.adapters.openrlhf as m; print(m.__file__)')" \
+        --label_key answer
 
 This script sends what OpenRLHF sends (queries decoded with their special tokens, the prompts, the labels) and prints
 what it gets back:

@@ -6,8 +6,8 @@ Remote mode (slime POSTs each sample's prompt, response and label):
 
 Custom function mode (one chunked request per group, client fail-over and deadline; reads $ARBITER_URL):
 
-    --custom-rm-path app.integrations.slime.arbiter_rm                 # one sample per call
-    --custom-rm-path app.integrations.slime.arbiter_group_rm --group-rm  # a group per call
+    --custom-rm-path arbiter_client.adapters.slime.arbiter_rm                 # one sample per call
+    --custom-rm-path arbiter_client.adapters.slime.arbiter_group_rm --group-rm  # a group per call
 
 This script does what both modes do against a running service:
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from app.integrations.slime import arbiter_group_rm
+from arbiter_client.adapters.slime import arbiter_group_rm
 
 
 @dataclass

@@ -9,7 +9,7 @@ the point is the plumbing, i.e. that TRL's GRPOTrainer calls Arbiter once per ba
 (`rewards/arbiter_format/mean`, `rewards/arbiter_accuracy/mean`), with `reward_weights` applied on TRL's side.
 
 Swap in a real model (`model="Qwen/Qwen2.5-0.5B-Instruct"`) and dataset for an actual run; the reward side does not
-change. Needs: `pip install torch==2.13.0 trl==1.13.0` (TRL pulls transformers, accelerate, datasets).
+change. Needs: `pip install torch==2.13.0 trl==1.16.0` (TRL pulls transformers, accelerate, datasets).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 from trl import GRPOConfig, GRPOTrainer
 
-from app.integrations.trl import arbiter_reward_funcs
+from arbiter_client.adapters.trl import arbiter_reward_funcs
 
 SYSTEM = "Answer in the form <think> reasoning </think><answer> result </answer>.\n"
 

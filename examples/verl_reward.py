@@ -1,16 +1,22 @@
-"""verl with Arbiter rewards.
+"""verl (0.9) with Arbiter rewards.
 
-In verl's config (or on the command line of `python -m verl.trainer.main_ppo`):
+In the environment of the trainer and of its Ray workers: `pip install ./client` (the arbiter-client package, httpx
+only) and `ARBITER_URL=http://arbiter-0:8000,http://arbiter-1:8000` (optional `ARBITER_API_KEY`,
+`ARBITER_DEADLINE_S`, `ARBITER_FALLBACK_REWARD`). Then verl's documented keys, with the module loaded from the
+installed package (verl's `pkg://` prefix: no file path, no PYTHONPATH):
 
-    custom_reward_function.path=/path/to/arbiter/app/integrations/verl.py
-    custom_reward_function.name=compute_score_batch      # with reward_model.reward_manager=batch (recommended)
-    # or: custom_reward_function.name=compute_score      # async, one item per call (naive / reward loop managers)
+    python -m verl.trainer.main_ppo ... \\
+        reward.custom_reward_function.path=pkg://arbiter_client.adapters.verl \\
+        reward.custom_reward_function.name=compute_score \\
+        reward.reward_manager.name=naive \\
+        +reward.custom_reward_function.reward_kwargs.rewards=r1-zero \\
+        +reward.custom_reward_function.reward_kwargs.unjudged_score=0.0
 
-and in the environment of the reward workers: `ARBITER_URL=http://arbiter-0:8000,http://arbiter-1:8000`
-(optional `ARBITER_API_KEY`, `ARBITER_DEADLINE_S`, `ARBITER_FALLBACK_REWARD`).
+`reward.reward_manager.name=dapo` works the same way (verl adds its overlong penalty on top). Every row gets the
+keys `score`, `format`, `accuracy` and `arbiter_judged` (0.0 where Arbiter could not judge the row: then `score` is
+`unjudged_score`). The per-rollout calls of a batch are coalesced into a few requests.
 
-This script calls both entry points exactly as verl does, on a gsm8k-style and an APPS-style sample, so the wiring
-can be checked without a GPU:
+This script makes the calls verl's reward loop makes, on a gsm8k-style and an APPS-style row:
 
     arbiter serve --port 8000 &
     ARBITER_URL=http://127.0.0.1:8000 python examples/verl_reward.py
@@ -21,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from app.integrations.verl import compute_score, compute_score_batch
+from arbiter_client.adapters.verl import compute_score
 
 GSM8K = ("openai/gsm8k", "<think>3 apples and 4 apples</think><answer>7</answer>", "7")
 APPS = (
@@ -31,21 +37,18 @@ APPS = (
 )
 
 
-def main() -> None:
-    # The per-item manager awaits compute_score(data_source=..., solution_str=..., ground_truth=..., extra_info=...).
-    single = asyncio.run(
-        compute_score(data_source=GSM8K[0], solution_str=GSM8K[1], ground_truth=GSM8K[2], extra_info={"index": 0})
+async def main() -> None:
+    # verl's managers await compute_score(data_source=..., solution_str=..., ground_truth=..., extra_info=...,
+    # **reward_kwargs) once per rollout, all rollouts of a batch at once: these two go in one request.
+    results = await asyncio.gather(
+        *(
+            compute_score(data_source=source, solution_str=text, ground_truth=truth, extra_info={"index": i})
+            for i, (source, text, truth) in enumerate([GSM8K, APPS])
+        )
     )
-    print("compute_score:", single)
-    # BatchRewardManager calls compute_score(data_sources=..., solution_strs=..., ground_truths=..., extra_infos=...).
-    batch = compute_score_batch(
-        data_sources=[GSM8K[0], APPS[0]],
-        solution_strs=[GSM8K[1], APPS[1]],
-        ground_truths=[GSM8K[2], APPS[2]],
-        extra_infos=[{"uid": "q0"}, {"uid": "q1"}],
-    )
-    print("compute_score_batch:", batch)
+    for (source, _, _), result in zip([GSM8K, APPS], results, strict=True):
+        print(source, result)
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

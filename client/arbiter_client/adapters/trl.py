@@ -1,12 +1,12 @@
 """TRL `GRPOTrainer` adapter: Arbiter's components as TRL reward functions.
 
     from trl import GRPOConfig, GRPOTrainer
-    from app.integrations.trl import arbiter_reward_funcs
+    from arbiter_client.adapters.trl import arbiter_reward_funcs
 
     funcs = arbiter_reward_funcs("http://127.0.0.1:8000", components=("format", "accuracy"))
     trainer = GRPOTrainer(model=..., reward_funcs=funcs, args=GRPOConfig(..., reward_weights=[0.5, 1.0]), ...)
 
-How TRL (checked against trl 1.13 `GRPOTrainer._calculate_rewards`) calls reward functions, and what follows:
+How TRL (checked against trl 1.16 `GRPOTrainer._calculate_rewards`) calls reward functions, and what follows:
 
 - Every function gets `prompts=`, `completions=`, `completion_ids=` and each dataset column (except `prompt`) as a
   keyword holding one value per completion, plus `trainer_state`, `log_extra`, `log_metric`. Completions are
@@ -17,7 +17,8 @@ How TRL (checked against trl 1.13 `GRPOTrainer._calculate_rewards`) calls reward
   applies `reward_weights` to them (the server's weights are therefore irrelevant; components come back unweighted).
 - A function may return `None` for a completion: TRL turns it into NaN, leaves it out of that reward's logged mean
   and out of the weighted sum (nansum). `accuracy` returns None for rows without a reference column, and every
-  component returns None where Arbiter could not judge it (timeout, sandbox unavailable) when `unjudged_as_none`.
+  component returns None for a row with a reference that Arbiter could not judge (status timeout, error,
+  sandbox_unavailable) when `unjudged_as_none` (the default): unjudged is not wrong, and such a row must not earn even its format reward.
   With `split_by_task=True` accuracy becomes `accuracy_math` and `accuracy_code`, each None on the other task's
   rows, so a mixed dataset logs the two separately.
 - The adapter never assumes it sees whole groups (with several processes each one scores its own slice): the
@@ -35,8 +36,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.client import AsyncArbiterClient, ScoreResult
-from app.integrations.common import Task, completion_text, group_key, reference_from_columns
+from arbiter_client import AsyncArbiterClient, ScoreResult
+from arbiter_client.adapters.common import Task, completion_text, group_key, reference_from_columns
 
 #: The reward function type TRL accepts: an async callable returning one float (or None) per completion.
 RewardFunc = Callable[..., Awaitable[list[float | None]]]
@@ -194,6 +195,8 @@ def _value(
         return None
     if result.is_fallback:
         return None if fallback_as_none else fallback_reward
-    if unjudged_as_none and result.status != "ok" and (result.reason or "").startswith(f"{spec.component}:"):
-        return None  # Arbiter could not judge this component (timeout, sandbox unavailable): no signal, not a 0
+    if unjudged_as_none and task is not None and not result.judged:
+        # A row with a reference that nobody could judge (timeout, error, sandbox unavailable): no signal at all,
+        # not a 0, and no format reward either. (A row without a reference is format-only: its status says so.)
+        return None
     return result.components.get(spec.component)

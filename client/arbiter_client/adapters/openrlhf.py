@@ -4,9 +4,10 @@ OpenRLHF's `--remote_rm_url` takes either an HTTP URL or a Python file:
 
 - **HTTP** (`--remote_rm_url http://arbiter:8000/get_reward`): OpenRLHF POSTs `{"query": [...], "prompts": [...],
   "labels": [...]}` (with `--label_key answer` for the labels) and reads `{"rewards", "scores", "extra_logs"}`. The
-  service serves this at `POST /get_reward` (app/api/integrations.py), with the same pipeline as `/v1/score`.
-- **File** (`--remote_rm_url /path/to/app/integrations/openrlhf.py`): OpenRLHF imports the file and calls
-  `reward_func(queries, prompts, labels)`; the one here sends the batch to the Arbiter at `$ARBITER_URL` with the
+  service serves this at `POST /get_reward`, with the same pipeline as `/v1/score`.
+- **File**: OpenRLHF loads the file by path and calls `reward_func(queries, prompts, labels)`; point it at this
+  module of the installed package,
+  `--remote_rm_url "$(python -c 'import arbiter_client.adapters.openrlhf as m; print(m.__file__)')"`; the one here sends the batch to the Arbiter at `$ARBITER_URL` with the
   client (chunks, fail-over, deadline, fallback) and returns the same dict, as torch tensors when torch is there.
 
 The protocol, as OpenRLHF defines it: each query is the prompt followed by the response, decoded *with* special
@@ -14,18 +15,20 @@ tokens; the response is what follows the prompt (trailing chat-template tokens s
 before scoring, because the format reward's strict template allows nothing after `</answer>`). Labels are the
 dataset's label column: a gold answer for math, tests (JSON) for code. `rewards` is the weighted reward used for
 advantages; `scores` is the accuracy component (OpenRLHF's dynamic filtering expects a score in [0, 1]), or the reward
-when accuracy is not computed; `extra_logs` holds one list per component, which OpenRLHF averages into its logs.
-Empty lists are a valid request and get empty lists back.
+when accuracy is not computed; `extra_logs` holds one list per component, which OpenRLHF averages into its logs,
+and `arbiter_judged` (0 for a row nobody judged: its reward and score are then the fallback reward, default 0).
+Empty lists are a valid request and get empty lists back. Checked against OpenRLHF 0.11's own client
+(`openrlhf.utils.agent.SingleTurnAgentExecutor`), which sends one rollout per call.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from app.client import ArbiterClient
-from app.integrations.common import group_key, reference_from_label, response_from_query, strip_special_tokens
+from arbiter_client import ArbiterClient, ScoreResult
+from arbiter_client.adapters.common import group_key, reference_from_label, response_from_query, strip_special_tokens
+from arbiter_client.adapters.env import client_options_from_env
 
 
 def build_items(
@@ -53,14 +56,18 @@ def build_items(
     return items
 
 
-def build_response(rewards: Sequence[float], components: Sequence[Mapping[str, float]]) -> dict[str, Any]:
-    """OpenRLHF's response from per-item rewards and components (in request order)."""
+def build_response(results: Sequence[ScoreResult], unjudged_reward: float) -> dict[str, Any]:
+    """OpenRLHF's response from results in request order. A row Arbiter did not judge (timeout, error, sandbox
+    unavailable, client fallback) gets `unjudged_reward` as reward and score, 0 for every component, and
+    `arbiter_judged` 0 in extra_logs: OpenRLHF has no "no reward", so this is the documented default."""
     names: list[str] = []
-    for comps in components:
-        names += [n for n in comps if n not in names]
-    scores = [float(c.get("accuracy", r)) for r, c in zip(rewards, components, strict=True)]
-    extra_logs = {name: [float(c.get(name, 0.0)) for c in components] for name in names}
-    return {"rewards": [float(r) for r in rewards], "scores": scores, "extra_logs": extra_logs}
+    for result in results:
+        names += [n for n in result.components if n not in names]
+    rewards = [r.reward if r.judged else unjudged_reward for r in results]
+    scores = [r.components.get("accuracy", r.reward) if r.judged else unjudged_reward for r in results]
+    extra_logs = {name: [r.components.get(name, 0.0) if r.judged else 0.0 for r in results] for name in names}
+    extra_logs["arbiter_judged"] = [1.0 if r.judged else 0.0 for r in results]
+    return {"rewards": rewards, "scores": scores, "extra_logs": extra_logs}
 
 
 _client: ArbiterClient | None = None
@@ -69,21 +76,16 @@ _client: ArbiterClient | None = None
 def _get_client() -> ArbiterClient:
     global _client
     if _client is None:
-        urls = [u.strip() for u in os.environ.get("ARBITER_URL", "http://127.0.0.1:8000").split(",") if u.strip()]
-        options: dict[str, Any] = {
-            "errors": "fallback",
-            "deadline_s": float(os.environ.get("ARBITER_DEADLINE_S", "300")),
-        }
-        if os.environ.get("ARBITER_API_KEY"):
-            options["api_key"] = os.environ["ARBITER_API_KEY"]
+        urls, options = client_options_from_env()
         _client = ArbiterClient(urls, **options)
     return _client
 
 
 def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None) -> dict[str, Any]:
     """OpenRLHF's file-based remote reward function, scored by the Arbiter at $ARBITER_URL."""
-    results = _get_client().score(build_items(queries, prompts, labels))
-    response = build_response([r.reward for r in results], [r.components for r in results])
+    client = _get_client()
+    results = client.score(build_items(queries, prompts, labels))
+    response = build_response(results, client.config.fallback_reward)
     try:
         import torch  # OpenRLHF's file protocol expects tensors; torch is always there inside OpenRLHF.
     except ImportError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.integrations.common import (
+from arbiter_client.adapters.common import (
     code_reference,
     completion_text,
     reference_from_columns,

@@ -9,9 +9,9 @@ from types import ModuleType
 
 from adapter_helpers import Recording  # type: ignore[import-not-found]
 
-from app.client import AsyncArbiterClient
+from arbiter_client import AsyncArbiterClient
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "trl_grpo.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "trl_grpo.py"
 
 
 def load_example() -> ModuleType:

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from adapter_helpers import Recording, running_arbiter  # type: ignore[import-not-found]
 
-from app.client import ArbiterAuthError, ArbiterClient, ArbiterFallbackWarning, AsyncArbiterClient
-from app.integrations import openrlhf, slime
-from app.integrations.trl import arbiter_reward_funcs
-from app.integrations.verl import VerlScorer, task_of
+from arbiter_client import ArbiterAuthError, ArbiterClient, ArbiterFallbackWarning, AsyncArbiterClient
+from arbiter_client.adapters import openrlhf, slime
+from arbiter_client.adapters.trl import arbiter_reward_funcs
+from arbiter_client.adapters.verl import VerlScorer, task_of
 
 RIGHT = "<think>6 times 7</think><answer>42</answer>"
 WRONG = "<think>guess</think><answer>41</answer>"
@@ -99,6 +99,23 @@ async def test_trl_deadline_against_a_server_that_never_answers(black_hole_url: 
     assert values == [0.0, 0.0, 0.0]
 
 
+async def test_trl_unjudged_rows_are_none_for_every_component() -> None:
+    """A server whose sandbox is down (docker backend, an image that does not exist): code rows come back
+    sandbox_unavailable, and TRL gets None for every component of them (no format reward for an unjudged row),
+    while the math row beside them is judged as usual."""
+    env = {"ARBITER_SANDBOX_BACKEND": "docker", "ARBITER_SANDBOX_IMAGE": "arbiter-sandbox:absent-for-tests"}
+    with running_arbiter(**env) as url:
+        funcs = arbiter_reward_funcs(url)
+        columns = {"answer": ["42", None], "tests": [None, json.dumps(PY_TESTS)]}
+        import asyncio
+
+        fmt, acc = await asyncio.gather(
+            *(f(prompts=["p", "q"], completions=[RIGHT, PY_RIGHT], **columns) for f in funcs)
+        )
+    assert fmt == [1.0, None]
+    assert acc == [1.0, None]
+
+
 # ------------------------------------------------------------------------------------------------ verl
 
 
@@ -111,38 +128,55 @@ def test_verl_data_sources_map_to_tasks() -> None:
     assert task_of("my_private_set") is None
 
 
-async def test_verl_compute_score_async(arbiter_url: str) -> None:
-    scorer = VerlScorer(arbiter_url)
-    right = await scorer.compute_score("openai/gsm8k", RIGHT, "42", extra_info={"index": 7})
-    wrong = await scorer.compute_score("lighteval/MATH", WRONG, "42")
-    assert right == {"score": 2.0, "format": 1.0, "accuracy": 1.0, "arbiter_ok": 1.0}
-    assert wrong["score"] == 1.0 and wrong["accuracy"] == 0.0
+async def test_verl_compute_score_per_rollout_calls_are_batched(arbiter_url: str) -> None:
+    recording = Recording()
+    scorer = VerlScorer(arbiter_url, transport=recording)
+    import asyncio
+
+    calls = [
+        scorer.compute_score("openai/gsm8k", RIGHT, "42", extra_info={"index": 7, "split": "train"}),
+        scorer.compute_score("lighteval/MATH", WRONG, "42", extra_info={"index": 8, "tests": None, "language": None}),
+        scorer.compute_score("apps", PY_RIGHT, json.dumps(PY_TESTS), extra_info={"index": 9}),
+        scorer.compute_score("unknown_source", RIGHT, "42"),
+    ]
+    right, wrong, code, unknown = await asyncio.gather(*calls)
+    await scorer.aclose()
+    assert right == {"score": 2.0, "format": 1.0, "accuracy": 1.0, "arbiter_judged": 1.0}
+    assert wrong == {"score": 1.0, "format": 1.0, "accuracy": 0.0, "arbiter_judged": 1.0}
+    assert code["score"] == 2.0 and unknown["score"] == 2.0
+    assert len(recording.bodies) == 1  # four concurrent calls, one request
+    items = recording.bodies[0]["items"]
+    assert items[1]["task"] == "math"  # tests: None (a parquet-merged key) is read as absent
+    assert items[0]["group"] == "openai/gsm8k:7"
 
 
-def test_verl_batch_variant_math_and_code(arbiter_url: str) -> None:
-    scorer = VerlScorer(arbiter_url)
-    try:
-        out = scorer.compute_score_batch(
-            data_sources=["openai/gsm8k", "HuggingFaceH4/MATH-500", "apps", "unknown_source"],
-            solution_strs=[RIGHT, UNFORMATTED, PY_RIGHT, RIGHT],
-            ground_truths=["42", "42", json.dumps(PY_TESTS), "42"],
-            extra_infos=[{"uid": "a"}, {"uid": "a"}, None, None],
-        )
-    finally:
-        scorer.close()
-    assert [o["score"] for o in out] == [2.0, 1.0, 2.0, 2.0]
-    assert [o["accuracy"] for o in out] == [1.0, 1.0, 1.0, 1.0]
-    assert all(set(o) == {"score", "format", "accuracy", "arbiter_ok"} for o in out)
+async def test_verl_reward_kwargs_are_honoured_and_checked(arbiter_url: str) -> None:
+    recording = Recording()
+    scorer = VerlScorer(arbiter_url, transport=recording)
+    out = await scorer.compute_score(
+        "openai/gsm8k",
+        UNFORMATTED,
+        "42",
+        rewards={"accuracy": {"weight": 2.0}},
+        components=["accuracy"],
+        unjudged_score=-1.0,
+    )
+    assert out == {"score": 2.0, "accuracy": 1.0, "arbiter_judged": 1.0}
+    assert recording.bodies[-1]["rewards"] == {"accuracy": {"weight": 2.0}}
+    # A row nobody could judge (no usable tests): the documented unjudged score, the same keys, no format reward.
+    broken = await scorer.compute_score("apps", PY_RIGHT, "{not json", unjudged_score=-1.0)
+    assert broken == {"score": -1.0, "format": 0.0, "accuracy": 0.0, "arbiter_judged": 0.0}
+    with pytest.raises(TypeError, match="unknown reward_kwargs"):
+        await scorer.compute_score("openai/gsm8k", RIGHT, "42", weight=2)
+    await scorer.aclose()
 
 
-def test_verl_dead_server_scores_fallback(dead_url: str) -> None:
+async def test_verl_dead_server_scores_fallback(dead_url: str) -> None:
     scorer = VerlScorer(dead_url, deadline_s=1, backoff_base_s=0.01)
-    try:
-        with pytest.warns(ArbiterFallbackWarning):
-            out = scorer.compute_score_batch(["openai/gsm8k"], [RIGHT], ["42"], [None])
-    finally:
-        scorer.close()
-    assert out == [{"score": 0.0, "arbiter_ok": 0.0}]
+    with pytest.warns(ArbiterFallbackWarning):
+        out = await scorer.compute_score("openai/gsm8k", RIGHT, "42")
+    await scorer.aclose()
+    assert out == {"score": 0.0, "format": 0.0, "accuracy": 0.0, "arbiter_judged": 0.0}
 
 
 # ------------------------------------------------------------------------------------------------ OpenRLHF
@@ -227,11 +261,13 @@ async def test_slime_custom_rm_functions(arbiter_url: str, dead_url: str, monkey
             self.prompt, self.response, self.label = "6*7?", response, label
 
     monkeypatch.setattr(slime, "_clients", {})
+    monkeypatch.setattr(slime, "_batchers", {})
     monkeypatch.setenv("ARBITER_URL", arbiter_url)
     assert (await slime.arbiter_rm(None, Sample(RIGHT, "42")))["reward"] == 2.0
     group = await slime.arbiter_group_rm(None, [Sample(RIGHT, "42"), Sample(WRONG, "42")])
     assert [g["accuracy"] for g in group] == [1.0, 0.0]
     monkeypatch.setattr(slime, "_clients", {})
+    monkeypatch.setattr(slime, "_batchers", {})
     monkeypatch.setenv("ARBITER_URL", dead_url)
     monkeypatch.setenv("ARBITER_DEADLINE_S", "1")
     with pytest.warns(ArbiterFallbackWarning):
@@ -253,6 +289,23 @@ def test_score_route_returns_group_advantages(arbiter_url: str) -> None:
     assert [r["advantage"] for r in results] == [0.75, -0.25, -0.25, -0.25]
     plain = httpx.post(f"{arbiter_url}/v1/score", json={"items": items}, timeout=30).json()["results"]
     assert all(r["advantage"] is None for r in plain)
+
+
+def test_client_advantages_are_the_servers_across_chunks(arbiter_url: str) -> None:
+    """chunk_size 2 with groups of 4: the client keeps each group in one request, so the advantages it returns are
+    the server's over whole groups, the same as one request of the whole batch."""
+    completions = [RIGHT, WRONG, WRONG, UNFORMATTED, RIGHT, RIGHT, WRONG, RIGHT]
+    items = [
+        {"id": str(i), "completion": c, "reference": {"answer": "42"}, "group": f"g{i // 4}"}
+        for i, c in enumerate(completions)
+    ]
+    whole = httpx.post(
+        f"{arbiter_url}/v1/score", json={"items": items, "advantages": {"scale": "group"}}, timeout=30
+    ).json()["results"]
+    with ArbiterClient(arbiter_url, chunk_size=2) as client:
+        results = client.score(items, advantages="group")
+    assert [r.advantage for r in results] == [r["advantage"] for r in whole]
+    assert results[0].advantage is not None and results[0].advantage > 0 > (results[1].advantage or 0)
 
 
 # ------------------------------------------------------------------------------------------------ API keys
@@ -281,6 +334,7 @@ async def test_every_adapter_returns_by_its_deadline_when_the_server_hangs(
     monkeypatch.setenv("ARBITER_DEADLINE_S", "0.5")
     monkeypatch.setattr(openrlhf, "_client", None)
     monkeypatch.setattr(slime, "_clients", {})
+    monkeypatch.setattr(slime, "_batchers", {})
     scorer = VerlScorer(black_hole_url, deadline_s=0.5)
 
     class Sample:
@@ -289,7 +343,7 @@ async def test_every_adapter_returns_by_its_deadline_when_the_server_hangs(
     timings: dict[str, float] = {}
     with pytest.warns(ArbiterFallbackWarning):
         start = time.monotonic()
-        batch = scorer.compute_score_batch(["openai/gsm8k"] * 2, [RIGHT] * 2, ["42"] * 2, [None] * 2)
+        batch = await scorer.compute_score_batch(["openai/gsm8k"] * 2, [RIGHT] * 2, ["42"] * 2, [None] * 2)
         timings["verl batch"] = time.monotonic() - start
         start = time.monotonic()
         single = await scorer.compute_score("openai/gsm8k", RIGHT, "42")
@@ -300,7 +354,7 @@ async def test_every_adapter_returns_by_its_deadline_when_the_server_hangs(
         start = time.monotonic()
         sl = await slime.arbiter_rm(None, Sample())
         timings["slime"] = time.monotonic() - start
-    scorer.close()
+    await scorer.aclose()
     openrlhf._get_client().close()
     assert all(t < 2.0 for t in timings.values()), timings
     assert [b["score"] for b in batch] == [0.0, 0.0] and single["score"] == 0.0
