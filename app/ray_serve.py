@@ -253,7 +253,7 @@ class ArbiterReplica:
     async def score_part(self, body: bytes, headers: list[tuple[str, str]] | None = None) -> dict[str, Any]:
         """Score one part (a /v1/score request body) here, through the same HTTP stack as any request (auth,
         admission, validation). Called over the deployment handle: by other replicas, and by trainers inside the
-        cluster (deploy/ray/arbiter_ray_client.py). Plain data in and out: {status, body, headers, replica}."""
+        cluster (client/arbiter_client/ray_handle.py). Plain data in and out: {status, body, headers, replica}."""
         assert self._app is not None, "the ASGI app is built before the replica takes requests"
         transport = httpx.ASGITransport(app=self._app)
         sent = [*(headers or ()), (PART_HEADER, "1"), ("content-type", "application/json")]

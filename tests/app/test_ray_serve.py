@@ -7,7 +7,7 @@ node removed while a batch is in flight loses no item. Bounded: the cluster star
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
 import socket
 import threading
 import time
@@ -21,9 +21,10 @@ import ray
 from ray import serve
 from ray.cluster_utils import Cluster
 
-from app.client import ArbiterClient
-from app.integrations.verl import VerlScorer
 from app.ray_serve import REPLICAS_HEADER, ArbiterReplica, RayServeArgs
+from arbiter_client import ArbiterClient
+from arbiter_client.adapters.verl import VerlScorer
+from arbiter_client.ray_handle import RayArbiterClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.bwrap]
 
@@ -147,15 +148,24 @@ def test_trainer_adapters_work_unchanged(cluster: tuple[Cluster, Any, str]) -> N
     """verl's batch reward function (through the HTTP client) and OpenRLHF's /get_reward, against the proxy."""
     _, _, url = cluster
     solutions = [R1.format(f"\\boxed{{{v}}}") for v in (42, 41) * 20]  # 40 items: split into parts of 8
-    scorer = VerlScorer(url, rewards={"accuracy": {}})
-    try:
-        scores = scorer.compute_score_batch(
-            ["openai/gsm8k"] * 40, solutions, ["42"] * 40, [{"uid": f"p{i // 8}"} for i in range(40)]
-        )
-    finally:
-        scorer.close()
+
+    async def verl_batch() -> list[dict[str, float]]:
+        scorer = VerlScorer(url)
+        try:
+            return await scorer.compute_score_batch(
+                ["openai/gsm8k"] * 40,
+                solutions,
+                ["42"] * 40,
+                [{"uid": f"p{i // 8}"} for i in range(40)],
+                rewards={"accuracy": {}},
+                components=["accuracy"],
+            )
+        finally:
+            await scorer.aclose()
+
+    scores = asyncio.run(verl_batch())
     assert [s["score"] for s in scores] == [1.0, 0.0] * 20
-    assert all(s["arbiter_ok"] == 1.0 for s in scores)
+    assert all(s["arbiter_judged"] == 1.0 for s in scores)
     prompt = "<|user|>What is 6*7?<|assistant|>"
     body = {"query": [prompt + c for c in solutions[:4]], "prompts": [prompt] * 4, "labels": ["42"] * 4}
     reply = httpx.post(f"{url}/get_reward", json={**body, "rewards": {"accuracy": {}}}, timeout=60)
@@ -165,14 +175,10 @@ def test_trainer_adapters_work_unchanged(cluster: tuple[Cluster, Any, str]) -> N
 
 def test_in_cluster_handle_client_gives_the_same_results(cluster: tuple[Cluster, Any, str]) -> None:
     _, _, url = cluster
-    spec = importlib.util.spec_from_file_location("arbiter_ray_client", ROOT / "deploy/ray/arbiter_ray_client.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     items = code_batch(n_groups=6, size=4)
     payload = {"items": items, "rewards": {"accuracy": {}}, "advantages": {}}
     over_http = httpx.post(f"{url}/v1/score", json=payload, timeout=120).json()["results"]
-    client = module.RayArbiterClient(app_name="arbiter", part_items=8)
+    client = RayArbiterClient(app_name="arbiter", part_items=8)
     through_handle = client.score(items, rewards={"accuracy": {}}, advantages={})
     keys = ("id", "reward", "components", "status", "advantage")  # details hold timings, which vary
     assert [[r[k] for k in keys] for r in through_handle] == [[r[k] for k in keys] for r in over_http]

@@ -1,10 +1,10 @@
 """In-cluster client of Arbiter on Ray Serve: a trainer that runs inside the same Ray cluster (verl, OpenRLHF,
 NeMo-RL, SkyRL) scores through the deployment handle, with no HTTP hop and no proxy.
 
-Self-contained on purpose (ray only, no `app` import): it is meant to move into the client package as
-`arbiter_client/ray_handle.py`. It sends the same request bodies as POST /v1/score and returns the same result
-objects (the JSON of each ItemResult), in request order. A batch is cut into parts (GRPO groups whole) that the
-Serve router spreads over replicas; a part whose replica dies is sent again.
+Needs ray (already in the trainer's environment; the client package does not depend on it) and never imports the
+server. It sends the same request bodies as POST /v1/score and returns the same result objects (the JSON of each
+ItemResult), in request order. A batch is cut into parts by the client's own chunking (GRPO groups whole, sizes
+balanced) that the Serve router spreads over replicas; a part whose replica dies is sent again.
 
     client = RayArbiterClient(app_name="arbiter")
     results = client.score(items, rewards="r1-zero", advantages={})
@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ray import serve
 from ray.exceptions import RayActorError
+
+from arbiter_client.core import plan_chunks
 
 
 class ArbiterRayError(RuntimeError):
@@ -31,24 +33,12 @@ class ArbiterRayError(RuntimeError):
         super().__init__(f"HTTP {status}: {body[:500].decode('utf-8', 'replace')}")
 
 
-def plan_parts(groups: Sequence[Hashable | None], part_items: int) -> list[list[int]]:
-    """Index lists of about part_items items, each GRPO group whole (same rule as the server's app/batch_split)."""
-    units: dict[object, list[int]] = {}
-    for i, group in enumerate(groups):
-        units.setdefault(("__single__", i) if group is None else ("group", group), []).append(i)
-    if not groups:
+def plan_parts(items: Sequence[Mapping[str, Any]], part_items: int) -> list[list[int]]:
+    """Index lists of about part_items items with every GRPO group whole, sizes balanced over the parts."""
+    if not items:
         return []
-    target = math.ceil(len(groups) / math.ceil(len(groups) / part_items))
-    parts: list[list[int]] = []
-    current: list[int] = []
-    for members in units.values():
-        if current and len(current) + len(members) > target:
-            parts.append(current)
-            current = []
-        current.extend(members)
-    if current:
-        parts.append(current)
-    return parts
+    balanced = math.ceil(len(items) / math.ceil(len(items) / part_items))
+    return plan_chunks(items, balanced, split_groups=False)
 
 
 class RayArbiterClient:
@@ -83,7 +73,7 @@ class RayArbiterClient:
         if advantages is not None and advantages.get("scale") == "batch":
             parts = [list(range(len(items)))]  # the batch-wide std needs every item in one part
         else:
-            parts = plan_parts([item.get("group") for item in items], self.part_items)
+            parts = plan_parts(items, self.part_items)
         bodies = [json.dumps({"items": [items[i] for i in p], **extra}).encode() for p in parts]
         replies = await asyncio.gather(*(self._send(body) for body in bodies))
         results: list[dict[str, Any]] = [{} for _ in items]
