@@ -1,15 +1,15 @@
-"""Request/result types of the public API (re-exported by sandbox/__init__.py)."""
+"""Request/result types of the public API (re-exported by sandbox/__init__.py). Judging a job's outcome against
+a request is sandbox/judge.py's."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import judge as _judge
-from .models import VERDICTS, CompileLimits, Job, JobOutcome, Limits, TestOutcome
+from .compare import JudgeMode
+from .models import LANGUAGES, TEST_KINDS, CompileLimits, Job, LanguageName, Limits, TestKind, TestOutcome, Verdict
 
 
 def _cores() -> int:
@@ -42,14 +42,14 @@ class RunRequest:
     """
 
     source: str
-    language: str = "python"  # "python" | "cpp" (cpp: stdio only)
-    kind: str = "stdio"
+    language: LanguageName = "python"  # see LANGUAGES for the test kinds each runs
+    kind: TestKind = "stdio"
     inputs: Sequence[Any] = ()
     expected: Sequence[Any] | None = None
     fn_name: str | None = None
     entry_point: str | None = None
     limits: Limits = field(default_factory=Limits)
-    judge: str = "tolerant"  # "tolerant" | "exact"
+    judge: JudgeMode = "tolerant"
     # APPS and TACO store a call's expected return value wrapped in a one-element list ([[1, 2]] for a
     # return of [1, 2]) and their own grader accepts either form; True does the same for call tests.
     accept_wrapped_returns: bool = False
@@ -81,12 +81,14 @@ class RunRequest:
         return cls(source=source, kind="assert", inputs=tests, entry_point=entry_point, **kw)
 
     def validate(self) -> None:
-        if self.language not in ("python", "cpp"):
-            raise ValueError(f"language must be 'python' or 'cpp', not {self.language!r}")
-        if self.kind not in ("stdio", "call", "assert"):
-            raise ValueError(f"kind must be 'stdio', 'call' or 'assert', not {self.kind!r}")
-        if self.language == "cpp" and self.kind != "stdio":
-            raise ValueError("C++ programs support stdin/stdout tests only")
+        lang = LANGUAGES.get(self.language)
+        if lang is None:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
+        if self.kind not in TEST_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(TEST_KINDS)}, not {self.kind!r}")
+        if self.kind not in lang.kinds:
+            runs = ", ".join(k for k in TEST_KINDS if k in lang.kinds)
+            raise ValueError(f"{self.language} programs run {runs} tests, not {self.kind}")
         if self.kind in ("stdio", "call") and (self.expected is None or len(self.expected) != len(self.inputs)):
             raise ValueError("expected must have one entry per input")
         if self.kind == "call" and not self.fn_name:
@@ -115,14 +117,14 @@ class RunRequest:
 @dataclass(frozen=True)
 class FailureInfo:
     index: int
-    verdict: str
+    verdict: Verdict
     stdout: str
     stderr: str
 
 
 @dataclass
 class RunResult:
-    verdicts: list[str]
+    verdicts: list[Verdict]
     passed: int
     total: int
     cpu_s: float  # sum over tests
@@ -143,59 +145,4 @@ class RunResult:
     @property
     def system_error(self) -> bool:
         """True when some test could not be judged because of the sandbox (never the program's fault)."""
-        return any(v == "SE" for v in self.verdicts)
-
-
-def _excerpt(s: str, n: int) -> str:
-    return s if len(s) <= n else s[:n] + f"... [{len(s) - n} more characters]"
-
-
-def _call_matches(req: RunRequest, actual: Any, expected: Any) -> bool:
-    if _judge.compare_values(actual, expected, req.judge):  # type: ignore[arg-type]
-        return True
-    return (
-        req.accept_wrapped_returns
-        and isinstance(expected, list)
-        and len(expected) == 1
-        and _judge.compare_values(actual, expected[0], req.judge)
-    )  # type: ignore[arg-type]
-
-
-def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, error: str | None = None) -> RunResult:
-    verdicts: list[str] = []
-    judged: list[TestOutcome] = []
-    for i, t in enumerate(outcome.tests):
-        v = t.verdict
-        if v == "OK":
-            if req.kind == "stdio":
-                v = "AC" if _judge.compare_output(t.stdout, req.expected[i], req.judge) else "WA"  # type: ignore[index]
-            elif req.kind == "call":
-                v = "AC" if _call_matches(req, t.return_value, req.expected[i]) else "WA"  # type: ignore[index]
-            else:
-                v = "WA"  # assert tests report AC themselves; a bare OK means the harness did not confirm
-        elif v not in VERDICTS:
-            v = "SE"
-        elif v == "SKIP" and not req.stop_after_failure:
-            v = "SE"  # the executor skips tests only when asked to
-        elif v == "AC" and req.kind != "assert":
-            v = "SE"  # only the assert harness may claim AC inside the sandbox
-        judged.append(dataclasses.replace(t, verdict=v))  # outcomes may be shared by deduplicated requests
-        verdicts.append(v)
-    first = None
-    for i, (v, t) in enumerate(zip(verdicts, judged)):
-        if v != "AC":
-            first = FailureInfo(i, v, _excerpt(t.stdout, excerpt), _excerpt(t.stderr, excerpt))
-            break
-    if error is None and any(v == "SE" for v in verdicts):
-        error = next((t.stderr for t in judged if t.verdict == "SE"), "") or "sandbox error"
-    return RunResult(
-        verdicts=verdicts,
-        passed=sum(v == "AC" for v in verdicts),
-        total=len(verdicts),
-        cpu_s=round(sum(t.cpu_s for t in outcome.tests), 4),
-        wall_s=round(sum(t.wall_s for t in outcome.tests), 4),
-        compile_output=outcome.compile_output,
-        first_failure=first,
-        tests=judged,
-        error=error,
-    )
+        return Verdict.SE in self.verdicts

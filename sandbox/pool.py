@@ -10,10 +10,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .api import PoolConfig, RunRequest, RunResult, judge_outcome
+from .api import PoolConfig, RunRequest, RunResult
 from .backends.base import Backend, WorkerTransport
 from .errors import AcquireTimeout, PoolClosed, ProtocolError, SandboxError, WorkerLost, WorkerStartFailed
-from .models import Job, JobOutcome
+from .judge import judge_outcome
+from .models import Job, JobOutcome, Verdict
 from .protocol import read_frame, write_frame
 
 log = logging.getLogger("arbiter.sandbox")
@@ -61,7 +62,7 @@ class SandboxPool:
         self._last_error: str | None = None
         self._failures = 0
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._inflight: dict[str, asyncio.Task[JobOutcome]] = {}
+        self._inflight: dict[str, asyncio.Task[tuple[JobOutcome, str | None]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, wait: bool = True) -> None:
@@ -266,7 +267,7 @@ class SandboxPool:
         if task is None:
             task = asyncio.get_running_loop().create_task(self._execute(job))
             self._inflight[key] = task
-            task.add_done_callback(lambda _t, k=key: self._inflight.pop(k, None))
+            task.add_done_callback(lambda _t: self._inflight.pop(key, None))
         else:
             self._dedup += 1
         return await asyncio.shield(task)
@@ -294,13 +295,13 @@ class SandboxPool:
                     raise ProtocolError(f"executor returned {len(outcome.tests)} outcomes for {n} tests")
                 worker.jobs += 1
                 self._jobs += 1
-                healthy = not outcome.dirty and not any(t.verdict == "SE" for t in outcome.tests)
+                healthy = not outcome.dirty and not any(t.verdict == Verdict.SE for t in outcome.tests)
                 if healthy or attempt == attempts - 1:
                     if not healthy:
-                        reason = next((t.stderr for t in outcome.tests if t.verdict == "SE"), "") or reason
-                        return outcome, (reason if any(t.verdict == "SE" for t in outcome.tests) else None)
+                        reason = next((t.stderr for t in outcome.tests if t.verdict == Verdict.SE), "") or reason
+                        return outcome, (reason if any(t.verdict == Verdict.SE for t in outcome.tests) else None)
                     return outcome, None
-                reason = next((t.stderr for t in outcome.tests if t.verdict == "SE"), "") or "worker unclean"
+                reason = next((t.stderr for t in outcome.tests if t.verdict == Verdict.SE), "") or "worker unclean"
             except TimeoutError:
                 reason = f"worker {worker.transport.id} did not answer within {deadline:.1f}s"
             except (WorkerLost, ProtocolError) as e:

@@ -3,7 +3,7 @@
 Boundary: new pid/ipc/uts/net (no interface, not even loopback up)/cgroup namespaces, --die-with-parent,
 --new-session, read-only /usr (and the /bin /lib* /sbin links), a minimal /etc (ld.so.cache, alternatives and a
 generated passwd/group), a private size-limited tmpfs /tmp, fresh /proc and minimal /dev, no host home or project
-dir; the executor file is bound read-only at /opt/arbiter/executor.py.
+dir; the executor package (sandbox/executor/) is bound read-only at /opt/arbiter/executor.
 
 When the service runs as root, no user namespace is created: the executor runs as root with only the
 capabilities it needs to drop privileges and clean up (SETUID SETGID KILL CHOWN DAC_OVERRIDE FOWNER) and runs user
@@ -28,7 +28,7 @@ from ..errors import BackendUnavailable, WorkerLost, WorkerStartFailed
 from ..uids import UidAllocator
 from .base import Backend, WorkerTransport
 
-EXECUTOR_PATH = Path(__file__).resolve().parent.parent / "executor.py"
+EXECUTOR_DIR = Path(__file__).resolve().parent.parent / "executor"  # the stdlib-only executor package
 INSTALL_HINT = "install bubblewrap: apt-get install -y bubblewrap"
 CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 
@@ -214,12 +214,13 @@ class BwrapBackend(Backend):
         args = self._base_args()
         args += [
             "--ro-bind",
-            str(EXECUTOR_PATH),
-            "/opt/arbiter/executor.py",
+            str(EXECUTOR_DIR),
+            "/opt/arbiter/executor",
             self.config.python,
             "-I",
             "-u",
-            "/opt/arbiter/executor.py",
+            "-B",
+            "/opt/arbiter/executor",
             "--workroot",
             "/tmp",
             "--python",
