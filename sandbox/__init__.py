@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import FailureInfo, PoolConfig, RunRequest, RunResult
+from .api import FailureInfo, PoolConfig, RunRequest, RunResult, available_cores
 from .backends.base import Backend, WorkerTransport
 from .compare import compare_output, compare_values
 from .errors import (
@@ -55,6 +55,7 @@ __all__ = [
     "WorkerLost",
     "WorkerStartFailed",
     "WorkerTransport",
+    "available_cores",
     "compare_output",
     "compare_values",
     "create_backend",

@@ -12,7 +12,8 @@ from .compare import JudgeMode
 from .models import LANGUAGES, TEST_KINDS, CompileLimits, Job, LanguageName, Limits, TestKind, TestOutcome, Verdict
 
 
-def _cores() -> int:
+def available_cores() -> int:
+    """CPUs this process may run on: the default number of warm workers (the service's settings use it too)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover
@@ -21,10 +22,10 @@ def _cores() -> int:
 
 @dataclass(frozen=True)
 class PoolConfig:
-    size: int = field(default_factory=_cores)  # warm workers
+    size: int = field(default_factory=available_cores)  # warm workers
     max_jobs_per_worker: int = 200  # recycle a worker after this many jobs
     acquire_timeout_s: float = 60.0  # how long a job may wait for a free worker
-    start_timeout_s: float = 30.0  # a new worker must say hello within this
+    start_timeout_s: float = 60.0  # a new worker must say hello within this
     protocol_margin_s: float = 5.0  # added to the sum of per-test wall caps
     retry_on_fault: bool = True  # retry a job once on a fresh worker after a boundary fault (SE)
     compile_limits: CompileLimits = field(default_factory=CompileLimits)

@@ -44,7 +44,7 @@ def _default_python() -> str:
 class BwrapConfig:
     bwrap: str = "bwrap"
     python: str = field(default_factory=_default_python)  # must live under /usr (bound read-only)
-    tmpfs_mb: int = 512  # private /tmp of one worker (work dirs, compiled binaries)
+    tmpfs_mb: int = 256  # private /tmp of one worker (work dirs, compiled binaries)
     uid_base: int = 61000  # worker slot i runs programs as uid_base + i (root only)
     uid_slots: int = 1000
     python_mode: str = "fork"  # "fork": warm zygote; "exec": python3 file.py per test

@@ -67,13 +67,13 @@ _ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestExce
 @dataclass(frozen=True)
 class DockerConfig:
     image: str = "arbiter-sandbox:latest"
-    instance: str = "default"  # label arbiter.instance: unique per service process sharing one engine
+    instance: str = "arbiter"  # label arbiter.instance: unique per service process sharing one engine
     pool: str = "default"  # label arbiter.pool
     base_url: str | None = None  # None: DOCKER_HOST or the local socket (docker.from_env)
     api_timeout_s: float = 30.0  # per engine API call
-    memory_mb: int = 1024  # whole container: executor + program + tmpfs contents; swap is not allowed
+    memory_mb: int = 1536  # whole container: executor + program + tmpfs contents; swap is not allowed
     cpus: float = 1.0  # CPU quota of one container (nano_cpus)
-    pids_limit: int = 128  # processes and threads of one container
+    pids_limit: int = 256  # processes and threads of one container
     tmpfs_mb: int = 256  # /tmp: the executor's work root (sources, compiled binaries, program files)
     shm_mb: int = 16  # /dev/shm
     # measured: SETUID+SETGID to drop to the worker uid, KILL to stop its programs at the wall-clock cap or output
