@@ -3,6 +3,7 @@ a request is sandbox/judge.py's."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,9 @@ class RunRequest:
     # see WA of stdio / call tests): the rest are SKIP, not passed. For all-or-nothing scoring, where the result
     # cannot change, it saves the time-outs of a looping program on every later test.
     stop_after_failure: bool = False
+    # Scales limits.cpu_s (and the default wall cap derived from it); None: the language's own multiplier
+    # (sandbox.LANGUAGES[language].cpu_multiplier, e.g. 2 for Java), as Codeforces-style judges do.
+    cpu_multiplier: float | None = None
 
     @classmethod
     def stdio(cls, source: str, inputs: Sequence[str], outputs: Sequence[str], **kw: Any) -> RunRequest:
@@ -94,12 +98,23 @@ class RunRequest:
             raise ValueError("expected must have one entry per input")
         if self.kind == "call" and not self.fn_name:
             raise ValueError("call-based tests need fn_name")
-        if self.kind == "assert" and not self.entry_point:
-            raise ValueError("assert-based tests need entry_point")
+        if self.kind == "assert" and self.language == "python" and not self.entry_point:
+            raise ValueError("assert-based Python tests need entry_point (the function check(candidate) gets)")
+        if self.kind == "assert" and not all(isinstance(x, str) for x in self.inputs):
+            raise ValueError("assert tests must be test-code strings")
+        if self.cpu_multiplier is not None and not 0 < self.cpu_multiplier <= 10:
+            raise ValueError("cpu_multiplier must be in (0, 10]")
         if self.kind == "stdio" and not all(isinstance(x, str) for x in self.inputs):
             raise ValueError("stdio inputs must be strings")
         if self.judge not in ("tolerant", "exact"):
             raise ValueError("judge must be 'tolerant' or 'exact'")
+
+    @property
+    def effective_limits(self) -> Limits:
+        factor = LANGUAGES[self.language].cpu_multiplier if self.cpu_multiplier is None else self.cpu_multiplier
+        if factor == 1.0:
+            return self.limits
+        return dataclasses.replace(self.limits, cpu_s=round(self.limits.cpu_s * factor, 3))
 
     def to_job(self, compile_limits: CompileLimits | None = None) -> Job:
         return Job(
@@ -109,7 +124,7 @@ class RunRequest:
             tests=tuple(self.inputs),
             fn_name=self.fn_name,
             entry_point=self.entry_point,
-            limits=self.limits,
+            limits=self.effective_limits,
             compile_limits=compile_limits or CompileLimits(),
             stop_after_failure=self.stop_after_failure,
         )

@@ -135,8 +135,11 @@ class Job:
     @property
     def protocol_deadline_s(self) -> float:
         """Sum of the per-test wall caps, plus compilation, plus cleanup margins."""
+        lang = LANGUAGES[self.language]
         per_test = self.limits.effective_wall_s + 0.5
-        compile_s = self.compile_limits.wall_s if LANGUAGES[self.language].compiled else 0.0
+        compile_s = self.compile_limits.wall_s if lang.compiled else 0.0
+        if self.kind == "assert" and lang.compiled and lang.name != "python":
+            per_test += compile_s  # built with each test's code
         return len(self.tests) * per_test + compile_s + 5.0
 
 

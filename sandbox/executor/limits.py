@@ -26,6 +26,7 @@ class ChildLimits:
     file_size_mb: float
     open_files: int
     address_space: bool = True  # apply memory_mb as RLIMIT_AS
+    data_mb: int = 0  # RLIMIT_DATA (committed writable memory) instead, for runtimes that reserve large arenas
     big_stack: bool = False  # raise RLIMIT_STACK to min(memory, 256 MB): deep recursion of compiled programs
 
     @classmethod
@@ -47,6 +48,9 @@ def apply_limits(lim: ChildLimits, cfg: Settings) -> None:
         b = lim.memory_mb * 1024 * 1024
         if lim.address_space:
             resource.setrlimit(resource.RLIMIT_AS, (b, b))
+        elif lim.data_mb:
+            d = lim.data_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_DATA, (d, d))
         if lim.big_stack:
             s = min(b, 256 * 1024 * 1024)
             try:
@@ -93,6 +97,12 @@ def child_setup(cfg: Settings, lim: ChildLimits, fds: dict[int, int], cwd: str, 
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
         signal.signal(s, signal.SIG_DFL)
     os.chdir(cwd)
+    if cfg.switch_user:
+        # harness pipes (fd 3: report, fd 4: nonce) become the program's own, so that runtimes that only open
+        # paths (/proc/self/fd/N: the JVM, Node, Rust's std::fs) may reopen them after the uid switch
+        for target in fds:
+            if target >= 3:
+                os.fchown(target, cfg.uid, cfg.gid)
     drop_privileges(cfg)
     apply_limits(lim, cfg)
 

@@ -23,6 +23,15 @@ class ProcessRunner:
     def __init__(self, cfg: Settings) -> None:
         self.cfg = cfg
 
+    def version(self, argv: list[str]) -> str | None:
+        """First line a toolchain prints for its version (None when it does not run)."""
+        limits = ChildLimits(cpu_s=10, memory_mb=0, max_processes=64, file_size_mb=1, open_files=64)
+        r = self.run(argv, cwd="/", limits=limits, stdin_data=b"", wall_s=20.0, max_out=4096, stderr_cap=4096)
+        if r.setup_error or r.exit_code != 0:
+            return None
+        lines = (r.stdout + r.stderr).decode("utf-8", "replace").strip().splitlines()
+        return lines[0].strip() if lines else None
+
     def run(
         self,
         argv: list[str] | None,

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .base import Language
+from .base import Build, Language
+from .c import C
 from .cpp import Cpp
+from .go import Go
+from .java import Java
+from .javascript import JavaScript
 from .python import Python
+from .rust import Rust
 
-LanguageName = Literal["python", "cpp"]
+LanguageName = Literal["python", "c", "cpp", "java", "javascript", "go", "rust"]
 
-LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (Python(), Cpp())}
+LANGUAGES: dict[str, Language] = {
+    lang.name: lang for lang in (Python(), C(), Cpp(), Java(), JavaScript(), Go(), Rust())
+}
 
-__all__ = ["LANGUAGES", "Language", "LanguageName"]
+__all__ = ["LANGUAGES", "Build", "Language", "LanguageName"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 
 from ..kinds.base import TestKind
-from ..settings import Settings
-from .base import Language
+from .base import Build, Language, c_family_assert
 
 
 class Cpp(Language):
@@ -15,11 +14,13 @@ class Cpp(Language):
     compiled = True
     big_stack = True
     oom_markers = ("std::bad_alloc",)
-    compiler = "/usr/bin/g++"
+    toolchain = "/usr/bin/g++"
+    version_argv = ("/usr/bin/g++", "--version")
+    install_hint = "apt-get install -y g++"
     flags = ("-O2", "-std=c++17", "-pipe")
 
-    def compile_argv(self, src: str, build_dir: str) -> list[str]:
-        return [self.compiler, *self.flags, "-o", os.path.join(build_dir, "main"), src, "-lm"]
+    def compile_argv(self, build: Build, kind: TestKind) -> list[str]:
+        return [self.toolchain, *self.flags, "-o", os.path.join(build.build_dir, "main"), build.main_source, "-lm"]
 
-    def run_argv(self, src: str, build_dir: str, cfg: Settings, kind: TestKind, memory_mb: int) -> list[str] | None:
-        return [os.path.join(build_dir, "main")]
+    def assert_sources(self, source: str, test_code: str) -> dict[str, str]:
+        return {self.source_name: c_family_assert(source, test_code)}
