@@ -28,7 +28,7 @@ from .errors import (
 )
 from .judge import judge_outcome
 from .models import LANGUAGES, TEST_KINDS, VERDICTS, CompileLimits, LanguageName, Limits, TestKind, TestOutcome, Verdict
-from .pool import PoolStats, SandboxPool
+from .pool import PoolStats, SandboxPool, Toolchain
 
 __all__ = [
     "LANGUAGES",
@@ -51,6 +51,7 @@ __all__ = [
     "SandboxPool",
     "TestKind",
     "TestOutcome",
+    "Toolchain",
     "Verdict",
     "WorkerLost",
     "WorkerStartFailed",

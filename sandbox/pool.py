@@ -35,6 +35,16 @@ class PoolStats:
     deduplicated: int = 0
 
 
+@dataclass(frozen=True)
+class Toolchain:
+    """One language on this backend: its toolchain's version, or why it is missing (what to install)."""
+
+    language: str
+    available: bool
+    version: str | None
+    reason: str | None
+
+
 class _Worker:
     __slots__ = ("hello", "jobs", "started", "transport")
 
@@ -62,6 +72,7 @@ class SandboxPool:
         self._last_error: str | None = None
         self._failures = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._toolchains: dict[str, Toolchain] | None = None
         self._inflight: dict[str, asyncio.Task[tuple[JobOutcome, str | None]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -245,6 +256,38 @@ class SandboxPool:
             await worker.transport.kill()
         except Exception as e:
             log.warning("killing worker %s failed: %s", worker.transport.id, e)
+
+    # ------------------------------------------------------------------ languages
+    async def toolchains(self) -> dict[str, Toolchain]:
+        """Each language's toolchain on this backend (asked once of a worker, then cached: a worker's toolchains
+        are those of its image or host). Raises SandboxError when no worker answers."""
+        if self._toolchains is None:
+            worker = await self._acquire(self.config.acquire_timeout_s)
+            healthy = False
+            try:
+                await write_frame(worker.transport, {"type": "toolchains"})
+                reply = await asyncio.wait_for(read_frame(worker.transport), 120)
+                if reply.get("type") != "toolchains" or not isinstance(reply.get("languages"), dict):
+                    raise ProtocolError(f"expected toolchains, got {reply.get('type')!r}")
+                self._toolchains = {
+                    name: Toolchain(
+                        language=name,
+                        available=bool(info.get("available")),
+                        version=info.get("version"),
+                        reason=info.get("reason"),
+                    )
+                    for name, info in reply["languages"].items()
+                }
+                healthy = True
+            except TimeoutError:
+                raise WorkerLost(f"worker {worker.transport.id} did not report its toolchains") from None
+            finally:
+                self._release(worker, healthy)
+        return self._toolchains
+
+    def known_toolchains(self) -> dict[str, Toolchain] | None:
+        """The toolchains once asked (None before): for readiness checks that must not wait."""
+        return self._toolchains
 
     # ------------------------------------------------------------------ jobs
     async def run(self, request: RunRequest) -> RunResult:

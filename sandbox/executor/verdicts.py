@@ -75,8 +75,9 @@ def _conditions(
         or sig == signal.SIGXCPU
         or r.cpu_s > cpu_limit_s
         or (sig == signal.SIGKILL and r.cpu_s >= cpu_limit_s * 0.95),
-        Verdict.MLE: failed
-        and (any(m in stderr_tail for m in oom_markers) or (sig == signal.SIGKILL and r.maxrss_mb >= memory_mb * 0.9)),
+        # a runtime's own out-of-memory message, or a crash at the limit (a C program whose malloc failed, the
+        # cgroup's OOM kill)
+        Verdict.MLE: failed and (any(m in stderr_tail for m in oom_markers) or r.maxrss_mb >= memory_mb * 0.9),
         Verdict.RE: failed,
     }
 

@@ -98,8 +98,12 @@ WRONG_BODY = {
 }
 
 
+def program_head(p: Problem) -> str:
+    """The program without its solution: prompt (declaration for Rust, whose prompt lacks the signature)."""
+    return _CRATE_USE.sub("", p.row["declaration"]) if p.language == "rust" else p.row["prompt"]
+
+
 def wrong_program(p: Problem) -> str:
     """Problem 0's program with a wrong return value."""
     assert p.task_id.endswith("/0"), p.task_id
-    head = _CRATE_USE.sub("", p.row["declaration"]) if p.language == "rust" else p.row["prompt"]
-    return head + WRONG_BODY[p.language]
+    return program_head(p) + WRONG_BODY[p.language]
