@@ -4,7 +4,8 @@ them: the program is the prompt (or declaration) plus a solution, the test is th
 
 Adaptations of the dataset, all on the dataset's side (the sandbox runs what it is given):
 - Python: the test's last line `check(<entry point>)` is dropped; the harness calls check(candidate) itself.
-- Go: the test file is `test_setup + test` (the row's imports for the test file); the program gets `package main`.
+- Go: the program is `import + prompt + solution` (some prompts lack the imports the solution uses; the row's
+  `import` field has them), the test `test_setup + test`; the Go harness merges both into one file.
 - Rust: the declaration's `use rand::Rng; use regex::Regex; use md5;` lines are dropped: external crates do not
   exist in the sandbox (rustc without cargo). Problems whose solution uses them cannot pass (see RUST_NEEDS_CRATES).
 """
@@ -71,7 +72,7 @@ def problem(language: str, row: dict[str, Any]) -> Problem:
         m = re.search(r"check\(([A-Za-z_]\w*)\)\s*$", row["test"])
         entry = m.group(1) if m else None
     elif language == "go":
-        program = row["prompt"] + sol
+        program = row["import"] + "\n" + row["prompt"] + sol  # some prompts lack the imports their solution needs
         test = row["test_setup"] + "\n" + row["test"]
     elif language == "rust":
         program = _CRATE_USE.sub("", row["declaration"]) + sol

@@ -32,7 +32,8 @@ BUSY = {
     "java": "public class Main { public static void main(String[] a){ long x=0; while(true){ x++; if (x==-1) break; } } }\n",
     "javascript": "let x = 0; for (;;) { x++; }\n",
     "go": "package main\nfunc main(){ x := 0; for { x++ } }\n",
-    "rust": "fn main(){ let mut x: u64 = 0; loop { x = std::hint::black_box(x + 1); } }\n",
+    "rust": "fn main(){ let mut x: u64 = 1; loop { x = x.wrapping_mul(6364136223846793005).wrapping_add(1);"
+    " if x == 0 { println!(\"{}\", x); } } }\n",
 }
 HOG = {
     "python": "x = []\nwhile True:\n    x.append(bytearray(1 << 20))\n",
@@ -58,7 +59,8 @@ FLOOD = {
     "c": '#include <stdio.h>\nint main(void){for(;;)puts("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");}\n',
     "cpp": '#include <cstdio>\nint main(){for(;;)std::puts("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");}\n',
     "java": 'public class Main { public static void main(String[] a){ while(true) System.out.println("xxxxxxxxxxxxxxxxxxxx"); } }\n',
-    "javascript": "const s = 'x'.repeat(1000) + '\\n'; for (;;) process.stdout.write(s);\n",
+    # fs.writeSync: process.stdout.write to a pipe may queue in memory while the loop never yields
+    "javascript": "const fs = require('fs'); const s = 'x'.repeat(1000) + '\\n'; for (;;) fs.writeSync(1, s);\n",
     "go": 'package main\nimport "fmt"\nfunc main(){ for { fmt.Println("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx") } }\n',
     "rust": 'fn main(){ loop { println!("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"); } }\n',
 }

@@ -15,7 +15,9 @@ from ..kinds.base import TestKind
 from .base import NONCE_PATH, REPORT_PATH, Build, Language
 
 _CFG_TEST = re.compile(r"#\s*\[\s*cfg\s*\(\s*test\s*\)\s*\]")
-_TEST_FN = re.compile(r"#\s*\[\s*test\s*\]\s*(?:pub\s+)?fn\s+([A-Za-z_]\w*)")
+_TEST_FN = re.compile(
+    r"#\s*\[\s*test\s*\]\s*(?://[^\n]*\s*)*(?:pub\s+)?fn\s+([A-Za-z_]\w*)"
+)  # comments may sit between
 _MOD = re.compile(r"\bmod\s+([A-Za-z_]\w*)\s*\{")
 _PROGRAM_MAIN = re.compile(r"\bfn\s+main\s*\(\s*\)")
 
