@@ -33,7 +33,7 @@ BUSY = {
     "javascript": "let x = 0; for (;;) { x++; }\n",
     "go": "package main\nfunc main(){ x := 0; for { x++ } }\n",
     "rust": "fn main(){ let mut x: u64 = 1; loop { x = x.wrapping_mul(6364136223846793005).wrapping_add(1);"
-    " if x == 0 { println!(\"{}\", x); } } }\n",
+    ' if x == 0 { println!("{}", x); } } }\n',
 }
 HOG = {
     "python": "x = []\nwhile True:\n    x.append(bytearray(1 << 20))\n",
