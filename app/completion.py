@@ -114,7 +114,17 @@ def _format_problem(
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#.-]*)[^\n]*\n(.*?)```", re.DOTALL)
 
 # Fence labels trainers' models actually emit, mapped to the language names of code references.
-_LANGUAGE_ALIASES = {"py": "python", "python3": "python", "c++": "cpp", "cc": "cpp", "cxx": "cpp"}
+_LANGUAGE_ALIASES = {
+    "py": "python",
+    "python3": "python",
+    "c++": "cpp",
+    "cc": "cpp",
+    "cxx": "cpp",
+    "js": "javascript",
+    "node": "javascript",
+    "golang": "go",
+    "rs": "rust",
+}
 
 
 def code_blocks(text: str) -> list[CodeBlock]:

@@ -113,6 +113,11 @@ class SandboxSettings(BaseModel):
     max_cpu_s: float = Field(20.0, gt=0, description="Upper bound on an item's own cpu_s limit.")
     max_memory_mb: int = Field(1024, ge=16, description="Upper bound on an item's own memory_mb limit.")
     max_tests: int = Field(512, ge=1, description="Most tests one code item may carry.")
+    cpu_multipliers: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per-language CPU-time multipliers applied to cpu_s, e.g. {"java": 2.5} (JSON); a language '
+        "not listed uses the sandbox's default (java 2, others 1).",
+    )
 
     @model_validator(mode="after")
     def _test_fits_in_container(self) -> SandboxSettings:

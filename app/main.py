@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from app import __version__
 from app import metrics as metrics_api
 from app.api import catalogue, integrations
+from app.api import languages as languages_api
 from app.api.admission import Admission, AdmissionMiddleware
 from app.api.errors import install_error_handlers
 from app.api.routes import router
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(router)
     app.include_router(catalogue.router)
+    app.include_router(languages_api.router)  # GET /v1/languages
     app.include_router(metrics_api.router)
     app.include_router(integrations.router)  # OpenRLHF /get_reward, slime /slime/reward
     return app

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Language = Literal["python", "cpp"]
-LANGUAGES: tuple[Language, ...] = ("python", "cpp")
+Language = Literal["python", "c", "cpp", "java", "javascript", "go", "rust"]
+LANGUAGES: tuple[Language, ...] = ("python", "c", "cpp", "java", "javascript", "go", "rust")
 
 
 class _Model(BaseModel):
@@ -46,10 +46,11 @@ class IOTests(_Model):
 
 
 class AssertTests(_Model):
-    """HumanEval style: test_code defines check(candidate); entry_point names the function under test."""
+    """HumanEval style. Python: test_code defines check(candidate) and entry_point names the function under test.
+    Other languages (HumanEval-X): test_code is the test main / script / test module, built with the program."""
 
     test_code: str = Field(min_length=1)
-    entry_point: str = Field(min_length=1)
+    entry_point: str | None = Field(None, min_length=1, description="Python only: the function check() gets.")
 
 
 #: The three test kinds a code reference may carry: stdin/stdout or call-based, assert-based, open-r1 list.

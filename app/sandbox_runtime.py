@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.config import SandboxSettings
-from sandbox import PoolConfig, RunRequest, RunResult, SandboxError, SandboxPool, create_backend
+from sandbox import LANGUAGES, TEST_KINDS, PoolConfig, RunRequest, RunResult, SandboxError, SandboxPool, create_backend
 from sandbox.backends.bwrap import BwrapConfig
 from sandbox.backends.docker import DockerConfig
 from sandbox.errors import PoolClosed
@@ -74,6 +74,14 @@ class SandboxRuntime:
             return
         self._pool, self._reason = pool, None
         log.info("sandbox ready: backend %s, %d workers", backend.name, s.workers)
+        try:
+            toolchains = await pool.toolchains()  # once, so that /readyz lists the languages from the start
+        except SandboxError as exc:
+            log.warning("the sandbox did not report its toolchains: %s", exc)
+        else:
+            missing = [t.language for t in toolchains.values() if not t.available]
+            if missing:
+                log.warning("sandbox languages without a toolchain here: %s", ", ".join(missing))
 
     def _unavailable(self, exc: SandboxError) -> None:
         # Math still works; code items report sandbox_unavailable with this reason and /readyz says so.
@@ -98,10 +106,38 @@ class SandboxRuntime:
             self._observe_stage("sandbox_queue_wait", total - run)
         return result
 
+    async def languages(self) -> tuple[str | None, list[dict[str, Any]]]:
+        """(backend, one row per language: name, status ok/error, toolchain version, test kinds, CPU multiplier,
+        reason). A language whose toolchain the backend lacks, or every language while no sandbox runs, is
+        status error with the reason (what to install or start)."""
+        toolchains = None
+        reason = self._reason or "no sandbox backend"
+        if self._pool is not None:
+            try:
+                toolchains = await self._pool.toolchains()
+            except SandboxError as exc:
+                reason = f"the sandbox did not report its toolchains: {exc}"
+        rows = []
+        for name, lang in LANGUAGES.items():
+            tool = toolchains.get(name) if toolchains is not None else None
+            ok = tool is not None and tool.available
+            rows.append(
+                {
+                    "name": name,
+                    "status": "ok" if ok else "error",
+                    "version": tool.version if tool is not None else None,
+                    "test_kinds": [k for k in TEST_KINDS if k in lang.kinds],
+                    "cpu_multiplier": self._settings.cpu_multipliers.get(name, lang.cpu_multiplier),
+                    "reason": None if ok else (tool.reason if tool is not None else reason),
+                }
+            )
+        return (self._pool.backend.name if self._pool is not None else None), rows
+
     def status(self) -> dict[str, Any]:
         if self._pool is None:
             return {"ready": False, "backend": None, "reason": self._reason}
         stats = self._pool.stats()
+        known = self._pool.known_toolchains()
         return {
             "ready": stats.ready,
             "backend": stats.backend,
@@ -111,6 +147,10 @@ class SandboxRuntime:
             "starting": stats.starting,
             "recycled": stats.recycled,
             "reason": stats.reason,
+            # toolchain versions once GET /v1/languages (or start-up) asked a worker; readiness never waits for it
+            "languages": {
+                name: (t.version if t.available else f"error: {t.reason}") for name, t in (known or {}).items()
+            },
         }
 
     async def close(self) -> None:

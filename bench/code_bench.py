@@ -3,6 +3,12 @@ pool, printed beside a baseline measured in the same run (no isolation: `python3
 subprocess, 2 threads).
 
     .venv/bin/python bench/code_bench.py --backend bwrap [--tests 300] [--workers 2]
+    .venv/bin/python bench/code_bench.py --backend all --languages all [--problems 164]
+
+--languages (all, or a comma list): per language, the compile time and per-test overhead of a trivial program and
+HumanEval-X problems/s through the pool, beside `docker run --rm` per program (compile and run in a fresh container
+of the same image) measured in the same run. The sandbox image is ARBITER_SANDBOX_IMAGE (default
+arbiter-sandbox:latest).
 
 Backends: bwrap, docker, all. Extra rows for a backend (e.g. `docker run --rm` / `docker exec` per test) go into
 EXTRA_ROWS[backend]: a list of (label, callable(n_tests) -> list of per-test seconds).
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import statistics
 import subprocess
@@ -152,12 +159,145 @@ async def bench_backend(name: str, n: int, workers: int, programs) -> None:
         await pool.close()
 
 
+# ------------------------------------------------------------------------------------------------ languages
+LANG_TRIVIAL = {
+    "python": ("main.py", "print(input())", "python3 main.py"),
+    "c": (
+        "main.c",
+        '#include <stdio.h>\nint main(void){char s[64];if(scanf("%63s",s)==1)puts(s);return 0;}',
+        "gcc -O2 -std=c17 -o main main.c -lm && ./main",
+    ),
+    "cpp": (
+        "main.cpp",
+        "#include <iostream>\n#include <string>\nint main(){std::string s;std::cin>>s;std::cout<<s<<'\\n';}",
+        "g++ -O2 -std=c++17 -o main main.cpp -lm && ./main",
+    ),
+    "java": (
+        "Main.java",
+        "public class Main { public static void main(String[] a){ System.out.println("
+        "new java.util.Scanner(System.in).next()); } }",
+        "javac -d . Main.java && java -Xshare:auto -cp . Main",
+    ),
+    "javascript": ("main.js", "console.log(require('fs').readFileSync(0,'utf8').trim())", "node main.js"),
+    "go": (
+        "main.go",
+        'package main\nimport "fmt"\nfunc main(){var s string; fmt.Scan(&s); fmt.Println(s)}',
+        "HOME=/tmp/w GOCACHE=/tmp/w/c GO111MODULE=off go build -o main main.go && ./main",
+    ),
+    "rust": (
+        "main.rs",
+        'fn main(){let mut s=String::new();std::io::stdin().read_line(&mut s).unwrap();println!("{}",s.trim());}',
+        "rustc -O -o main main.rs && ./main",
+    ),
+}
+
+
+def docker_run_per_program(image: str, lang: str, n: int) -> list[float]:
+    """`docker run --rm` per program: write the source, compile, run once, in a fresh container of the image."""
+    name, src, cmd = LANG_TRIVIAL[lang]
+    lat = []
+    for i in range(n):
+        script = f"mkdir -p /tmp/w && cd /tmp/w && cat > {name} <<'EOF'\n{src}\n// {i}\nEOF\n{cmd}"
+        if lang == "python":
+            script = script.replace("// ", "# ")
+        t = time.perf_counter()
+        p = subprocess.run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "-i",
+                "--network",
+                "none",
+                "--tmpfs",
+                "/tmp:rw,exec,size=256m",
+                "--user",
+                "0",
+                image,
+                "sh",
+                "-c",
+                script,
+            ],
+            input=f"{i}\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        lat.append(time.perf_counter() - t)
+        if p.stdout.strip() != str(i):
+            raise RuntimeError(f"docker run --rm {lang}: {p.stdout[-300:]} {p.stderr[-300:]}")
+    return lat
+
+
+async def bench_languages(name: str, langs: list[str], workers: int, n: int, problems: int) -> None:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "sandbox"))
+    import sbx_humaneval_x as hx  # the dataset's rows as requests (tests/sandbox/sbx_humaneval_x.py)
+
+    from sandbox import CompileLimits
+    from sandbox.backends.docker import DockerConfig
+
+    image = os.environ.get("ARBITER_SANDBOX_IMAGE") or DockerConfig.image
+    backend = await create_backend(name, docker=DockerConfig(instance="bench", image=image))
+    pool = SandboxPool(backend, PoolConfig(size=workers, compile_limits=CompileLimits(cpu_s=30, wall_s=60)))
+    await pool.start()
+    print(f"[{name}] languages ({workers} workers; medians of {n} fresh programs)")
+    try:
+        tools = await pool.toolchains()
+        for lang in langs:
+            _, src, _ = LANG_TRIVIAL[lang]
+            one, ten = [], []
+            for i in range(n):  # a fresh source each time: every job compiles
+                comment = "#" if lang == "python" else "//"
+                t = time.perf_counter()
+                r = await pool.run(RunRequest.stdio(src + f"\n{comment} a{i}", ["x\n"], ["x"], language=lang))
+                one.append(time.perf_counter() - t)
+                assert r.all_passed, r
+                t = time.perf_counter()
+                r = await pool.run(RunRequest.stdio(src + f"\n{comment} b{i}", ["x\n"] * 11, ["x"] * 11, language=lang))
+                ten.append(time.perf_counter() - t)
+                assert r.all_passed, r
+            per_test = (statistics.median(ten) - statistics.median(one)) / 10
+            build = statistics.median(one) - per_test
+            print(
+                f"  {lang:<10} {tools[lang].version or '?':<34} compile+start {build * 1e3:8.1f} ms   "
+                f"per test {per_test * 1e3:7.2f} ms"
+            )
+            if name == "docker" or name == "bwrap":
+                with contextlib.suppress(RuntimeError, subprocess.SubprocessError):
+                    lat = await asyncio.to_thread(docker_run_per_program, image, lang, max(3, n // 2))
+                    print(
+                        f"  {'':<10} {'docker run --rm per program (same image)':<34} {statistics.median(lat) * 1e3:8.1f} ms "
+                        "(compile + one run)"
+                    )
+            probs = hx.load(lang)[:problems] if lang in hx.FILES else []
+            if probs:
+                t = time.perf_counter()
+                rs = await asyncio.gather(*(pool.run(p.request()) for p in probs))
+                dt = time.perf_counter() - t
+                ok = sum(r.all_passed for r in rs)
+                print(
+                    f"  {'':<10} HumanEval-X {len(probs) / dt:6.2f} problems/s ({ok}/{len(probs)} canonical pass, {dt:.1f}s)"
+                )
+    finally:
+        await pool.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="bwrap", choices=["bwrap", "docker", "all"])
     ap.add_argument("--tests", type=int, default=300, help="trivial tests per row")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--languages", default=None, help="all, or a comma list: the per-language table only")
+    ap.add_argument("--problems", type=int, default=164, help="HumanEval-X problems per language")
+    ap.add_argument("--programs", type=int, default=5, help="fresh programs per language for the compile figures")
     a = ap.parse_args()
+    if a.languages:
+        from sandbox import LANGUAGES
+
+        langs = list(LANGUAGES) if a.languages == "all" else a.languages.split(",")
+        for name in ["bwrap", "docker"] if a.backend == "all" else [a.backend]:
+            asyncio.run(bench_languages(name, langs, a.workers, a.programs, a.problems))
+        return
     programs = humaneval_programs()
     print(f"Per-test overhead of `{TRIVIAL}` and HumanEval ({len(programs)} problems); {os.cpu_count()} cores")
     print("[baseline, no isolation]")

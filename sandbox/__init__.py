@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import FailureInfo, PoolConfig, RunRequest, RunResult
+from .api import FailureInfo, PoolConfig, RunRequest, RunResult, available_cores
 from .backends.base import Backend, WorkerTransport
+from .compare import compare_output, compare_values
 from .errors import (
     AcquireTimeout,
     BackendUnavailable,
@@ -25,17 +26,20 @@ from .errors import (
     WorkerLost,
     WorkerStartFailed,
 )
-from .judge import compare_output, compare_values
-from .models import VERDICTS, CompileLimits, Limits, TestOutcome
-from .pool import PoolStats, SandboxPool
+from .judge import judge_outcome
+from .models import LANGUAGES, TEST_KINDS, VERDICTS, CompileLimits, LanguageName, Limits, TestKind, TestOutcome, Verdict
+from .pool import PoolStats, SandboxPool, Toolchain
 
 __all__ = [
+    "LANGUAGES",
+    "TEST_KINDS",
     "VERDICTS",
     "AcquireTimeout",
     "Backend",
     "BackendUnavailable",
     "CompileLimits",
     "FailureInfo",
+    "LanguageName",
     "Limits",
     "PoolClosed",
     "PoolConfig",
@@ -45,13 +49,18 @@ __all__ = [
     "RunResult",
     "SandboxError",
     "SandboxPool",
+    "TestKind",
     "TestOutcome",
+    "Toolchain",
+    "Verdict",
     "WorkerLost",
     "WorkerStartFailed",
     "WorkerTransport",
+    "available_cores",
     "compare_output",
     "compare_values",
     "create_backend",
+    "judge_outcome",
 ]
 
 
@@ -83,10 +92,10 @@ async def create_backend(name: str = "auto", *, bwrap: Any = None, docker: Any =
             reasons.append(f"docker: {e}")
     from .backends.bwrap import BwrapBackend
 
-    backend = BwrapBackend(bwrap)
+    bwrap_backend = BwrapBackend(bwrap)
     if probe:
         try:
-            await backend.probe()
+            await bwrap_backend.probe()
         except BackendUnavailable as e:
             if name == "bwrap":
                 raise
@@ -97,4 +106,4 @@ async def create_backend(name: str = "auto", *, bwrap: Any = None, docker: Any =
                 + ". Install Docker and build the sandbox image (make images), or install "
                 "bubblewrap (apt-get install -y bubblewrap)"
             ) from None
-    return backend
+    return bwrap_backend

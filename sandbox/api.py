@@ -1,4 +1,5 @@
-"""Request/result types of the public API (re-exported by sandbox/__init__.py)."""
+"""Request/result types of the public API (re-exported by sandbox/__init__.py). Judging a job's outcome against
+a request is sandbox/judge.py's."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import judge as _judge
-from .models import VERDICTS, CompileLimits, Job, JobOutcome, Limits, TestOutcome
+from .compare import JudgeMode
+from .models import LANGUAGES, TEST_KINDS, CompileLimits, Job, LanguageName, Limits, TestKind, TestOutcome, Verdict
 
 
-def _cores() -> int:
+def available_cores() -> int:
+    """CPUs this process may run on: the default number of warm workers (the service's settings use it too)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover
@@ -21,10 +23,10 @@ def _cores() -> int:
 
 @dataclass(frozen=True)
 class PoolConfig:
-    size: int = field(default_factory=_cores)  # warm workers
+    size: int = field(default_factory=available_cores)  # warm workers
     max_jobs_per_worker: int = 200  # recycle a worker after this many jobs
     acquire_timeout_s: float = 60.0  # how long a job may wait for a free worker
-    start_timeout_s: float = 30.0  # a new worker must say hello within this
+    start_timeout_s: float = 60.0  # a new worker must say hello within this
     protocol_margin_s: float = 5.0  # added to the sum of per-test wall caps
     retry_on_fault: bool = True  # retry a job once on a fresh worker after a boundary fault (SE)
     compile_limits: CompileLimits = field(default_factory=CompileLimits)
@@ -42,14 +44,14 @@ class RunRequest:
     """
 
     source: str
-    language: str = "python"  # "python" | "cpp" (cpp: stdio only)
-    kind: str = "stdio"
+    language: LanguageName = "python"  # see LANGUAGES for the test kinds each runs
+    kind: TestKind = "stdio"
     inputs: Sequence[Any] = ()
     expected: Sequence[Any] | None = None
     fn_name: str | None = None
     entry_point: str | None = None
     limits: Limits = field(default_factory=Limits)
-    judge: str = "tolerant"  # "tolerant" | "exact"
+    judge: JudgeMode = "tolerant"
     # APPS and TACO store a call's expected return value wrapped in a one-element list ([[1, 2]] for a
     # return of [1, 2]) and their own grader accepts either form; True does the same for call tests.
     accept_wrapped_returns: bool = False
@@ -57,6 +59,9 @@ class RunRequest:
     # see WA of stdio / call tests): the rest are SKIP, not passed. For all-or-nothing scoring, where the result
     # cannot change, it saves the time-outs of a looping program on every later test.
     stop_after_failure: bool = False
+    # Scales limits.cpu_s (and the default wall cap derived from it); None: the language's own multiplier
+    # (sandbox.LANGUAGES[language].cpu_multiplier, e.g. 2 for Java), as Codeforces-style judges do.
+    cpu_multiplier: float | None = None
 
     @classmethod
     def stdio(cls, source: str, inputs: Sequence[str], outputs: Sequence[str], **kw: Any) -> RunRequest:
@@ -81,22 +86,35 @@ class RunRequest:
         return cls(source=source, kind="assert", inputs=tests, entry_point=entry_point, **kw)
 
     def validate(self) -> None:
-        if self.language not in ("python", "cpp"):
-            raise ValueError(f"language must be 'python' or 'cpp', not {self.language!r}")
-        if self.kind not in ("stdio", "call", "assert"):
-            raise ValueError(f"kind must be 'stdio', 'call' or 'assert', not {self.kind!r}")
-        if self.language == "cpp" and self.kind != "stdio":
-            raise ValueError("C++ programs support stdin/stdout tests only")
+        lang = LANGUAGES.get(self.language)
+        if lang is None:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
+        if self.kind not in TEST_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(TEST_KINDS)}, not {self.kind!r}")
+        if self.kind not in lang.kinds:
+            runs = ", ".join(k for k in TEST_KINDS if k in lang.kinds)
+            raise ValueError(f"{self.language} programs run {runs} tests, not {self.kind}")
         if self.kind in ("stdio", "call") and (self.expected is None or len(self.expected) != len(self.inputs)):
             raise ValueError("expected must have one entry per input")
         if self.kind == "call" and not self.fn_name:
             raise ValueError("call-based tests need fn_name")
-        if self.kind == "assert" and not self.entry_point:
-            raise ValueError("assert-based tests need entry_point")
+        if self.kind == "assert" and self.language == "python" and not self.entry_point:
+            raise ValueError("assert-based Python tests need entry_point (the function check(candidate) gets)")
+        if self.kind == "assert" and not all(isinstance(x, str) for x in self.inputs):
+            raise ValueError("assert tests must be test-code strings")
+        if self.cpu_multiplier is not None and not 0 < self.cpu_multiplier <= 10:
+            raise ValueError("cpu_multiplier must be in (0, 10]")
         if self.kind == "stdio" and not all(isinstance(x, str) for x in self.inputs):
             raise ValueError("stdio inputs must be strings")
         if self.judge not in ("tolerant", "exact"):
             raise ValueError("judge must be 'tolerant' or 'exact'")
+
+    @property
+    def effective_limits(self) -> Limits:
+        factor = LANGUAGES[self.language].cpu_multiplier if self.cpu_multiplier is None else self.cpu_multiplier
+        if factor == 1.0:
+            return self.limits
+        return dataclasses.replace(self.limits, cpu_s=round(self.limits.cpu_s * factor, 3))
 
     def to_job(self, compile_limits: CompileLimits | None = None) -> Job:
         return Job(
@@ -106,7 +124,7 @@ class RunRequest:
             tests=tuple(self.inputs),
             fn_name=self.fn_name,
             entry_point=self.entry_point,
-            limits=self.limits,
+            limits=self.effective_limits,
             compile_limits=compile_limits or CompileLimits(),
             stop_after_failure=self.stop_after_failure,
         )
@@ -115,14 +133,14 @@ class RunRequest:
 @dataclass(frozen=True)
 class FailureInfo:
     index: int
-    verdict: str
+    verdict: Verdict
     stdout: str
     stderr: str
 
 
 @dataclass
 class RunResult:
-    verdicts: list[str]
+    verdicts: list[Verdict]
     passed: int
     total: int
     cpu_s: float  # sum over tests
@@ -143,59 +161,4 @@ class RunResult:
     @property
     def system_error(self) -> bool:
         """True when some test could not be judged because of the sandbox (never the program's fault)."""
-        return any(v == "SE" for v in self.verdicts)
-
-
-def _excerpt(s: str, n: int) -> str:
-    return s if len(s) <= n else s[:n] + f"... [{len(s) - n} more characters]"
-
-
-def _call_matches(req: RunRequest, actual: Any, expected: Any) -> bool:
-    if _judge.compare_values(actual, expected, req.judge):  # type: ignore[arg-type]
-        return True
-    return (
-        req.accept_wrapped_returns
-        and isinstance(expected, list)
-        and len(expected) == 1
-        and _judge.compare_values(actual, expected[0], req.judge)
-    )  # type: ignore[arg-type]
-
-
-def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, error: str | None = None) -> RunResult:
-    verdicts: list[str] = []
-    judged: list[TestOutcome] = []
-    for i, t in enumerate(outcome.tests):
-        v = t.verdict
-        if v == "OK":
-            if req.kind == "stdio":
-                v = "AC" if _judge.compare_output(t.stdout, req.expected[i], req.judge) else "WA"  # type: ignore[index]
-            elif req.kind == "call":
-                v = "AC" if _call_matches(req, t.return_value, req.expected[i]) else "WA"  # type: ignore[index]
-            else:
-                v = "WA"  # assert tests report AC themselves; a bare OK means the harness did not confirm
-        elif v not in VERDICTS:
-            v = "SE"
-        elif v == "SKIP" and not req.stop_after_failure:
-            v = "SE"  # the executor skips tests only when asked to
-        elif v == "AC" and req.kind != "assert":
-            v = "SE"  # only the assert harness may claim AC inside the sandbox
-        judged.append(dataclasses.replace(t, verdict=v))  # outcomes may be shared by deduplicated requests
-        verdicts.append(v)
-    first = None
-    for i, (v, t) in enumerate(zip(verdicts, judged)):
-        if v != "AC":
-            first = FailureInfo(i, v, _excerpt(t.stdout, excerpt), _excerpt(t.stderr, excerpt))
-            break
-    if error is None and any(v == "SE" for v in verdicts):
-        error = next((t.stderr for t in judged if t.verdict == "SE"), "") or "sandbox error"
-    return RunResult(
-        verdicts=verdicts,
-        passed=sum(v == "AC" for v in verdicts),
-        total=len(verdicts),
-        cpu_s=round(sum(t.cpu_s for t in outcome.tests), 4),
-        wall_s=round(sum(t.wall_s for t in outcome.tests), 4),
-        compile_output=outcome.compile_output,
-        first_failure=first,
-        tests=judged,
-        error=error,
-    )
+        return Verdict.SE in self.verdicts

@@ -1,118 +1,104 @@
-"""Comparison of program results with expected results, in the service process (outside the sandbox).
+"""The judge: turns what the executor saw (a JobOutcome) into verdicts for a RunRequest, in the service process.
 
-Modes:
-  tolerant (default): trailing white space of every line and trailing empty lines are ignored, lines are
-      compared token by token (runs of white space are one separator); two tokens that are both numbers are
-      equal when they are equal integers, or, if either is not an integer, within rel_tol / abs_tol
-      ("1" == "1.0", "0.3333333" == "0.33333333"). Large integers compare exactly.
-  exact: the strings must be identical after normalizing "\r\n" to "\n".
-Call-based return values are compared as JSON values: tuples equal lists, dict keys must match, bools are not
-numbers, floats compare with tolerance in tolerant mode and exactly in exact mode (ints equal floats of the
-same value in both).
+One grader per test kind decides a test that ran to completion ("OK" from the executor): stdio compares the
+captured stdout, call compares the returned JSON value, assert trusts only its harness's report (which the
+executor checked against the test's nonce). The judge also refuses claims the sandbox may not make: AC from a
+stdio / call test, SKIP from a job that did not ask to stop, an unknown code; each becomes SE (a fault of the
+boundary, never a verdict on the program).
 """
 
 from __future__ import annotations
 
-import math
-import re
-from typing import Any, Literal
+import dataclasses
+from typing import Any, ClassVar
 
-JudgeMode = Literal["tolerant", "exact"]
-REL_TOL = 1e-6
-ABS_TOL = 1e-6
-_NUM = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
-_INT = re.compile(r"[+-]?\d+\Z")
+from .api import FailureInfo, RunRequest, RunResult
+from .compare import compare_output, compare_values
+from .models import RAN_OK, JobOutcome, TestKind, TestOutcome, Verdict
 
 
-def _lines(s: str) -> list[str]:
-    lines = [ln.rstrip() for ln in s.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
+class Grader:
+    kind: ClassVar[TestKind]
+
+    def grade(self, req: RunRequest, i: int, t: TestOutcome) -> Verdict:
+        """The verdict of test i, which ran to completion."""
+        raise NotImplementedError
 
 
-def _num_equal(a: str, b: str, rel_tol: float, abs_tol: float) -> bool:
-    if _INT.match(a) and _INT.match(b):
-        return int(a) == int(b)
-    try:
-        x, y = float(a), float(b)
-    except (ValueError, OverflowError):
-        return False
-    if math.isinf(x) or math.isinf(y):
-        return x == y
-    return math.isclose(x, y, rel_tol=rel_tol, abs_tol=abs_tol)
+class StdioGrader(Grader):
+    kind = "stdio"
+
+    def grade(self, req: RunRequest, i: int, t: TestOutcome) -> Verdict:
+        assert req.expected is not None  # RunRequest.validate
+        return Verdict.AC if compare_output(t.stdout, req.expected[i], req.judge) else Verdict.WA
 
 
-def _token_equal(a: str, b: str, rel_tol: float, abs_tol: float) -> bool:
-    if a == b:
-        return True
-    if _NUM.match(a) and _NUM.match(b):
-        return _num_equal(a, b, rel_tol, abs_tol)
-    return False
+class CallGrader(Grader):
+    kind = "call"
 
+    def grade(self, req: RunRequest, i: int, t: TestOutcome) -> Verdict:
+        assert req.expected is not None  # RunRequest.validate
+        return Verdict.AC if self.matches(req, t.return_value, req.expected[i]) else Verdict.WA
 
-def compare_output(
-    actual: str, expected: str, mode: JudgeMode = "tolerant", *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL
-) -> bool:
-    if mode == "exact":
-        return actual.replace("\r\n", "\n") == expected.replace("\r\n", "\n")
-    a, e = _lines(actual), _lines(expected)
-    if len(a) != len(e):
-        return False
-    for la, le in zip(a, e):
-        if la == le:
-            continue
-        ta, te = la.split(), le.split()
-        if len(ta) != len(te):
-            return False
-        if not all(_token_equal(x, y, rel_tol, abs_tol) for x, y in zip(ta, te)):
-            return False
-    return True
-
-
-def _decode_special(v: Any) -> Any:
-    if isinstance(v, dict) and len(v) == 1 and "__float__" in v:
-        return float(v["__float__"])
-    return v
-
-
-def compare_values(
-    actual: Any,
-    expected: Any,
-    mode: JudgeMode = "tolerant",
-    *,
-    rel_tol: float = REL_TOL,
-    abs_tol: float = ABS_TOL,
-    _depth: int = 0,
-) -> bool:
-    if _depth > 500:
-        return False
-    actual, expected = _decode_special(actual), _decode_special(expected)
-    ta, te = type(actual), type(expected)
-    if ta is bool or te is bool:
-        return ta is te and actual == expected
-    if actual is None or expected is None:
-        return actual is None and expected is None
-    if ta in (int, float) and te in (int, float):
-        if ta is int and te is int:
-            return actual == expected
-        if math.isnan(actual) or math.isnan(expected):
-            return math.isnan(actual) and math.isnan(expected)
-        if mode == "exact":
-            return float(actual) == float(expected)
-        if math.isinf(actual) or math.isinf(expected):
-            return actual == expected
-        return math.isclose(actual, expected, rel_tol=rel_tol, abs_tol=abs_tol)
-    if ta is str and te is str:
-        return actual == expected
-    if ta in (list, tuple) and te in (list, tuple):
-        return len(actual) == len(expected) and all(
-            compare_values(x, y, mode, rel_tol=rel_tol, abs_tol=abs_tol, _depth=_depth + 1)
-            for x, y in zip(actual, expected)
+    @staticmethod
+    def matches(req: RunRequest, actual: Any, expected: Any) -> bool:
+        if compare_values(actual, expected, req.judge):
+            return True
+        return (
+            req.accept_wrapped_returns
+            and isinstance(expected, list)
+            and len(expected) == 1
+            and compare_values(actual, expected[0], req.judge)
         )
-    if ta is dict and te is dict:
-        return actual.keys() == expected.keys() and all(
-            compare_values(actual[k], expected[k], mode, rel_tol=rel_tol, abs_tol=abs_tol, _depth=_depth + 1)
-            for k in actual
-        )
-    return False
+
+
+class AssertGrader(Grader):
+    kind = "assert"
+
+    def grade(self, req: RunRequest, i: int, t: TestOutcome) -> Verdict:
+        return Verdict.WA  # the harness reports AC itself; a bare OK means it did not confirm the test's end
+
+
+GRADERS: dict[TestKind, Grader] = {g.kind: g for g in (StdioGrader(), CallGrader(), AssertGrader())}
+
+
+def _verdict(req: RunRequest, i: int, t: TestOutcome) -> Verdict:
+    v = t.verdict
+    if v == RAN_OK:
+        return GRADERS[req.kind].grade(req, i, t)
+    if v == Verdict.SKIP and not req.stop_after_failure:
+        return Verdict.SE  # the executor skips tests only when asked to
+    if v == Verdict.AC and req.kind != "assert":
+        return Verdict.SE  # only the assert harness may claim AC inside the sandbox
+    return Verdict(v)
+
+
+def _excerpt(s: str, n: int) -> str:
+    return s if len(s) <= n else s[:n] + f"... [{len(s) - n} more characters]"
+
+
+def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, error: str | None = None) -> RunResult:
+    # outcomes may be shared by deduplicated requests: judged copies, never edits
+    judged = [dataclasses.replace(t, verdict=_verdict(req, i, t)) for i, t in enumerate(outcome.tests)]
+    verdicts = [Verdict(t.verdict) for t in judged]
+    first = next(
+        (
+            FailureInfo(i, v, _excerpt(t.stdout, excerpt), _excerpt(t.stderr, excerpt))
+            for i, (v, t) in enumerate(zip(verdicts, judged))
+            if v != Verdict.AC
+        ),
+        None,
+    )
+    if error is None and Verdict.SE in verdicts:
+        error = next((t.stderr for t in judged if t.verdict == Verdict.SE), "") or "sandbox error"
+    return RunResult(
+        verdicts=verdicts,
+        passed=verdicts.count(Verdict.AC),
+        total=len(verdicts),
+        cpu_s=round(sum(t.cpu_s for t in outcome.tests), 4),
+        wall_s=round(sum(t.wall_s for t in outcome.tests), 4),
+        compile_output=outcome.compile_output,
+        first_failure=first,
+        tests=judged,
+        error=error,
+    )

@@ -10,13 +10,29 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-# SKIP: not run because an earlier test of the job failed (only with Job.stop_after_failure); counts as not passed.
-Verdict = Literal["AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE", "SKIP"]
-VERDICTS: tuple[str, ...] = ("AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "SE", "SKIP")
-Language = Literal["python", "cpp"]
-TestKind = Literal["stdio", "call", "assert"]
+# Verdict codes, test kinds and languages have one owner each, in the executor package (stdlib-only, shared by
+# both sides of the boundary); re-exported here as the contract's vocabulary.
+from .executor.kinds import TEST_KINDS, TestKind
+from .executor.languages import LANGUAGES, LanguageName
+from .executor.verdicts import RAN_OK, VERDICTS, RanOK, Verdict
+
+__all__ = [
+    "LANGUAGES",
+    "RAN_OK",
+    "TEST_KINDS",
+    "VERDICTS",
+    "CompileLimits",
+    "Job",
+    "JobOutcome",
+    "LanguageName",
+    "Limits",
+    "RanOK",
+    "TestKind",
+    "TestOutcome",
+    "Verdict",
+]
 
 
 @dataclass(frozen=True)
@@ -70,8 +86,8 @@ class Job:
     assert test) the executor runs no further test and reports the rest as SKIP."""
 
     source: str
-    language: str = "python"
-    kind: str = "stdio"
+    language: LanguageName = "python"
+    kind: TestKind = "stdio"
     tests: tuple[Any, ...] = ()
     fn_name: str | None = None
     entry_point: str | None = None
@@ -119,19 +135,23 @@ class Job:
     @property
     def protocol_deadline_s(self) -> float:
         """Sum of the per-test wall caps, plus compilation, plus cleanup margins."""
+        lang = LANGUAGES[self.language]
         per_test = self.limits.effective_wall_s + 0.5
-        compile_s = self.compile_limits.wall_s if self.language == "cpp" else 0.0
+        compile_s = self.compile_limits.wall_s if lang.compiled else 0.0
+        if self.kind == "assert" and lang.compiled and lang.name != "python":
+            per_test += compile_s  # built with each test's code
         return len(self.tests) * per_test + compile_s + 5.0
 
 
 @dataclass
 class TestOutcome:
     """What happened to one test. Inside the executor verdict is one of TLE MLE RE OLE CE SE SKIP, or "OK" (ran
-    to completion; for stdio and call tests AC/WA is decided by the judge) or AC/WA for assert tests."""
+    to completion; for stdio and call tests AC/WA is decided by the judge) or AC/WA for assert tests. After the
+    judge (sandbox/judge.py) it is always a Verdict."""
 
     __test__ = False  # not a pytest test class
 
-    verdict: str
+    verdict: Verdict | RanOK
     cpu_s: float = 0.0
     wall_s: float = 0.0
     exit_code: int | None = None
@@ -147,7 +167,11 @@ class TestOutcome:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TestOutcome:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        kw = {k: v for k, v in d.items() if k in names}
+        verdict = kw.get("verdict")
+        # an unknown code from the executor is a fault of the boundary, never a verdict on the program
+        kw["verdict"] = RAN_OK if verdict == RAN_OK else Verdict(verdict) if verdict in VERDICTS else Verdict.SE
+        return cls(**kw)
 
 
 @dataclass
@@ -169,4 +193,4 @@ class JobOutcome:
 
     @classmethod
     def system_error(cls, n_tests: int, reason: str) -> JobOutcome:
-        return cls(tests=[TestOutcome(verdict="SE", stderr=reason) for _ in range(n_tests)])
+        return cls(tests=[TestOutcome(verdict=Verdict.SE, stderr=reason) for _ in range(n_tests)])

@@ -10,10 +10,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .api import PoolConfig, RunRequest, RunResult, judge_outcome
+from .api import PoolConfig, RunRequest, RunResult
 from .backends.base import Backend, WorkerTransport
 from .errors import AcquireTimeout, PoolClosed, ProtocolError, SandboxError, WorkerLost, WorkerStartFailed
-from .models import Job, JobOutcome
+from .judge import judge_outcome
+from .models import Job, JobOutcome, Verdict
 from .protocol import read_frame, write_frame
 
 log = logging.getLogger("arbiter.sandbox")
@@ -32,6 +33,16 @@ class PoolStats:
     jobs: int = 0
     retries: int = 0
     deduplicated: int = 0
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """One language on this backend: its toolchain's version, or why it is missing (what to install)."""
+
+    language: str
+    available: bool
+    version: str | None
+    reason: str | None
 
 
 class _Worker:
@@ -61,7 +72,8 @@ class SandboxPool:
         self._last_error: str | None = None
         self._failures = 0
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._inflight: dict[str, asyncio.Task[JobOutcome]] = {}
+        self._toolchains: dict[str, Toolchain] | None = None
+        self._inflight: dict[str, asyncio.Task[tuple[JobOutcome, str | None]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, wait: bool = True) -> None:
@@ -245,6 +257,38 @@ class SandboxPool:
         except Exception as e:
             log.warning("killing worker %s failed: %s", worker.transport.id, e)
 
+    # ------------------------------------------------------------------ languages
+    async def toolchains(self) -> dict[str, Toolchain]:
+        """Each language's toolchain on this backend (asked once of a worker, then cached: a worker's toolchains
+        are those of its image or host). Raises SandboxError when no worker answers."""
+        if self._toolchains is None:
+            worker = await self._acquire(self.config.acquire_timeout_s)
+            healthy = False
+            try:
+                await write_frame(worker.transport, {"type": "toolchains"})
+                reply = await asyncio.wait_for(read_frame(worker.transport), 120)
+                if reply.get("type") != "toolchains" or not isinstance(reply.get("languages"), dict):
+                    raise ProtocolError(f"expected toolchains, got {reply.get('type')!r}")
+                self._toolchains = {
+                    name: Toolchain(
+                        language=name,
+                        available=bool(info.get("available")),
+                        version=info.get("version"),
+                        reason=info.get("reason"),
+                    )
+                    for name, info in reply["languages"].items()
+                }
+                healthy = True
+            except TimeoutError:
+                raise WorkerLost(f"worker {worker.transport.id} did not report its toolchains") from None
+            finally:
+                self._release(worker, healthy)
+        return self._toolchains
+
+    def known_toolchains(self) -> dict[str, Toolchain] | None:
+        """The toolchains once asked (None before): for readiness checks that must not wait."""
+        return self._toolchains
+
     # ------------------------------------------------------------------ jobs
     async def run(self, request: RunRequest) -> RunResult:
         """Run a program against its tests and judge the results. Never raises for the program's behaviour;
@@ -266,7 +310,7 @@ class SandboxPool:
         if task is None:
             task = asyncio.get_running_loop().create_task(self._execute(job))
             self._inflight[key] = task
-            task.add_done_callback(lambda _t, k=key: self._inflight.pop(k, None))
+            task.add_done_callback(lambda _t: self._inflight.pop(key, None))
         else:
             self._dedup += 1
         return await asyncio.shield(task)
@@ -294,13 +338,13 @@ class SandboxPool:
                     raise ProtocolError(f"executor returned {len(outcome.tests)} outcomes for {n} tests")
                 worker.jobs += 1
                 self._jobs += 1
-                healthy = not outcome.dirty and not any(t.verdict == "SE" for t in outcome.tests)
+                healthy = not outcome.dirty and not any(t.verdict == Verdict.SE for t in outcome.tests)
                 if healthy or attempt == attempts - 1:
                     if not healthy:
-                        reason = next((t.stderr for t in outcome.tests if t.verdict == "SE"), "") or reason
-                        return outcome, (reason if any(t.verdict == "SE" for t in outcome.tests) else None)
+                        reason = next((t.stderr for t in outcome.tests if t.verdict == Verdict.SE), "") or reason
+                        return outcome, (reason if any(t.verdict == Verdict.SE for t in outcome.tests) else None)
                     return outcome, None
-                reason = next((t.stderr for t in outcome.tests if t.verdict == "SE"), "") or "worker unclean"
+                reason = next((t.stderr for t in outcome.tests if t.verdict == Verdict.SE), "") or "worker unclean"
             except TimeoutError:
                 reason = f"worker {worker.transport.id} did not answer within {deadline:.1f}s"
             except (WorkerLost, ProtocolError) as e:

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # `make images`: build the images the Docker deployment needs, without any registry.
 #   1. debian:bookworm-slim: pulled, or created locally with debootstrap (scripts/bootstrap-base-image.sh)
-#   2. arbiter-sandbox:latest from sandbox/Dockerfile, build context sandbox/ (only executor.py is copied)
+#   2. arbiter-sandbox:latest from sandbox/Dockerfile, build context sandbox/ (only the executor package is copied)
 #   3. arbiter:latest, the service, from Dockerfile, build context the repo root (see .dockerignore)
 # One build_<image> function per image, called below for each name in IMAGES.
-# Works from any directory; needs a running Docker engine. Variables: SANDBOX_IMAGE, SERVICE_IMAGE, DOCKER (the CLI), IMAGES
-# (space-separated subset to build, default all), DOCKER_BUILD_ARGS (extra `docker build` options).
+# Works from any directory; needs a running Docker engine. Variables: SANDBOX_IMAGE (default ARBITER_SANDBOX_IMAGE,
+# the service's setting, else arbiter-sandbox:latest), SERVICE_IMAGE, DOCKER (the CLI), IMAGES (space-separated
+# subset to build, default all), DOCKER_BUILD_ARGS (extra `docker build` options), PRUNE (0: keep the dangling
+# images rebuilds leave behind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DOCKER=${DOCKER:-docker}
-SANDBOX_IMAGE=${SANDBOX_IMAGE:-arbiter-sandbox:latest}
+SANDBOX_IMAGE=${SANDBOX_IMAGE:-${ARBITER_SANDBOX_IMAGE:-arbiter-sandbox:latest}}
 SERVICE_IMAGE=${SERVICE_IMAGE:-arbiter:latest}
 IMAGES=${IMAGES:-sandbox service}
 
@@ -31,10 +33,10 @@ build() {  # build <tag> <dockerfile> <context> [docker build options...]
 }
 
 build_sandbox() {
-  # The image carries the sha256 of the executor it was built with; the Docker backend's probe refuses an image
-  # built from another executor.py ("run make images"), so a stale image never runs tests.
+  # The image carries the sha256 of the executor package it was built with; the Docker backend's probe refuses an
+  # image built from other executor files ("run make images"), so a stale image never runs tests.
   local sha
-  sha=$(sha256sum sandbox/executor.py | cut -d' ' -f1)
+  sha=$(python3 sandbox/executor/digest.py)
   build "$SANDBOX_IMAGE" sandbox/Dockerfile sandbox --build-arg "EXECUTOR_SHA256=$sha"
 }
 
@@ -55,5 +57,7 @@ for image in $IMAGES; do
   "build_$image"
 done
 # Rebuilds leave the previous image untagged: remove those of ours (dangling ones only, never anything tagged).
-$DOCKER image prune --force --filter "label=arbiter.executor.sha256" >/dev/null || true
-$DOCKER image prune --force --filter "label=arbiter.image=service" >/dev/null || true
+if [ "${PRUNE:-1}" != 0 ]; then
+  $DOCKER image prune --force --filter "label=arbiter.executor.sha256" >/dev/null || true
+  $DOCKER image prune --force --filter "label=arbiter.image=service" >/dev/null || true
+fi

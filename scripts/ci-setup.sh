@@ -34,6 +34,15 @@ install_packages() {
   command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
   command -v make >/dev/null 2>&1 || missing+=(make)
   python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+  # Host toolchains of the bwrap backend's languages (sandbox/executor/languages/; absolute /usr/bin paths, so a
+  # rustup or nvm install elsewhere does not count): Debian's, like the sandbox image's.
+  [ -x /usr/bin/gcc ] || missing+=(gcc)
+  [ -x /usr/bin/g++ ] || missing+=(g++)
+  [ -x /usr/bin/javac ] || missing+=(openjdk-17-jdk-headless)
+  [ -x /usr/bin/node ] || missing+=(nodejs)
+  [ -x /usr/bin/go ] || missing+=(golang-go)
+  [ -d /usr/share/gocode/src/github.com/stretchr/testify ] || missing+=(golang-github-stretchr-testify-dev)
+  [ -x /usr/bin/rustc ] || missing+=(rustc)
   if [ ${#missing[@]} -eq 0 ]; then
     say "system packages present"
     return

@@ -94,13 +94,15 @@ class CodeAccuracy:
         common: dict[str, Any] = {
             "language": reference.language,
             "limits": limits,
+            "cpu_multiplier": s.cpu_multipliers.get(reference.language),
             "judge": compare,
             "stop_after_failure": stop_after_failure,
         }
         if isinstance(tests, AssertTests):
-            if reference.language != "python":
-                raise TestsFormatError("assert-based tests (test_code) run Python programs only")
-            return RunRequest.assert_based(source, tests.test_code, tests.entry_point, **common)
+            # Python: check(candidate) gets entry_point; other languages build the test code with the program
+            if reference.language == "python" and not tests.entry_point:
+                raise TestsFormatError("Python assert-based tests need entry_point (the function check() gets)")
+            return RunRequest.assert_based(source, tests.test_code, tests.entry_point or "", **common)
         if isinstance(tests, IOTests) and tests.fn_name:
             if reference.language != "python":
                 raise TestsFormatError("call-based tests (fn_name) run Python programs only")

@@ -3,7 +3,7 @@
 Boundary: new pid/ipc/uts/net (no interface, not even loopback up)/cgroup namespaces, --die-with-parent,
 --new-session, read-only /usr (and the /bin /lib* /sbin links), a minimal /etc (ld.so.cache, alternatives and a
 generated passwd/group), a private size-limited tmpfs /tmp, fresh /proc and minimal /dev, no host home or project
-dir; the executor file is bound read-only at /opt/arbiter/executor.py.
+dir; the executor package (sandbox/executor/) is bound read-only at /opt/arbiter/executor.
 
 When the service runs as root, no user namespace is created: the executor runs as root with only the
 capabilities it needs to drop privileges and clean up (SETUID SETGID KILL CHOWN DAC_OVERRIDE FOWNER) and runs user
@@ -28,7 +28,32 @@ from ..uids import UidAllocator
 from .base import Backend, WorkerTransport
 from .bwrap_binary import INSTALL_HINT, find_bwrap
 
-EXECUTOR_PATH = Path(__file__).resolve().parent.parent / "executor.py"
+EXECUTOR_DIR = Path(__file__).resolve().parent.parent / "executor"  # the stdlib-only executor package
+GO_WARM_TEST = (
+    'package main\n\nimport (\n\t"testing"\n\t"github.com/stretchr/testify/assert"\n)\n\n'
+    "func TestWarm(t *testing.T) { assert.Equal(t, 1, 1) }\n"
+)
+# must match sandbox/executor/languages/go.py's compile environment: the cache keys depend on it
+GO_ENV = {"GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "CGO_ENABLED": "0"}
+
+
+async def _output(argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None) -> str | None:
+    """stdout of a trusted host command, or None when it fails."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 300)
+    except (OSError, TimeoutError):
+        return None
+    return out.decode("utf-8", "replace").strip() if proc.returncode == 0 else None
+
+
 CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 
 
@@ -43,11 +68,14 @@ def _default_python() -> str:
 class BwrapConfig:
     bwrap: str = "bwrap"
     python: str = field(default_factory=_default_python)  # must live under /usr (bound read-only)
-    tmpfs_mb: int = 512  # private /tmp of one worker (work dirs, compiled binaries)
+    tmpfs_mb: int = 256  # private /tmp of one worker (work dirs, compiled binaries)
     uid_base: int = 61000  # worker slot i runs programs as uid_base + i (root only)
     uid_slots: int = 1000
     python_mode: str = "fork"  # "fork": warm zygote; "exec": python3 file.py per test
     ro_binds: tuple[str, ...] = ()  # extra host paths to bind read-only (e.g. a site-packages dir)
+    # Go's build cache seeded with testify (made by probe() once per host and Go version when go is installed),
+    # bound read-only at /opt/arbiter/gocache: every Go build links to it instead of recompiling testify
+    go_cache_dir: str = "/var/cache/arbiter"
 
 
 class BwrapTransport(WorkerTransport):
@@ -126,6 +154,7 @@ class BwrapBackend(Backend):
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._uids = UidAllocator(self.config.uid_base, self.config.uid_slots)
         self._bwrap_path: str | None = None
+        self._go_cache: str | None = None
 
     # ---------------------------------------------------------------- argv
     def _etc_dir(self) -> str:
@@ -168,7 +197,8 @@ class BwrapBackend(Backend):
                 args += ["--ro-bind", p, p]
         etc = self._etc_dir()
         args += ["--dir", "/etc"]
-        for f in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime"):
+        # java-17-openjdk: the JDK's conf files are links into /etc (security policy, logging)
+        for f in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "java-17-openjdk"):
             if os.path.exists("/etc/" + f):
                 args += ["--ro-bind", "/etc/" + f, "/etc/" + f]
         args += [
@@ -181,6 +211,8 @@ class BwrapBackend(Backend):
         ]
         for p in self.config.ro_binds:
             args += ["--ro-bind", p, p]
+        if self._go_cache is not None:
+            args += ["--ro-bind", self._go_cache, "/opt/arbiter/gocache"]
         args += [
             "--proc",
             "/proc",
@@ -213,12 +245,13 @@ class BwrapBackend(Backend):
         args = self._base_args()
         args += [
             "--ro-bind",
-            str(EXECUTOR_PATH),
-            "/opt/arbiter/executor.py",
+            str(EXECUTOR_DIR),
+            "/opt/arbiter/executor",
             self.config.python,
             "-I",
             "-u",
-            "/opt/arbiter/executor.py",
+            "-B",
+            "/opt/arbiter/executor",
             "--workroot",
             "/tmp",
             "--python",
@@ -267,6 +300,31 @@ class BwrapBackend(Backend):
                 "and on Ubuntu 24.04 kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile that "
                 "allows userns for this bwrap; in a container run with --privileged, or use the docker backend"
             )
+        await self._seed_go_cache()
+
+    async def _seed_go_cache(self) -> None:
+        """Build the seeded Go cache on the host once (trusted code only: Debian's testify), outside any sandbox."""
+        go = "/usr/bin/go"
+        if not os.path.exists(go):
+            return
+        version = await _output([go, "version"])
+        if version is None:
+            return
+        key = "gocache-" + "".join(c if c.isalnum() else "-" for c in version)  # one per Go version
+        target = os.path.join(self.config.go_cache_dir, key)
+        if not os.path.isdir(target):
+            with tempfile.TemporaryDirectory(prefix="arbiter-gowarm-") as tmp:
+                with open(os.path.join(tmp, "warm_test.go"), "w") as f:
+                    f.write(GO_WARM_TEST)
+                cache = os.path.join(tmp, "cache")
+                env = dict(GO_ENV, HOME=tmp, GOCACHE=cache, PATH="/usr/bin:/bin")
+                ok = await _output([go, "test", "-c", "-o", os.path.join(tmp, "warm.test"), "."], cwd=tmp, env=env)
+                if ok is None:
+                    return  # no testify here: Go still works, slower, and HumanEval-X Go tests do not compile
+                os.makedirs(self.config.go_cache_dir, exist_ok=True)
+                with contextlib.suppress(OSError):  # another process got there first
+                    os.rename(cache, target)
+        self._go_cache = target
 
     def _alloc_uid(self) -> int | None:
         # Without root there is one uid in the user namespace: no per-worker uid to hand out.

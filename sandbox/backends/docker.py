@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import socket
@@ -36,7 +35,6 @@ import ssl
 import struct
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import docker
@@ -45,6 +43,7 @@ import requests.exceptions
 from docker.types import LogConfig, Ulimit
 
 from ..errors import BackendUnavailable, WorkerLost, WorkerStartFailed
+from ..executor.digest import package_sha256
 from ..uids import UidAllocator
 from .base import Backend, WorkerTransport
 
@@ -57,7 +56,6 @@ LABEL_POOL = "arbiter.pool"
 LABEL_ROLE = "arbiter.role"
 ROLE = "sandbox"
 LABEL_EXECUTOR_SHA = "arbiter.executor.sha256"  # image label set by scripts/build-images.sh
-EXECUTOR_PATH = Path(__file__).resolve().parent.parent / "executor.py"
 
 # Containers started by this process (all DockerBackend objects): remove_leftovers() never touches them, so that
 # a second pool of the same instance starting later cannot remove the first one's workers.
@@ -69,13 +67,13 @@ _ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestExce
 @dataclass(frozen=True)
 class DockerConfig:
     image: str = "arbiter-sandbox:latest"
-    instance: str = "default"  # label arbiter.instance: unique per service process sharing one engine
+    instance: str = "arbiter"  # label arbiter.instance: unique per service process sharing one engine
     pool: str = "default"  # label arbiter.pool
     base_url: str | None = None  # None: DOCKER_HOST or the local socket (docker.from_env)
     api_timeout_s: float = 30.0  # per engine API call
-    memory_mb: int = 1024  # whole container: executor + program + tmpfs contents; swap is not allowed
+    memory_mb: int = 1536  # whole container: executor + program + tmpfs contents; swap is not allowed
     cpus: float = 1.0  # CPU quota of one container (nano_cpus)
-    pids_limit: int = 128  # processes and threads of one container
+    pids_limit: int = 256  # processes and threads of one container
     tmpfs_mb: int = 256  # /tmp: the executor's work root (sources, compiled binaries, program files)
     shm_mb: int = 16  # /dev/shm
     # measured: SETUID+SETGID to drop to the worker uid, KILL to stop its programs at the wall-clock cap or output
@@ -84,18 +82,18 @@ class DockerConfig:
     uid_base: int = 62000  # worker slot i runs programs as uid_base + i (the image names them sandbox-<i>)
     uid_slots: int = 1000
     python: str = "/usr/bin/python3"
-    executor: str = "/opt/arbiter/executor.py"
+    executor: str = "/opt/arbiter/executor"  # the executor package in the image (run as a directory)
     python_mode: str = "fork"  # "fork": warm zygote; "exec": python3 file.py per test
     runtime: str | None = None  # e.g. "runsc" for gVisor; None: the engine's default (runc)
     oom_score_adj: int = 500  # the host's OOM killer takes sandboxes before the service
-    check_executor: bool = True  # probe: the image must carry the sha256 of the local sandbox/executor.py
+    check_executor: bool = True  # probe: the image must carry the sha256 of the local sandbox/executor/ package
     remove_timeout_s: float = 15.0  # kill(): how long to wait for the container to disappear
 
 
 def executor_sha256() -> str | None:
-    """sha256 of the executor.py next to this package (what the image must have been built from)."""
+    """sha256 of the executor package next to this one (what the image must have been built from)."""
     try:
-        return hashlib.sha256(EXECUTOR_PATH.read_bytes()).hexdigest()
+        return package_sha256()
     except OSError:
         return None
 
@@ -258,7 +256,7 @@ class DockerBackend(Backend):
             here = executor_sha256()
             if here is not None and built != here:
                 raise BackendUnavailable(
-                    f"the sandbox image {self.config.image} was built from another executor.py (image "
+                    f"the sandbox image {self.config.image} was built from another executor (image "
                     f"{(built or 'unlabelled')[:12]}, local {here[:12]}): {IMAGE_HINT}"
                 )
 

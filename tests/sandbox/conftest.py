@@ -13,7 +13,7 @@ import pytest
 # helpers of this folder (sbx_helpers, sbx_fake_backend) are imported by bare module name
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sbx_helpers import leftover_processes  # noqa: F401
+from sbx_helpers import leftover_processes, sandbox_image  # noqa: F401
 
 from sandbox import BackendUnavailable, PoolConfig, SandboxPool
 from sandbox.models import CompileLimits
@@ -30,7 +30,7 @@ async def make_backend(name: str):
         from sandbox.backends.docker import DockerBackend, DockerConfig
 
         # an instance label of its own: start-up removes leftovers of that label only, never a running service's
-        backend = DockerBackend(DockerConfig(instance=f"pytest-{os.getpid()}"))
+        backend = DockerBackend(DockerConfig(instance=f"pytest-{os.getpid()}", image=sandbox_image()))
     else:  # pragma: no cover
         raise ValueError(name)
     await backend.probe()

@@ -13,6 +13,14 @@ HOSTILE = Limits(
 )
 
 
+def sandbox_image() -> str:
+    """The sandbox image the docker suites run: ARBITER_SANDBOX_IMAGE (the service's own setting) when set, so that
+    a branch can test its image under its own tag, else the backend's default (arbiter-sandbox:latest)."""
+    from sandbox.backends.docker import DockerConfig
+
+    return os.environ.get("ARBITER_SANDBOX_IMAGE") or DockerConfig.image
+
+
 async def run_stdio(pool: SandboxPool, source: str, inputs, outputs, **kw) -> RunResult:
     return await pool.run(RunRequest.stdio(source, inputs, outputs, **kw))
 

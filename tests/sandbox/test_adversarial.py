@@ -86,7 +86,7 @@ HOSTILE_PROGRAMS = {
     ),
     "write_outside_workdir": (
         "python",
-        "import os\nok = []\nfor p in ('/tmp/x', '/usr/x', '/opt/arbiter/executor.py',"
+        "import os\nok = []\nfor p in ('/tmp/x', '/usr/x', '/opt/arbiter/executor/main.py',"
         " '/etc/passwd', '/x', '/proc/sys/kernel/hostname'):\n    try:\n"
         "        open(p, 'a').write('pwn'); ok.append(p)\n    except OSError: pass\n"
         "print('blocked' if not ok else ok)\n",

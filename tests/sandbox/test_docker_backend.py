@@ -13,6 +13,7 @@ import os
 import uuid
 
 import pytest
+from sbx_helpers import sandbox_image
 
 from sandbox import BackendUnavailable, Limits, PoolConfig, RunRequest, SandboxPool, WorkerLost
 from sandbox.protocol import read_frame, write_frame
@@ -63,6 +64,7 @@ async def make_backend(engine, instance):
 
     async def factory(**kw) -> DockerBackend:
         kw.setdefault("instance", instance)
+        kw.setdefault("image", sandbox_image())
         b = DockerBackend(DockerConfig(**kw))
         try:
             await b.probe()
@@ -153,7 +155,7 @@ print(json.dumps({"mounts": mounts, "cwd": os.getcwd(), "uid": os.getuid(), "tmp
     assert seen["tmp_writable"] is False  # /tmp itself belongs to root: only the test's own dir is writable
     # Even root inside the container (the executor's own uid) cannot write to the image.
     (container,) = _ours(engine, pool.backend.config.instance)
-    for path in ("/etc/arbiter-probe", "/usr/arbiter-probe", "/opt/arbiter/executor.py"):
+    for path in ("/etc/arbiter-probe", "/usr/arbiter-probe", "/opt/arbiter/executor/main.py"):
         rc, out = container.exec_run(["/bin/sh", "-c", f": > {path}"], user="0")
         assert rc != 0 and b"Read-only file system" in out, (path, rc, out)
 
@@ -275,7 +277,7 @@ class _EchoBackend(DockerBackend):
 
 async def test_attach_stream_demultiplexes_large_payloads(engine, instance, make_backend):
     await make_backend()  # probes (skips/fails without engine or image) and checks for leftovers at the end
-    backend = _EchoBackend(DockerConfig(instance=instance))
+    backend = _EchoBackend(DockerConfig(instance=instance, image=sandbox_image()))
     try:
         t = await backend.start_worker()
         try:
@@ -354,7 +356,7 @@ async def test_docker_kill_mid_job_is_retried_on_a_fresh_container(docker_pool, 
 
 # ---------------------------------------------------------------------------------------------- lifecycle
 async def test_leftovers_of_this_instance_are_removed_at_start(make_backend, engine, instance):
-    image = DockerConfig().image
+    image = sandbox_image()
     labels = {LABEL_INSTANCE: instance, LABEL_POOL: "default", LABEL_ROLE: ROLE}
     other = f"{instance}-other"
     created = [
@@ -424,5 +426,5 @@ async def test_probe_refuses_a_stale_image(make_backend, monkeypatch):
     import sandbox.backends.docker as mod
 
     monkeypatch.setattr(mod, "executor_sha256", lambda: "0" * 64)
-    with pytest.raises(BackendUnavailable, match="another executor.py.*make images"):
-        await DockerBackend(DockerConfig()).probe()
+    with pytest.raises(BackendUnavailable, match="another executor.*make images"):
+        await DockerBackend(DockerConfig(image=sandbox_image())).probe()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.judge import compare_output, compare_values
+from sandbox.compare import compare_output, compare_values
 from sandbox.models import Job, JobOutcome, Limits, TestOutcome
 
 

@@ -9,7 +9,7 @@ import pytest
 from sbx_helpers import assert_still_healthy
 
 from sandbox import Limits, RunRequest
-from sandbox.api import judge_outcome
+from sandbox.judge import judge_outcome
 from sandbox.models import JobOutcome, TestOutcome
 
 pytestmark = pytest.mark.bwrap

@@ -1,0 +1,19 @@
+"""Test kinds, one module each: what the program gets and what its harness must report before a test counts.
+
+stdio:  the test is the program's stdin; the service compares its stdout
+call:   the test is an argument list; the harness reports the return value (plain JSON) on fd 3
+assert: the test is test code run with the program; the harness reports a nonce on fd 3 after the test's
+        own end, so a program that exits early (even with status 0) does not pass
+"""
+
+from __future__ import annotations
+
+from .asserts import Assert
+from .base import Kind, TestKind
+from .call import Call
+from .stdio import Stdio
+
+KINDS: dict[str, Kind] = {k.name: k for k in (Stdio(), Call(), Assert())}
+TEST_KINDS: tuple[TestKind, ...] = ("stdio", "call", "assert")
+
+__all__ = ["KINDS", "TEST_KINDS", "Kind", "TestKind"]

@@ -1,0 +1,15 @@
+"""stdin/stdout tests: the test is the program's input; what it printed goes to the judge (in the service)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .base import Kind
+
+
+class Stdio(Kind):
+    name = "stdio"
+
+    def stdin(self, test: Any) -> bytes:
+        return (test if isinstance(test, str) else json.dumps(test)).encode("utf-8", "surrogatepass")

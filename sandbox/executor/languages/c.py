@@ -1,0 +1,25 @@
+"""C17 with gcc -O2, linked against libm; a big stack for deep recursion."""
+
+from __future__ import annotations
+
+import os
+
+from ..kinds.base import TestKind
+from .base import Build, Language, c_family_assert
+
+
+class C(Language):
+    name = "c"
+    source_name = "main.c"
+    compiled = True
+    big_stack = True
+    toolchain = "/usr/bin/gcc"
+    version_argv = ("/usr/bin/gcc", "--version")
+    install_hint = "apt-get install -y gcc"
+    flags = ("-O2", "-std=c17", "-pipe")
+
+    def compile_argv(self, build: Build, kind: TestKind) -> list[str]:
+        return [self.toolchain, *self.flags, "-o", os.path.join(build.build_dir, "main"), build.main_source, "-lm"]
+
+    def assert_sources(self, source: str, test_code: str) -> dict[str, str]:
+        return {self.source_name: c_family_assert(source, test_code)}

@@ -1,0 +1,121 @@
+"""What a child does between fork and exec: a new session, its fds, the unprivileged uid, the rlimits.
+
+RLIMIT_AS is the memory limit of runtimes whose virtual size tracks their use (CPython, C, C++). Runtimes that
+reserve far more address space than they touch (the JVM, Go, V8) get no RLIMIT_AS: their language module passes
+the limit to the runtime itself (-Xmx, GOMEMLIMIT, --max-old-space-size) and the container's cgroup bounds the
+rest; see languages/base.py (address_space_limit).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class ChildLimits:
+    cpu_s: float
+    memory_mb: int
+    max_processes: int
+    file_size_mb: float
+    open_files: int
+    address_space: bool = True  # apply memory_mb as RLIMIT_AS
+    data_mb: int = 0  # RLIMIT_DATA (committed writable memory) instead, for runtimes that reserve large arenas
+    big_stack: bool = False  # raise RLIMIT_STACK to min(memory, 256 MB): deep recursion of compiled programs
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], **quirks: Any) -> ChildLimits:
+        return cls(
+            cpu_s=float(d.get("cpu_s", 2.0)),
+            memory_mb=int(d.get("memory_mb", 256)),
+            max_processes=int(d.get("max_processes", 32)),
+            file_size_mb=float(d.get("file_size_mb", 16)),
+            open_files=int(d.get("open_files", 64)),
+            **quirks,
+        )
+
+
+def apply_limits(lim: ChildLimits, cfg: Settings) -> None:
+    soft = max(1, int(-(-lim.cpu_s // 1)))  # ceil
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+    if lim.memory_mb:
+        b = lim.memory_mb * 1024 * 1024
+        if lim.address_space:
+            resource.setrlimit(resource.RLIMIT_AS, (b, b))
+        elif lim.data_mb:
+            d = lim.data_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_DATA, (d, d))
+        if lim.big_stack:
+            s = min(b, 256 * 1024 * 1024)
+            try:
+                resource.setrlimit(resource.RLIMIT_STACK, (s, s))
+            except (ValueError, OSError):
+                pass  # a hard limit below it: keep the default stack
+    fs = int(lim.file_size_mb * 1024 * 1024)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fs, fs))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lim.open_files, lim.open_files))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if cfg.switch_user and lim.max_processes:
+        # RLIMIT_NPROC counts every process of the real uid: meaningful only with a uid of our own.
+        resource.setrlimit(resource.RLIMIT_NPROC, (lim.max_processes, lim.max_processes))
+
+
+def drop_privileges(cfg: Settings) -> None:
+    if cfg.switch_user:
+        os.setgroups([])
+        os.setresgid(cfg.gid, cfg.gid, cfg.gid)
+        os.setresuid(cfg.uid, cfg.uid, cfg.uid)
+
+
+def list_fds() -> list[int]:
+    try:
+        return [int(x) for x in os.listdir("/proc/self/fd")]
+    except OSError:
+        return list(range(3, 1024))
+
+
+def child_setup(cfg: Settings, lim: ChildLimits, fds: dict[int, int], cwd: str, extra_keep: Iterable[int] = ()) -> None:
+    """In the forked child: new session, fds, privileges, limits. Raises on failure (the caller _exits)."""
+    os.setsid()
+    for target, src in fds.items():
+        if src != target:
+            os.dup2(src, target)
+    keep = set(fds) | set(extra_keep)
+    for fd in list_fds():
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the listing's own fd, already closed
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+        signal.signal(s, signal.SIG_DFL)
+    os.chdir(cwd)
+    if cfg.switch_user:
+        # harness pipes (fd 3: report, fd 4: nonce) become the program's own, so that runtimes that only open
+        # paths (/proc/self/fd/N: the JVM, Node, Rust's std::fs) may reopen them after the uid switch
+        for target in fds:
+            if target >= 3:
+                os.fchown(target, cfg.uid, cfg.gid)
+    drop_privileges(cfg)
+    apply_limits(lim, cfg)
+
+
+def child_env(cwd: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": cwd,
+        "TMPDIR": cwd,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+    }
+    if extra:
+        env.update(extra)
+    return env

@@ -1,0 +1,319 @@
+"""The executor's job loop: one long-lived process inside one isolation boundary, one job after another.
+
+Protocol (stdin/stdout of this process): every frame is a 4-byte big-endian length followed by that many bytes of
+UTF-8 JSON (frames.py). On start the executor sends {"type": "hello", ...}. Then, per request:
+    {"type": "job", "job": {...}}   ->  {"type": "result", "outcome": {...}}
+    {"type": "ping"}                ->  {"type": "pong"}
+Nothing else ever writes to the real stdout: the protocol fds are duplicated away at start and fd 1/2 point to
+stderr / /dev/null; user programs get their own pipes.
+
+Per test the program runs in a new session / process group, as an unprivileged uid when the executor is root,
+under RLIMIT_CPU (the TLE clock), a wall-clock cap, the memory limit, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE,
+with its output read as it streams under a size cap (process.py). After every test, every process of the sandbox
+uid is killed and the test's directory is removed (cleanup.py). With job["stop_after_failure"], the first test
+whose verdict is neither OK nor AC ends the job: the tests after it are not run and report SKIP. A compile error
+never runs any test (CE for all).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+from .cachelinks import CacheSeeder
+from .cleanup import Cleaner
+from .frames import Frames
+from .kinds import KINDS
+from .kinds.base import TestKind
+from .languages import LANGUAGES, Build, Language
+from .limits import ChildLimits
+from .process import ProcessRunner
+from .pyharness import preload, run_python_child
+from .settings import Settings
+from .verdicts import RAN_OK, Verdict, classify
+
+PROTOCOL_VERSION = 1
+CE_CAP = 16 * 1024
+
+
+def constant_outcome(verdict: Verdict, msg: str = "") -> dict[str, Any]:
+    return {
+        "verdict": verdict,
+        "cpu_s": 0.0,
+        "wall_s": 0.0,
+        "exit_code": None,
+        "signal": None,
+        "stdout": "",
+        "stderr": msg,
+        "return_value": None,
+        "truncated": False,
+    }
+
+
+def toolchain_missing(lang: Language) -> str:
+    """Why lang cannot run in this boundary ("" when it can): a reason that says what to install."""
+    if os.path.exists(lang.toolchain):
+        return ""
+    return (
+        "%s is not available in this sandbox (%s not found): %s on the host for the bwrap backend, or rebuild "
+        "the sandbox image (make images)" % (lang.name, lang.toolchain, lang.install_hint)
+    )
+
+
+class Executor:
+    def __init__(self, cfg: Settings, frames: Frames) -> None:
+        self.cfg = cfg
+        self.frames = frames
+        self.runner = ProcessRunner(cfg)
+        self.cleaner = Cleaner(cfg)
+        self.seeder = CacheSeeder(cfg)
+        self.job_counter = 0
+        self.dirty = False
+
+    # ---------------------------------------------------------------- jobs
+    def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
+        self.job_counter += 1
+        name = job.get("language", "python")
+        kind_name = job.get("kind", "stdio")
+        tests = job.get("tests") or []
+        lang = LANGUAGES.get(name)
+        if lang is None:
+            raise ValueError("unknown language %r" % name)
+        if kind_name not in KINDS or kind_name not in lang.kinds:
+            raise ValueError("%s does not run %s tests" % (name, kind_name))
+        missing = toolchain_missing(lang)
+        if missing:
+            return {"compile_output": "", "tests": [constant_outcome(Verdict.SE, missing) for _ in tests]}
+        jobdir = os.path.join(self.cfg.workroot, "job%d-%d" % (os.getpid(), self.job_counter))
+        os.mkdir(jobdir, 0o755)
+        compile_output = ""
+        outcomes: list[dict[str, Any]] = []
+        # Assert tests of compiled languages build the program together with each test's code: one build per
+        # test (HumanEval-X has one test per problem). Everything else builds once per job.
+        per_test_build = kind_name == "assert" and lang.name != "python"
+        try:
+            build = None
+            if not per_test_build:
+                build, compile_output = self.build(lang, job, jobdir, "b", None)
+                if build is None:
+                    return {
+                        "compile_output": compile_output,
+                        "tests": [constant_outcome(Verdict.CE, compile_output) for _ in tests],
+                        "dirty": self.dirty,
+                    }
+            stop = bool(job.get("stop_after_failure"))
+            failed = False
+            for i, test in enumerate(tests):
+                if failed:
+                    outcomes.append(constant_outcome(Verdict.SKIP, "not run: an earlier test failed"))
+                    continue
+                test_build = build
+                if per_test_build:
+                    test_build, msg = self.build(lang, job, jobdir, "b%d" % i, test)
+                    compile_output = compile_output or msg
+                    if test_build is None:
+                        outcomes.append(constant_outcome(Verdict.CE, msg))
+                        failed = stop
+                        continue
+                assert test_build is not None
+                out = self.run_test(job, lang, test, test_build, jobdir, i)
+                outcomes.append(out)
+                failed = stop and out["verdict"] not in (RAN_OK, Verdict.AC)
+        finally:
+            self.cleaner.rmtree(jobdir)
+        return {"compile_output": compile_output, "tests": outcomes, "dirty": self.dirty}
+
+    def build(
+        self, lang: Language, job: dict[str, Any], jobdir: str, name: str, test_code: Any
+    ) -> tuple[Build | None, str]:
+        """Write (and compile) the program; (None, message) on a compile error."""
+        src_dir = os.path.join(jobdir, name)
+        os.mkdir(src_dir, 0o755)
+        build_dir = os.path.join(src_dir, "build")
+        self.cleaner.mkdir_for_user(build_dir, 0o755)
+        source = job.get("source", "")
+        try:
+            if test_code is None:
+                build = lang.prepare(src_dir, build_dir, source)
+            else:
+                build = lang.prepare_assert(src_dir, build_dir, source, str(test_code))
+        except ValueError as e:  # the test code lacks what the harness needs (a main, a #[test] fn)
+            return None, "arbiter: cannot build the test: %s" % e
+        if not lang.compiled:
+            return build, ""
+        if lang.seed_cache:
+            self.seeder.seed(lang.seed_cache, os.path.join(build_dir, lang.cache_name))
+        ok, msg = self.compile(lang, build, job.get("kind", "stdio"), job.get("compile_limits") or {})
+        return (build if ok else None), msg
+
+    def compile(self, lang: Language, build: Build, kind: TestKind, cl: dict[str, Any]) -> tuple[bool, str]:
+        memory_mb = int(cl.get("memory_mb", 2048))
+        limits = ChildLimits(
+            cpu_s=float(cl.get("cpu_s", 20.0)),
+            memory_mb=memory_mb,
+            max_processes=max(int(cl.get("max_processes", 32)), lang.compile_processes),
+            file_size_mb=float(cl.get("file_size_mb", 256)),
+            open_files=int(cl.get("open_files", 256)),
+            address_space=lang.address_space_limit,
+            data_mb=memory_mb if not lang.address_space_limit else 0,
+        )
+        r = self.runner.run(
+            lang.compile_argv(build, kind),
+            cwd=build.build_dir,
+            limits=limits,
+            stdin_data=b"",
+            wall_s=float(cl.get("wall_s", 30.0)),
+            max_out=CE_CAP,
+            stderr_cap=CE_CAP,
+            env=lang.compile_env(build),
+        )
+        self.cleaner.kill_all(r.pid)
+        msg = (r.stderr + r.stdout).decode("utf-8", "replace")[:CE_CAP]
+        if r.setup_error:
+            return False, "arbiter: cannot start the compiler: " + r.setup_error
+        if r.killed_wall or r.signal in (signal.SIGXCPU, signal.SIGKILL) or r.cpu_s > limits.cpu_s:
+            return False, (msg + "\ncompilation exceeded its time limit").strip()
+        if r.exit_code != 0:
+            return False, msg or "compilation failed"
+        return True, msg
+
+    def run_test(
+        self, job: dict[str, Any], lang: Language, test: Any, build: Build, jobdir: str, i: int
+    ) -> dict[str, Any]:
+        lim = job.get("limits") or {}
+        kind = KINDS[job.get("kind", "stdio")]
+        cpu = float(lim.get("cpu_s", 2.0))
+        memory_mb = int(lim.get("memory_mb", 256))
+        wall = float(lim.get("wall_s") or (2 * cpu + 1))
+        cwd = os.path.join(jobdir, "t%d" % i)
+        self.cleaner.mkdir_for_user(cwd)
+        pgid = None
+        try:
+            nonce = os.urandom(16).hex().encode() if kind.needs_nonce else None
+            argv = lang.run_argv(build, self.cfg, kind.name, memory_mb)
+
+            def harness() -> None:
+                run_python_child(job, test, build.entry)
+
+            limits = ChildLimits.from_json(
+                lim,
+                address_space=lang.address_space_limit,
+                data_mb=0 if lang.address_space_limit else memory_mb + lang.data_overhead_mb,
+                big_stack=lang.big_stack,
+            )
+            r = self.runner.run(
+                argv,
+                cwd=cwd,
+                limits=limits,
+                stdin_data=kind.stdin(test) if kind.name != "assert" else b"",
+                wall_s=wall,
+                max_out=int(lim.get("max_output_bytes", 1 << 20)),
+                env=lang.run_env(build, memory_mb),
+                harness=harness if argv is None else None,
+                result_pipe=kind.result_pipe,
+                nonce=nonce,
+            )
+            pgid = r.pid
+            verdict = classify(r, cpu, memory_mb, lang.oom_markers)
+            stderr = r.stderr.decode("utf-8", "replace")
+            out = {
+                "verdict": verdict,
+                "cpu_s": round(r.cpu_s, 4),
+                "wall_s": round(r.wall_s, 4),
+                "exit_code": r.exit_code,
+                "signal": r.signal,
+                "stdout": r.stdout.decode("utf-8", "replace"),
+                "stderr": "arbiter: " + r.setup_error if verdict == Verdict.SE else stderr,
+                "return_value": None,
+                "truncated": r.truncated,
+            }
+            if verdict == RAN_OK:
+                out = kind.finish(out, r, nonce)
+        finally:
+            if not self.cleaner.kill_all(pgid):
+                self.dirty = True
+            self.cleaner.rmtree(cwd)
+            self.cleaner.clean_shared_dirs()
+        return out
+
+    def toolchains(self) -> dict[str, Any]:
+        """Each language's toolchain version here, or why it is missing and what to install."""
+        out: dict[str, Any] = {}
+        for name, lang in LANGUAGES.items():
+            missing = toolchain_missing(lang)
+            if missing:
+                out[name] = {"available": False, "version": None, "reason": missing}
+                continue
+            version = self.runner.version(list(lang.version_argv))
+            out[name] = {"available": version is not None, "version": version, "reason": None}
+            if version is None:
+                out[name]["reason"] = "%s does not run here: %s" % (lang.toolchain, lang.install_hint)
+        return out
+
+    # ---------------------------------------------------------------- main loop
+    def serve(self) -> None:
+        self.frames.write(
+            {
+                "type": "hello",
+                "version": PROTOCOL_VERSION,
+                "pid": os.getpid(),
+                "uid": self.cfg.uid,
+                "switch_user": self.cfg.switch_user,
+                "python": sys.version.split()[0],
+            }
+        )
+        while True:
+            msg = self.frames.read()
+            if msg is None:
+                return
+            t = msg.get("type")
+            if t == "ping":
+                self.frames.write({"type": "pong"})
+            elif t == "toolchains":
+                self.frames.write({"type": "toolchains", "languages": self.toolchains()})
+            elif t == "job":
+                job = msg.get("job") or {}
+                try:
+                    outcome = self.run_job(job)
+                except Exception as e:
+                    reason = "executor error: %s: %s" % (type(e).__name__, e)
+                    outcome = {
+                        "compile_output": "",
+                        "dirty": True,
+                        "tests": [constant_outcome(Verdict.SE, reason) for _ in job.get("tests") or []],
+                    }
+                    self.dirty = True
+                outcome["id"] = job.get("id")
+                self.frames.write({"type": "result", "outcome": outcome})
+            elif t == "exit":
+                return
+            else:
+                self.frames.write({"type": "error", "message": "unknown frame type %r" % t})
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = Settings(sys.argv[1:] if argv is None else argv)
+    # Keep the protocol on private fds; fd 1 goes to stderr so stray prints cannot corrupt the stream.
+    rfd = os.dup(0)
+    wfd = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    os.close(devnull)
+    os.set_inheritable(rfd, False)
+    os.set_inheritable(wfd, False)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    os.umask(0o022)
+    try:
+        os.makedirs(cfg.workroot, exist_ok=True)
+    except OSError:
+        pass  # the backend made it (read-only parent): the mkdir of the first job says if not
+    preload()
+    ex = Executor(cfg, Frames(rfd, wfd))
+    try:
+        ex.serve()
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
+    return 0
