@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from app.math.braces import match_brace
+from app.math.braces import brace_partners
 
 _UNIT_WORDS = (
     # length, area, volume, mass, time, money, angles, counting nouns that MATH answers carry
@@ -86,11 +86,12 @@ def _unwrap_text(s: str) -> str:
     `575\text{ students}`) is dropped; `\text{ and }` between items becomes a comma; other text is kept bare."""
     out: list[str] = []
     pos = 0
+    partners = brace_partners(s) if "{" in s else {}
     for _ in range(64):
         m = _CMD_TEXT.search(s, pos)
         if not m:
             break
-        close = match_brace(s, m.end() - 1)
+        close = partners.get(m.end() - 1, -1)
         if close < 0:
             break
         inner = s[m.end() : close]
@@ -132,9 +133,18 @@ def _strip_delimiters(s: str) -> str:
 
 
 def _strip_outer_braces(s: str) -> str:
-    while s.startswith("{") and match_brace(s, 0) == len(s) - 1:
-        s = s[1:-1].strip()
-    return s
+    if not s.startswith("{"):
+        return s
+    partners = brace_partners(s)  # one pass, then peel layer after layer by index (linear in nesting)
+    lo, hi = 0, len(s) - 1
+    while lo < hi and s[lo] == "{" and partners.get(lo) == hi:
+        lo += 1
+        hi -= 1
+        while lo <= hi and s[lo].isspace():
+            lo += 1
+        while hi >= lo and s[hi].isspace():
+            hi -= 1
+    return s[lo : hi + 1]
 
 
 def normalize(answer: str) -> str:

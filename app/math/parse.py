@@ -111,6 +111,10 @@ _INT = re.compile(r"-?\d+")
 _DEC = re.compile(r"-?\d*\.\d+")
 _FRAC = re.compile(r"(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}")
 _SLASH = re.compile(r"(-?\d+)/(\d+)")
+# 2\frac{5}{8}: a mixed number (2 + 5/8), never the product 2 * 5/8
+_MIXED = re.compile(r"(-?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
+# 2.31 \times 10^{-3}, 2.31e-3: a decimal whose written places move with the exponent
+_SCI = re.compile(r"(-?\d+(?:\.\d+)?)(?:(?:\\times|\\cdot|\*)\s?10\^(?:\{(-?\d+)\}|(\d))|[eE]([-+]?\d+))")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _CHOICE = re.compile(r"\(([A-Z])\)|([A-Z])")
 _WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
@@ -425,6 +429,25 @@ def _fast_number(s: str) -> Number | None:
         return Number(Fraction(int(s)))
     if _DEC.fullmatch(s):
         return _number(s)
+    if "\\frac" in s:
+        m = _MIXED.fullmatch(s)
+        if m:
+            whole, num, den = int(m.group(2)), int(m.group(3)), int(m.group(4))
+            if den == 0 or num >= den:
+                return None  # _leaf refuses it: a whole number before an improper fraction is ambiguous
+            v = whole + Fraction(num, den)
+            return Number(-v if m.group(1) else v)
+    if "10^" in s or "e" in s or "E" in s:
+        m = _SCI.fullmatch(s)
+        if m:
+            exp = int(m.group(2) or m.group(3) or m.group(4))
+            if abs(exp) > 400:
+                return None
+            mant = _number(m.group(1))
+            value = mant.value * Fraction(10) ** exp
+            places = (mant.decimals or 0) - exp
+            # written precision: 2.5e-3 has 4 places; 1.5e3 = 1500 is exact only as far as it is written
+            return Number(value, places) if places > 0 else Number(value, None if mant.decimals is None else 0)
     m = _FRAC.fullmatch(s) or None
     if m:
         den = int(m.group(3))
@@ -443,6 +466,8 @@ def _leaf(s: str) -> Value:
     num = _fast_number(s)
     if num is not None:
         return num
+    if _MIXED.fullmatch(s):
+        raise _Fail("a whole number written before an improper fraction is ambiguous")
     if len(s) > 600:
         raise _Fail("expression too long")
     result = latex_to_sympy(s)
