@@ -27,7 +27,7 @@ _UNIT_TAIL = re.compile(
     r"(?:\s*\^\s*\{?[23]\}?)?\s*$"
 )
 _CMD_TEXT = re.compile(
-    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mathsf|mbox|hbox|operatorname\*?|rm|bf)\s*\{"
+    r"\\(?:textnormal|textup|textsf|text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mathsf|mbox|hbox|operatorname\*?|rm|bf)\s*\{"
 )
 _SPACING = re.compile(r"(?<!\\)\\(?:,|;|:|!|>| |quad|qquad|enspace|thinspace|medspace|thickspace|hfill|nobreak)|~")
 _SIZERS = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
@@ -147,8 +147,9 @@ def _strip_outer_braces(s: str) -> str:
     return s[lo : hi + 1]
 
 
-def normalize(answer: str) -> str:
-    """Normalize a final answer (already extracted) to a canonical string."""
+def normalize(answer: str, *, keep_lhs: bool = False) -> str:
+    """Normalize a final answer (already extracted) to a canonical string. `keep_lhs` keeps a leading `y =`
+    (compare.py retries with it against a gold that is an equation)."""
     s = answer
     for k, v in _UNICODE.items():
         if k in s:
@@ -176,7 +177,8 @@ def normalize(answer: str) -> str:
         s = new
     s = _SQRT_SHORT.sub(r"\\sqrt{\1}", s)
     s = _WS.sub(" ", s).strip()
-    s = _LEADING_VAR.sub("", s)
+    if not keep_lhs:
+        s = _LEADING_VAR.sub("", s)
     # units after a number / closing group; repeated once for "cm^2."
     s = s.rstrip(" .")
     s = _UNIT_TAIL.sub("", s).rstrip(" .")

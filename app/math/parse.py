@@ -377,7 +377,7 @@ def _relation(s: str, rels: list[tuple[int, int, str]], depth: int) -> Value:
         op = ops[0]
         lhs, rhs = values
         if op in ("<", "<=", ">", ">="):
-            iv = _one_sided_interval(lhs, op, rhs)
+            iv = _one_sided_interval(lhs, op, rhs) or _linear_interval(lhs, op, rhs)
             if iv is not None:
                 return iv
         if op in (">", ">="):
@@ -387,6 +387,8 @@ def _relation(s: str, rels: list[tuple[int, int, str]], depth: int) -> Value:
         return Interval(values[0], values[2], ops[0] == "<=", ops[1] == "<=")
     if len(ops) == 2 and all(o in (">", ">=") for o in ops) and _is_symbol(values[1]):
         return Interval(values[2], values[0], ops[1] == ">=", ops[0] == ">=")
+    if all(o == "=" for o in ops):
+        return Chain(tuple(ops), tuple(values))  # x = 5+5+1 = 11: compare.py reads the value it states
     if all(o in ("<", "<=") for o in ops):
         return Chain(tuple(ops), tuple(values))
     if all(o in (">", ">=") for o in ops):
@@ -416,6 +418,31 @@ def _one_sided_interval(lhs: Value, op: str, rhs: Value) -> Interval | None:
         return None
     del var
     return Interval(_NINF, c, False, closed) if less else Interval(c, _INF, closed, False)
+
+
+def _linear_interval(lhs: Value, op: str, rhs: Value) -> Interval | None:
+    """`-x > -1` is `x < 1`: a linear inequality in one variable, solved (the sign of the factor flips it)."""
+    if not all(isinstance(v, (Number, Expr)) for v in (lhs, rhs)):
+        return None
+    d = _sym(lhs) - _sym(rhs)
+    syms = d.free_symbols
+    if len(syms) != 1:
+        return None
+    (var,) = syms
+    poly = sympy.Poly(sympy.expand(d), var) if d.is_polynomial(var) else None
+    if poly is None or poly.degree() != 1:
+        return None
+    a, b = poly.all_coeffs()
+    if a.free_symbols or b.free_symbols or not a.is_real or a == 0:
+        return None
+    root = _from_sympy(-b / a)
+    closed = op in ("<=", ">=")
+    less = (op in ("<", "<=")) == bool(a > 0)  # d < 0 with a > 0 ⇔ var < root
+    return Interval(_NINF, root, False, closed) if less else Interval(root, _INF, closed, False)
+
+
+def _sym(v: Number | Expr) -> sympy.Basic:
+    return v.to_sympy() if isinstance(v, Number) else v.expr
 
 
 def _number(s: str) -> Number:

@@ -138,6 +138,8 @@ def _fast_verdict(key: Key) -> Verdict | None:
     golds, pred, config = key
     if len(pred) > config.max_answer_chars or not golds:
         return None
+    if config.choices or config.integer_only or config.rel_tol or config.percent_as_fraction:
+        return None  # per-item options change what equal means: the worker decides
     pn = _norm(pred)
     if not pn:
         return None
