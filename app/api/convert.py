@@ -33,6 +33,13 @@ def _convert(index: int, item: ScoreItem, tags: TagConfig) -> ScoringItem:
             cpu_s=limits.cpu_s if limits else None,
             memory_mb=limits.memory_mb if limits else None,
         )
+    extra: dict[str, object] = {"target_language": item.target_language} if item.target_language is not None else {}
+    if reference is not None and isinstance(reference, MathReference):
+        # read by app/rewards/math_accuracy.py
+        if ref.choices:
+            extra["math_choices"] = tuple(ref.choices)
+        if ref.math_options is not None:
+            extra["math_options"] = ref.math_options.model_dump()
     return ScoringItem(
         index=index,
         id=item.id,
@@ -42,5 +49,5 @@ def _convert(index: int, item: ScoreItem, tags: TagConfig) -> ScoringItem:
         group=item.group,
         completion_tokens=item.completion_tokens,
         # Per-item reward settings travel in `extra`; each reward validates the ones it reads.
-        extra={"target_language": item.target_language} if item.target_language is not None else {},
+        extra=extra,
     )
