@@ -53,7 +53,7 @@ class CodeLimits(_Model):
 
 
 #: longest gold answer accepted (a whole worked solution fits; the math path is linear in it, see docs/math.md)
-MAX_REFERENCE_ANSWER_CHARS = 20_000
+MAX_REFERENCE_ANSWER_CHARS = 32_000
 
 
 class MathOptions(_Model):

@@ -202,8 +202,14 @@ def extract_answer(text: str) -> Extraction:
     boxed = _boxed_all(text)
     if boxed:
         distinct: dict[str, str] = {}
+        seen: set[str] = set()
         for b in boxed:
+            if b in seen:
+                continue  # `\boxed{3}` repeated is normalized once
+            seen.add(b)
             distinct.setdefault(normalize(b) if len(b) <= MAX_ANSWER_CHARS else b, b)
+            if len(distinct) > MAX_CANDIDATES:
+                break  # a hedge already: the rest need not be normalized
         if len(distinct) > 1:
             shown = ", ".join(repr(v[:40]) for v in list(distinct.values())[:4])
             values = tuple(v for v in distinct.values() if len(v) <= MAX_ANSWER_CHARS)
@@ -211,7 +217,7 @@ def extract_answer(text: str) -> Extraction:
                 None,
                 "boxed",
                 f"hedged: {len(distinct)} different boxed answers ({shown})",
-                values if len(values) == len(distinct) and len(values) <= MAX_CANDIDATES else (),
+                values if len(values) == len(distinct) <= MAX_CANDIDATES else (),
             )
         return _finish(boxed[-1], "boxed")
 
