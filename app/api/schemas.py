@@ -59,7 +59,9 @@ MAX_REFERENCE_ANSWER_CHARS = 32_000
 class MathOptions(_Model):
     """Per-item math options where datasets disagree (docs/math.md). Every default is the strict reading."""
 
-    percent_as_fraction: bool = Field(False, description="10\\% also equals 0.1 (graders that read percents as fractions).")
+    percent_as_fraction: bool = Field(
+        False, description="10\\% also equals 0.1 (graders that read percents as fractions)."
+    )
     rel_tol: float = Field(0.0, ge=0, le=0.1, description="Relative tolerance between numbers (rounded measurements).")
     integer_only: bool = Field(False, description="AIME style: the answer must be written as an integer.")
 

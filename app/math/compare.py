@@ -18,8 +18,8 @@ lists become comma lists, named values (`(p,q)=(3,2)`, `AB=4,CD=5`) compare by t
 equalities (`x = 5+5+1 = 11`) states its last side when every side is equal.
 
 Per-item options (VerifyConfig, all off by default — strict):
-- `percent_as_fraction`: `10\%` also equals `0.1` (datasets that grade percents as fractions, e.g. GSM8K-style
-  word problems re-labelled by graders; MATH keeps `10\%` = 10);
+- `percent_as_fraction`: `10\\%` also equals `0.1` (datasets that grade percents as fractions, e.g. GSM8K-style
+  word problems re-labelled by graders; MATH keeps `10\\%` = 10);
 - `rel_tol`: numeric tolerance between constants (physics/chemistry sets such as SciBench, whose golds are
   rounded measurements);
 - `integer_only`: the answer must be written as an integer (AIME: 0-999, `033` = `33`, `33.0` and `\frac{66}{2}`
@@ -38,11 +38,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-import sympy
+import sympy  # type: ignore[import-untyped]
 
 from app.math.choices import choice_letter
 from app.math.normalize import normalize
-from app.math.reference import reference_answer, state_values
 from app.math.parse import (
     Alternatives,
     Chain,
@@ -60,6 +59,7 @@ from app.math.parse import (
     Value,
     parse_answer,
 )
+from app.math.reference import reference_answer, state_values
 
 MAX_SET_ITEMS = 64
 
@@ -115,7 +115,9 @@ def verify(gold: str | Sequence[str], prediction: str, config: VerifyConfig = DE
     return first
 
 
-def verify_candidates(gold: str | Sequence[str], candidates: Sequence[str], config: VerifyConfig = DEFAULT_CONFIG) -> Verdict:
+def verify_candidates(
+    gold: str | Sequence[str], candidates: Sequence[str], config: VerifyConfig = DEFAULT_CONFIG
+) -> Verdict:
     """Several different boxed answers: right only when together they are exactly one gold's set of values
     (gold `1,-2`, boxes `-2` and `1`); more candidates than the gold has values stays a hedge (wrong)."""
     golds = (gold,) if isinstance(gold, str) else tuple(gold)
@@ -280,9 +282,11 @@ def _eq(a: Value, b: Value, cfg: VerifyConfig) -> str | None:
     if isinstance(a, Union) or isinstance(b, Union):
         pa = a.parts if isinstance(a, Union) else (_interval_of(a),)
         pb = b.parts if isinstance(b, Union) else (_interval_of(b),)
-        if None in pa or None in pb:
+        xa = [x for x in pa if x is not None]
+        xb = [x for x in pb if x is not None]
+        if len(xa) != len(pa) or len(xb) != len(pb):
             return None
-        return "structural" if _set_eq(pa, pb, cfg) else None
+        return "structural" if _set_eq(xa, xb, cfg) else None
     if isinstance(a, (Interval, Tuple)) and isinstance(b, (Interval, Tuple)):
         ia, ib = _interval_of(a), _interval_of(b)
         if not isinstance(ia, Interval) or not isinstance(ib, Interval):
@@ -392,6 +396,7 @@ def _decimal_matches(d: Number, exact: Fraction | sympy.Basic, cfg: VerifyConfig
         if not num.is_number or num.has(sympy.I) or not num.is_finite or not num.is_real:
             return False
         exact = Fraction(str(sympy.Float(num, 50)))
+    assert d.decimals is not None
     return abs(exact - d.value) * 2 * Fraction(10) ** d.decimals <= 1
 
 

@@ -49,15 +49,49 @@ _PHRASE = re.compile(
     re.IGNORECASE,
 )
 # markers at the start of a line: "Answer: …", "**Answer:** …", "#### 42"
-_LINE_MARKER = re.compile(r"(?m)^[ \t]*(?:\*\*\s*)?(?:(?:final\s+)?answer\s*(?:\*\*)?\s*:\s*(?:\*\*)?|####)[ \t]*", re.I)
+_LINE_MARKER = re.compile(
+    r"(?m)^[ \t]*(?:\*\*\s*)?(?:(?:final\s+)?answer\s*(?:\*\*)?\s*:\s*(?:\*\*)?|####)[ \t]*", re.I
+)
 _NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?")
 _HEDGE_OR = re.compile(r"(?:\s|\}|^)(?:or|\\text\{\s*or\s*\}|\\lor|\\vee)(?:\s|\\|\{|$)")
 _LETTERS = re.compile(r"^\(?([A-E])\)?(?:\s*,\s*\(?([A-E])\)?)+$")
 # a word of prose: 3+ letters not preceded by a backslash (commands) or another letter
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _MATH_WORDS = frozenset(
-    "sin cos tan cot sec csc log exp sqrt max min gcd lcm det arcsin arccos arctan sinh cosh tanh mod pi"
-    " frac dfrac tfrac cdot times infty text left right boxed".split()
+    [
+        "sin",
+        "cos",
+        "tan",
+        "cot",
+        "sec",
+        "csc",
+        "log",
+        "exp",
+        "sqrt",
+        "max",
+        "min",
+        "gcd",
+        "lcm",
+        "det",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "mod",
+        "pi",
+        "frac",
+        "dfrac",
+        "tfrac",
+        "cdot",
+        "times",
+        "infty",
+        "text",
+        "left",
+        "right",
+        "boxed",
+    ]
 )
 # characters that glue a number to an expression around it: then the number is part of it, not the answer
 _GLUE_BEFORE = frozenset("+-*/^_=({[\\|<>!")
@@ -231,9 +265,9 @@ def extract_answer(text: str) -> Extraction:
     if spans:
         return _finish(spans[-1], "last_math")
     whole = text.strip().rstrip(".")
-    if len(whole) <= MAX_WHOLE_CHARS and not has_prose(whole) and not _NUMBER.fullmatch(whole):
-        if any(ch.isalnum() for ch in whole):
-            return _finish(whole, "whole")
+    short = len(whole) <= MAX_WHOLE_CHARS and any(ch.isalnum() for ch in whole)
+    if short and not has_prose(whole) and not _NUMBER.fullmatch(whole):
+        return _finish(whole, "whole")
     number = _standalone_number(text)
     if number:
         return _finish(number, "last_number")

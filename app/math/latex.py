@@ -9,7 +9,7 @@ after every call. Its exceptions (ANTLR errors are raised as bare `Exception`, p
 from __future__ import annotations
 
 import latex2sympy2 as _l2s
-import sympy
+import sympy  # type: ignore[import-untyped]
 
 __all__ = ["IMAGINARY_SYMBOLS", "LatexParseError", "latex_to_sympy"]
 

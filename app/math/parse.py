@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-import sympy
+import sympy  # type: ignore[import-untyped]
 
 from app.math.latex import IMAGINARY_SYMBOLS, LatexParseError, latex_to_sympy
 
@@ -422,7 +422,7 @@ def _one_sided_interval(lhs: Value, op: str, rhs: Value) -> Interval | None:
 
 def _linear_interval(lhs: Value, op: str, rhs: Value) -> Interval | None:
     """`-x > -1` is `x < 1`: a linear inequality in one variable, solved (the sign of the factor flips it)."""
-    if not all(isinstance(v, (Number, Expr)) for v in (lhs, rhs)):
+    if not isinstance(lhs, (Number, Expr)) or not isinstance(rhs, (Number, Expr)):
         return None
     d = _sym(lhs) - _sym(rhs)
     syms = d.free_symbols

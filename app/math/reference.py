@@ -62,7 +62,7 @@ def _has_prose_letters(s: str) -> bool:
 
 def is_constant(s: str) -> bool:
     """No letters outside commands that name constants or notation (`\\frac{1}{\\sqrt{6}}`, `7:32`, `(3,2)`)."""
-    if not s or not any(ch.isdigit() for ch in s) and "\\pi" not in s and "\\infty" not in s:
+    if not s or (not any(ch.isdigit() for ch in s) and "\\pi" not in s and "\\infty" not in s):
         return False
     for m in _COMMAND.finditer(s):
         if m.group(0) not in _CONSTANT_COMMANDS:
@@ -86,7 +86,7 @@ def _state_one(part: str) -> str:
     if len(sides) != 2 or not sides[0] or not sides[1]:
         return part
     lhs, rhs = sides
-    if "<" in lhs or ">" in lhs or "\\" in rhs and ("\\leq" in rhs or "\\geq" in rhs):
+    if "<" in lhs or ">" in lhs or ("\\" in rhs and ("\\leq" in rhs or "\\geq" in rhs)):
         return part
     if _is_name(lhs) and is_constant(rhs):
         return rhs

@@ -45,7 +45,7 @@ class MathAccuracy:
             text = item.parsed.answer_or_text
             extraction = extract_answer(text)
             answer: str | tuple[str, ...] | None = extraction.answer
-            if config.choices and (answer is None or choice_letter(answer, config.choices) is None):
+            if config.choices and (not isinstance(answer, str) or choice_letter(answer, config.choices) is None):
                 # "I think the correct answer is C": the option named in prose when no box names one
                 letter = choice_letter(text, config.choices)
                 answer = letter if letter is not None else answer

@@ -74,7 +74,11 @@ def test_healthz_answers_while_adversarial_items_are_scored(client):
 
 
 def test_overlong_reference_answer_is_a_422(client):
-    body = {"items": [{"id": "a", "completion": "\\boxed{1}", "reference": {"answer": "1" * (MAX_REFERENCE_ANSWER_CHARS + 1)}}]}
+    body = {
+        "items": [
+            {"id": "a", "completion": "\\boxed{1}", "reference": {"answer": "1" * (MAX_REFERENCE_ANSWER_CHARS + 1)}}
+        ]
+    }
     response = client.post("/v1/score", json=body)
     assert response.status_code == 422
     assert "final answer" in response.text

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from app.math import VerifyConfig, extract_answer, verify
+from app.math import DEFAULT_CONFIG, VerifyConfig, extract_answer, verify
 from app.math.choices import choice_letter
 from app.math.compare import verify_candidates
 
 
-def judged(gold: str, completion: str, config: VerifyConfig = VerifyConfig()) -> bool:
+def judged(gold: str, completion: str, config: VerifyConfig = DEFAULT_CONFIG) -> bool:
     ext = extract_answer(completion)
     if config.choices:
         answer = ext.answer if ext.answer and choice_letter(ext.answer, config.choices) else None
