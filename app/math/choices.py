@@ -45,22 +45,22 @@ def choice_letter(text: str, choices: Sequence[str]) -> str | None:
     letters = letters_of(choices)
     allowed = frozenset(letters)
     texts = _text_options(choices, letters)
-    t = text[:MAX_CHOICE_TEXT].strip()
+    t = text[-MAX_CHOICE_TEXT:].strip()  # the choice is stated at the end of a long completion
     m = _LETTER_ONLY.fullmatch(t)
     if m and m.group(1) in allowed:
         return m.group(1)
     norm = normalize(t) if len(t) <= 500 else ""
     if norm in texts:
         return texts[norm]
-    # "A. 12" / "(C) Alina": a gold or an answer given as letter + text
-    m = _LEADING.match(t)
-    if m and m.group(1) in allowed:
-        return m.group(1)
     named = {g.group(1).upper() for g in _PHRASE.finditer(t)} & allowed
     if len(named) == 1:
         return next(iter(named))
     if len(named) > 1:
         return None
+    # "A. 12" / "(C) Alina" / "D. it can't be A or B": a gold or an answer given as letter + text
+    m = _LEADING.match(t)
+    if m and m.group(1) in allowed:
+        return m.group(1)
     standalone = {g.group(1) for g in _STANDALONE.finditer(t)} & allowed
     if len(standalone) == 1 and len(t) <= 200:
         return next(iter(standalone))

@@ -58,8 +58,9 @@ from app.math.parse import (
     Unparsed,
     Value,
     parse_answer,
+    split_top,
 )
-from app.math.reference import reference_answer, state_values
+from app.math.reference import named_values, reference_answer, state_values
 
 MAX_SET_ITEMS = 64
 
@@ -130,7 +131,8 @@ def verify_candidates(
     for g in golds:
         gold_norm = state_values(normalize(reference_answer(g)))
         gv = parse_answer(gold_norm)
-        items = gv.items if isinstance(gv, Set) else gv.items if isinstance(gv, Tuple) else None
+        # only an unordered gold: boxes have no order, so `(1, 2)` (a point) is never matched by two boxes
+        items = gv.items if isinstance(gv, Set) else None
         if items is None and isinstance(gv, Alternatives):
             items = next((r.items for r in gv.readings if isinstance(r, Set)), None)
         if items is None or len(items) != len(pv.items):
@@ -194,6 +196,17 @@ def _verify_one(gold: str, prediction: str, pred_norm: str, config: VerifyConfig
         return Verdict(True, "string", gold_norm, pred_norm)
     if not pred_norm:
         return Verdict(False, "none", gold_norm, pred_norm, "empty prediction")
+    named = named_values(gold_norm)
+    if named is not None:
+        return _verify_named(named, gold_norm, pred_norm, config)
+    pred_named = named_values(pred_norm)
+    if pred_named is not None and gold_norm.startswith("(") and gold_norm.endswith(")"):
+        # gold `(1,2)`, prediction `x=1, y=2` (a system's solution): in order, as the gold writes it
+        values = split_top(gold_norm[1:-1], ",")
+        if len(values) == len(pred_named) and all(
+            _compare(g, p, config).correct for g, (_, p) in zip(values, pred_named)
+        ):
+            return Verdict(True, "structural", gold_norm, pred_norm)
     gold_norm = state_values(gold_norm)
     pred_stated = state_values(pred_norm)
     if gold_norm == pred_stated and gold_norm:
@@ -220,6 +233,28 @@ def _verify_one(gold: str, prediction: str, pred_norm: str, config: VerifyConfig
                 if again.correct:
                     return again
     return verdict
+
+
+def _verify_named(named: list[tuple[str, str]], gold_norm: str, pred_norm: str, config: VerifyConfig) -> Verdict:
+    """Gold `x=-5,p=\\frac{14}{3}`: a prediction naming the same variables matches name by name; a bare list
+    (`-5, \\frac{14}{3}` or `(-5, \\frac{14}{3})`) matches in the gold's order."""
+    pred_named = named_values(pred_norm)
+    if pred_named is not None:
+        by_name = dict(pred_named)
+        if len(by_name) != len(pred_named) or set(by_name) != {n for n, _ in named}:
+            return Verdict(False, "structural", gold_norm, pred_norm, "names differ from the gold's")
+        values = [by_name[n] for n, _ in named]
+    else:
+        bare = state_values(pred_norm)
+        if bare.startswith("(") and bare.endswith(")"):
+            bare = bare[1:-1]
+        values = split_top(bare, ",")
+    if len(values) != len(named):
+        return Verdict(False, "structural", gold_norm, pred_norm, f"{len(values)} values for {len(named)} names")
+    for (_, g), p in zip(named, values):
+        if normalize(g) != normalize(p) and not _compare(g, p, config).correct:
+            return Verdict(False, "structural", gold_norm, pred_norm, "not equivalent")
+    return Verdict(True, "structural", gold_norm, pred_norm)
 
 
 def _compare(gold_norm: str, pred_norm: str, config: VerifyConfig) -> Verdict:

@@ -17,7 +17,7 @@ _UNIT_WORDS = (
     "sq|square|cubic|units?|mph|kph|km/h|m/s|"
     "grams?|kg|kilograms?|pounds?|lbs?|ounces?|oz|tons?|liters?|litres?|ml|gallons?|"
     "seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|"
-    "dollars?|cents?|euros?|"
+    "dollars?|cents?|euros?|percent|pct|"
     "degrees?|deg|radians?|rad"
 )
 # one-letter (and "in") units could be a variable ("5m"): only stripped when a space separates them
@@ -36,6 +36,11 @@ _FRAC_CMD = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _ARG = r"(\{[^{}]*\}|[0-9a-zA-Z]|\\(?:pi|theta|alpha|beta|gamma|phi|infty)(?![a-zA-Z]))"
 _FRAC_SHORT = re.compile(r"\\frac\s*" + _ARG + r"\s*" + _ARG)
 _SQRT_SHORT = re.compile(r"\\sqrt\s*([0-9a-zA-Z])")
+# degrees inside a trig function are an angle, not a number: \sin 30^\circ = \sin\frac{30\pi}{180}
+_TRIG_DEGREES = re.compile(
+    r"(\\(?:sin|cos|tan|cot|sec|csc)\s*\(?\s*)(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree)"
+)
+_CASES = re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.S)
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree")
 _LEADING_VAR = re.compile(r"^\s*(?:[a-zA-Z](?:_\{?[a-zA-Z0-9]+\}?)?|[a-zA-Z]\([a-zA-Z]\))\s*=\s*(?=[^=]+$)")
 _THOUSANDS_BRACE = re.compile(r"(?<=\d)\{,\}(?=\d{3})")
@@ -155,6 +160,9 @@ def normalize(answer: str, *, keep_lhs: bool = False) -> str:
         if k in s:
             s = s.replace(k, v)
     s = _strip_delimiters(s)
+    if "\\begin{cases}" in s:
+        # a system written as cases is the list of its lines (`x=1 \\ y=2` → `x=1, y=2`); `&` aligns only
+        s = _CASES.sub(lambda m: ", ".join(r.replace("&", " ") for r in m.group(1).split("\\\\") if r.strip()), s)
     s = _THOUSANDS_BRACE.sub("", s)
     s = _THOUSANDS_BANG.sub("", s)
     s = _THOUSANDS_THIN.sub("", s)
@@ -165,6 +173,8 @@ def normalize(answer: str, *, keep_lhs: bool = False) -> str:
     s = s.replace("\\{,\\}", "")
     s = s.replace("{,}", ",")
     s = _unwrap_text(s)
+    if "\\sin" in s or "\\cos" in s or "\\tan" in s or "\\cot" in s or "\\sec" in s or "\\csc" in s:
+        s = _TRIG_DEGREES.sub(lambda m: m.group(1) + "\\frac{" + m.group(2) + "\\pi}{180}", s)
     s = _DEGREES.sub("", s)
     s = s.replace("\\%", "").replace("%", "")
     s = s.replace("\\$", "").replace("$", "")

@@ -112,6 +112,7 @@ _DEC = re.compile(r"-?\d*\.\d+")
 _FRAC = re.compile(r"(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}")
 _SLASH = re.compile(r"(-?\d+)/(\d+)")
 # 2\frac{5}{8}: a mixed number (2 + 5/8), never the product 2 * 5/8
+_NUMBERS_SIDE_BY_SIDE = re.compile(r"(?<![_^\w.])\d+\s+\.?\d")  # not `\log_2 8`
 _MIXED = re.compile(r"(-?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
 # 2.31 \times 10^{-3}, 2.31e-3: a decimal whose written places move with the exponent
 _SCI = re.compile(r"(-?\d+(?:\.\d+)?)(?:(?:\\times|\\cdot|\*)\s?10\^(?:\{(-?\d+)\}|(\d))|[eE]([-+]?\d+))")
@@ -145,6 +146,12 @@ _KNOWN_WORDS = frozenset(
         "deg",
         "dots",
         "pi",
+        # matrix environments inside arithmetic (`2\\begin{pmatrix}..\\end{pmatrix}`): latex2sympy2 evaluates them
+        "begin",
+        "end",
+        "pmatrix",
+        "bmatrix",
+        "matrix",
     ]
 )
 _REL = re.compile(r"\\leq|\\geq|\\neq|\\lt|\\gt|<=|>=|!=|<|>|=")
@@ -276,8 +283,14 @@ def _parse(s: str, depth: int) -> Value:
     if m:
         return Choice(m.group(1) or m.group(2))
     m = _MATRIX.fullmatch(s)
-    if m:
+    if m and "\\begin{" not in m.group(2):  # one matrix; `A + B` of two goes to latex2sympy2 whole
         return _matrix(m)
+    if s.startswith("Matrix(") and s.endswith(")"):
+        s = s[len("Matrix(") : -1].strip()  # sympy's repr, as models that run code print it
+    if s.startswith("[[") and s.endswith("]]"):
+        nested = _nested_list_matrix(s, depth)
+        if nested is not None:
+            return nested
     if _WORD.search(s) and any(w.lower() not in _KNOWN_WORDS for w in _WORD.findall(s)):
         if _TEXTY.fullmatch(s):
             return Text(" ".join(s.casefold().replace(",", " , ").split()).replace(" ,", ","))
@@ -332,6 +345,19 @@ def _parse(s: str, depth: int) -> Value:
         return Tuple(tuple(_parse(p, depth + 1) for p in items))
 
     return _leaf(s)
+
+
+def _nested_list_matrix(s: str, depth: int) -> Matrix | None:
+    """`[[1,2],[3,4]]`: rows of equal length, each a bracketed list."""
+    if _closing_of_first(s) != len(s) - 1:
+        return None
+    rows = split_top(s[1:-1], ",")
+    if not all(r.startswith("[") and r.endswith("]") and _closing_of_first(r) == len(r) - 1 for r in rows):
+        return None
+    cells = tuple(tuple(_parse(c, depth + 1) for c in split_top(r[1:-1], ",")) for r in rows)
+    if not cells or len({len(r) for r in cells}) != 1:
+        raise _Fail("ragged matrix")
+    return Matrix(cells)
 
 
 def _matrix(m: re.Match[str], depth: int = 0) -> Matrix:
@@ -495,6 +521,8 @@ def _leaf(s: str) -> Value:
         return num
     if _MIXED.fullmatch(s):
         raise _Fail("a whole number written before an improper fraction is ambiguous")
+    if _NUMBERS_SIDE_BY_SIDE.search(s):
+        raise _Fail("numbers side by side (`2 3`) are a list or a typo, never a product")
     if len(s) > 600:
         raise _Fail("expression too long")
     result = latex_to_sympy(s)
@@ -511,6 +539,10 @@ def _leaf(s: str) -> Value:
 
 def _from_sympy(expr: sympy.Basic) -> Value:
     expr = _exactify(expr)
+    if isinstance(expr, sympy.MatrixBase):  # matrix arithmetic, evaluated by doit()
+        if expr.rows * expr.cols > 400:
+            raise _Fail("matrix too large")
+        return Matrix(tuple(tuple(_from_sympy(expr[i, j]) for j in range(expr.cols)) for i in range(expr.rows)))
     if isinstance(expr, sympy.Rational):
         return Number(Fraction(int(expr.p), int(expr.q)))
     return Expr(expr)

@@ -78,7 +78,7 @@ def _state_one(part: str) -> str:
     if "\\approx" in part:
         sides = [p for p in split_top(part, "\\approx") if p]
         if len(sides) > 1:
-            exact = [p for p in sides if not _DECIMAL.search(p)]
+            exact = [p for p in sides if not _DECIMAL.search(p) and is_constant(p)]
             part = exact[-1] if exact else sides[-1]
     if "=" not in part:
         return part
@@ -91,6 +91,23 @@ def _state_one(part: str) -> str:
     if _is_name(lhs) and is_constant(rhs):
         return rhs
     return part
+
+
+def named_values(s: str) -> list[tuple[str, str]] | None:
+    """`AB=4,CD=5` → [("AB", "4"), ("CD", "5")]: a list of at least two named constants, else None. Named values
+    are ordered by their names: `x=2,y=1` is not `x=1,y=2` although `{1, 2}` = `{2, 1}`."""
+    if "=" not in s:
+        return None
+    parts = split_top(s, ",")
+    if len(parts) < 2:
+        return None
+    out: list[tuple[str, str]] = []
+    for p in parts:
+        sides = split_top(p, "=")
+        if len(sides) != 2 or not _is_name(sides[0]) or not is_constant(sides[1]):
+            return None
+        out.append((sides[0].replace(" ", ""), sides[1]))
+    return out
 
 
 def state_values(s: str) -> str:

@@ -45,6 +45,10 @@ NO_DELIMITERS = [
     ("3", "I think 3 apples and 17 pears", False),
     ("1", "so we get x+1", False),  # a number inside an expression is never the answer
     ("10", r"2^{10}", False),
+    ("6", "2 3", False),  # numbers side by side are never a product
+    ("120", "2 3 4 5", False),
+    ("6", r"2\,3", False),
+    ("6", r"2 \times 3", True),
 ]
 
 MARKERS = [
@@ -81,6 +85,10 @@ REFERENCES_AS_DATASETS_WRITE_THEM = [
     ("2 or 3", r"\boxed{2}", False),
     (r"1 \text{ and } 2", r"\boxed{1, 2}", True),
     ("x+1=3", r"\boxed{3}", False),  # an equation is not a named value
+    ("AB=4,CD=5", r"\boxed{5, 4}", False),  # named values keep the gold's order
+    ("x=1,y=2", r"\boxed{y=2, x=1}", True),
+    ("x=1,y=2", r"\boxed{y=1, x=2}", False),
+    ("AB=4,CD=5", r"\boxed{AB=4, EF=5}", False),
     (r"\boxed{1} and \boxed{-2}", r"\boxed{1, -2}", True),
 ]
 
@@ -89,6 +97,7 @@ SEVERAL_BOXES = [
     ("1,-2", r"so $\boxed{-2}$ and $\boxed{2}$", False),
     ("1", r"\boxed{1} or maybe \boxed{2}", False),  # more candidates than the gold has: a hedge
     ("1,-2", r"\boxed{1} \boxed{-2} \boxed{3}", False),
+    ("(1,2)", r"\boxed{2} and \boxed{1}", False),  # a point has an order: boxes do not
 ]
 
 RELATIONS = [
@@ -114,6 +123,30 @@ STRUCTURES = [
     ("(C)", r"\boxed{\text{(C)}}", True),
     ("(C)", r"\boxed{\text{(D)}}", False),
     ("25", r"\boxed{25 \text{ percent}}", True),
+    ("25", r"\boxed{25 pct}", True),
+    ("26", r"\boxed{25 pct}", False),
+    (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\boxed{Matrix([[1, 2], [3, 4]])}", True),
+    (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\boxed{[[1, 2], [3, 4]]}", True),
+    (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\boxed{[[1, 2], [4, 3]]}", False),
+    (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\boxed{\begin{array}{cc}1&2\\3&4\end{array}}", True),
+    (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\boxed{\begin{matrix}1&2\\3&4\end{matrix}}", True),
+    (
+        r"\begin{pmatrix}1&2\\3&4\end{pmatrix}",
+        r"\boxed{\begin{pmatrix}1&0\\0&1\end{pmatrix}+\begin{pmatrix}0&2\\3&3\end{pmatrix}}",
+        True,
+    ),
+    (
+        r"\begin{pmatrix}1&2\\3&4\end{pmatrix}",
+        r"\boxed{\begin{pmatrix}1&0\\0&1\end{pmatrix}+\begin{pmatrix}0&2\\3&4\end{pmatrix}}",
+        False,
+    ),
+    ("x=1,y=2", r"\boxed{\begin{cases}x=1\\y=2\end{cases}}", True),
+    ("x=1,y=2", r"\boxed{\begin{cases}x=2\\y=1\end{cases}}", False),
+    ("(1,2)", r"\boxed{\begin{cases}x=1\\y=2\end{cases}}", True),
+    (r"\frac12", r"\boxed{\sin 30^\circ}", True),
+    (r"\frac12", r"\boxed{\sin 60^\circ}", False),
+    (r"\frac{\sqrt3}{2}", r"\boxed{\cos(30^{\circ})}", True),
+    ("30", r"\boxed{30^\circ}", True),
 ]
 
 MULTIPLE_CHOICE = [
@@ -125,6 +158,8 @@ MULTIPLE_CHOICE = [
     ("C", r"\boxed{C}", True),
     ("C", "the answer is A or C", False),  # two options named: a hedge
     ("C. 12", "the answer is (C)", True),
+    ("C", "A. Let me think it over. The answer is C", True),  # the stated answer wins over a leading letter
+    ("A", "A. Let me think it over. The answer is C", False),
 ]
 
 PER_ITEM_OPTIONS = [
