@@ -210,6 +210,29 @@ def real_format_items(n: int, seed: int) -> list[dict]:
         )
         add("thousands_bang", str(a * 1000000 + c), f"\\boxed{{{a},\\!000,\\!0{c}}}", f"\\boxed{{{a},\\!000,\\!1{c}}}")
         add("textnormal", str(c), f"\\boxed{{\\textnormal{{{c}}}}}", f"\\boxed{{\\textnormal{{{c + 1}}}}}")
+        add("answer_mid_line", str(c), f"So $x={c + 1}$ fails; Answer: {c}", f"So $x={c}$ fails; Answer: {c + 1}")
+        add("numbers_side_by_side", str(a * b), f"\\boxed{{{a * b}}}", f"{a} {b}")
+        add("named_order", f"AB={a},CD={c}", f"\\boxed{{CD={c}, AB={a}}}", f"\\boxed{{{c}, {a}}}")
+        add(
+            "cases_system",
+            f"x={a},y={c}",
+            f"\\boxed{{\\begin{{cases}}x={a}\\\\y={c}\\end{{cases}}}}",
+            f"\\boxed{{\\begin{{cases}}x={c}\\\\y={a}\\end{{cases}}}}",
+        )
+        deg = rng.choice([30, 45, 60])
+        trig = {30: "\\frac{1}{2}", 45: "\\frac{\\sqrt{2}}{2}", 60: "\\frac{\\sqrt{3}}{2}"}[deg]
+        add(
+            "trig_degrees",
+            trig,
+            f"\\boxed{{\\sin {deg}^\\circ}}",
+            f"\\boxed{{\\cos {deg if deg != 45 else 30}^\\circ}}",
+        )
+        add(
+            "nested_list_matrix",
+            f"\\begin{{pmatrix}}{a}&{b}\\\\{c}&1\\end{{pmatrix}}",
+            f"\\boxed{{Matrix([[{a}, {b}], [{c}, 1]])}}",
+            f"\\boxed{{[[{a}, {b}], [1, {c}]]}}",
+        )
     items = []
     for kind, gold, block, ok in cases:
         items.append({"gold": [gold], "completion": R1_BLOCK % block, "expected": ok, "kind": kind})

@@ -45,7 +45,7 @@ class Extraction:
 
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _PHRASE = re.compile(
-    r"(?:(?:final\s+answer|the\s+(?:correct\s+)?answer)\s*(?:is\b|:|=)|\banswer\s+is\b)\s*(?:is\b)?\s*:?\s*",
+    r"(?:(?:final\s+answer|the\s+(?:correct\s+)?answer)\s*(?:is\b|:|=)|\banswer\s+is\b|\banswer\s*:)\s*(?:is\b)?\s*:?\s*",
     re.IGNORECASE,
 )
 # markers at the start of a line: "Answer: …", "**Answer:** …", "#### 42"
@@ -91,6 +91,14 @@ _MATH_WORDS = frozenset(
         "left",
         "right",
         "boxed",
+        # environment names: \begin{pmatrix} .. \end{pmatrix}
+        "pmatrix",
+        "bmatrix",
+        "vmatrix",
+        "matrix",
+        "smallmatrix",
+        "array",
+        "cases",
     ]
 )
 # characters that glue a number to an expression around it: then the number is part of it, not the answer
@@ -98,6 +106,8 @@ _GLUE_BEFORE = frozenset("+-*/^_=({[\\|<>!")
 _GLUE_AFTER = frozenset("+-*/^_=)}]\\|<>!(")
 _CURRENCY = re.compile(r"\$\d[\d,]*(?:\.\d+)?(?=[\s,.;:!?)]|$)")
 _SENTENCE_END = re.compile(r"[.;]\s.*$", re.S)
+# words inside \text{..} of a bare answer (`575\text{ students}`, `\text{Evelyn}`) are part of the answer
+_TEXT_GROUP = re.compile(r"\\(?:text|mbox|textbf|textrm|mathrm|textnormal)\s*\{[^{}]*\}")
 
 
 def _boxed_all(text: str) -> list[str]:
@@ -266,7 +276,7 @@ def extract_answer(text: str) -> Extraction:
         return _finish(spans[-1], "last_math")
     whole = text.strip().rstrip(".")
     short = len(whole) <= MAX_WHOLE_CHARS and any(ch.isalnum() for ch in whole)
-    if short and not has_prose(whole) and not _NUMBER.fullmatch(whole):
+    if short and not has_prose(_TEXT_GROUP.sub(" ", whole)) and not _NUMBER.fullmatch(whole):
         return _finish(whole, "whole")
     number = _standalone_number(text)
     if number:
