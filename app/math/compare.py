@@ -215,14 +215,15 @@ def _verify_one(gold: str, prediction: str, pred_norm: str, config: VerifyConfig
     if verdict.correct:
         return verdict
     # `y = -\\frac12x+\\frac34` lost its `y =` in normalize; an equation compares with the full relation
-    gold_kept = state_values(normalize(gold_raw, keep_lhs=True))
-    pred_kept = state_values(normalize(prediction, keep_lhs=True))
-    if (gold_kept, pred_kept) != (gold_norm, pred_stated) and (
-        isinstance(parse_answer(gold_kept), Relation) or isinstance(parse_answer(pred_kept), Relation)
-    ):
-        again = _compare(gold_kept, pred_kept, config)
-        if again.correct:
-            return again
+    if "=" in gold_raw or "=" in prediction:
+        gold_kept = state_values(normalize(gold_raw, keep_lhs=True))
+        pred_kept = state_values(normalize(prediction, keep_lhs=True))
+        if (gold_kept, pred_kept) != (gold_norm, pred_stated) and (
+            isinstance(parse_answer(gold_kept), Relation) or isinstance(parse_answer(pred_kept), Relation)
+        ):
+            again = _compare(gold_kept, pred_kept, config)
+            if again.correct:
+                return again
     if config.percent_as_fraction:
         for g, p in (
             (_percent_reading(gold_raw, gold_norm), pred_stated),

@@ -183,9 +183,10 @@ def _math_spans(text: str) -> list[str]:
 def _hedge_reason(answer: str) -> str | None:
     if _HEDGE_OR.search(answer):
         return f"hedged: alternatives in one answer ({answer[:80]!r})"
-    m = _LETTERS.match(normalize(answer))
+    norm = normalize(answer)
+    m = _LETTERS.match(norm)
     if m:
-        letters = re.findall(r"[A-E]", normalize(answer))
+        letters = re.findall(r"[A-E]", norm)
         if len(set(letters)) >= 4:
             return f"hedged: lists {len(set(letters))} option letters ({answer[:80]!r})"
     return None

@@ -8,6 +8,7 @@ notation that never changes the value (spacing, `\\left`, `\\displaystyle`, unit
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from app.math.braces import brace_partners
 
@@ -152,9 +153,25 @@ def _strip_outer_braces(s: str) -> str:
     return s[lo : hi + 1]
 
 
+#: answers up to this long are cached (4096 entries): memory stays bounded whatever the input
+_CACHED_CHARS = 1000
+
+
 def normalize(answer: str, *, keep_lhs: bool = False) -> str:
     """Normalize a final answer (already extracted) to a canonical string. `keep_lhs` keeps a leading `y =`
-    (compare.py retries with it against a gold that is an equation)."""
+    (compare.py retries with it against a gold that is an equation). Short answers are cached: golds repeat
+    across a GRPO group and verification normalizes the same strings several times."""
+    if len(answer) <= _CACHED_CHARS:
+        return _normalize_cached(answer, keep_lhs)
+    return _normalize(answer, keep_lhs)
+
+
+@lru_cache(maxsize=4096)
+def _normalize_cached(answer: str, keep_lhs: bool) -> str:
+    return _normalize(answer, keep_lhs)
+
+
+def _normalize(answer: str, keep_lhs: bool) -> str:
     s = answer
     for k, v in _UNICODE.items():
         if k in s:

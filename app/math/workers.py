@@ -37,6 +37,8 @@ log = logging.getLogger("arbiter.math.workers")
 
 _HDR = struct.Struct(">I")
 _MAX_CHUNK = 64
+#: the parent answers only short pairs itself (microseconds each, and its normalize cache stays small)
+_FAST_CHARS = 1000
 #: (golds, prediction, config); a tuple prediction is the candidates of several different boxes
 Key = tuple[tuple[str, ...], str | tuple[str, ...], VerifyConfig]
 
@@ -158,6 +160,8 @@ def _fast_verdict(key: Key) -> Verdict | None:
     golds, pred, config = key
     if isinstance(pred, tuple) or len(pred) > config.max_answer_chars or not golds:
         return None
+    if len(pred) > _FAST_CHARS or any(len(g) > _FAST_CHARS for g in golds):
+        return None  # a long gold (a whole solution, nested braces) is normalized in a worker, under the deadline
     if config.choices or config.integer_only or config.rel_tol or config.percent_as_fraction:
         return None  # per-item options change what equal means: the worker decides
     pn = _norm(pred)

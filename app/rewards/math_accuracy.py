@@ -7,6 +7,7 @@ Per-item options travel in `ScoringItem.extra` (app/api/convert.py): `math_choic
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,6 +15,11 @@ from typing import Any
 from app.math import DEFAULT_CONFIG, MathWorkerPool, VerifyConfig, extract_answer
 from app.math.choices import choice_letter
 from app.rewards.base import Component, MathReference, ScoringItem
+
+
+#: above this many characters of completions in a batch, extraction runs in a thread, not on the event loop
+THREAD_CHARS = 64_000
+_Pending = tuple[int, tuple[str, ...], str | tuple[str, ...], VerifyConfig]
 
 
 def _config_of(item: ScoringItem) -> VerifyConfig:
@@ -35,9 +41,10 @@ class MathAccuracy:
         # (stage, seconds) for the metrics' "math" latency histogram: one observation per batch verification.
         self._observe_stage = observe_stage
 
-    async def score(self, items: Sequence[ScoringItem]) -> list[Component]:
+    @staticmethod
+    def _extract(items: Sequence[ScoringItem]) -> tuple[list[Component | None], list[_Pending]]:
         results: list[Component | None] = [None] * len(items)
-        pending: list[tuple[int, tuple[str, ...], str | tuple[str, ...], VerifyConfig]] = []
+        pending: list[_Pending] = []
         for i, item in enumerate(items):
             assert isinstance(item.reference, MathReference)
             gold = item.reference.answers
@@ -60,6 +67,14 @@ class MathAccuracy:
                 )
             else:
                 pending.append((i, gold, answer, config))
+        return results, pending
+
+    async def score(self, items: Sequence[ScoringItem]) -> list[Component]:
+        if sum(len(item.parsed.answer_or_text) for item in items) > THREAD_CHARS:
+            # linear, but 100 kB completions times a batch is long enough to stall /healthz: off the loop
+            results, pending = await asyncio.to_thread(self._extract, items)
+        else:
+            results, pending = self._extract(items)
         if pending:
             started = time.perf_counter()
             verdicts = await self._pool.verify_many(
