@@ -16,7 +16,6 @@ from app.math import DEFAULT_CONFIG, MathWorkerPool, VerifyConfig, extract_answe
 from app.math.choices import choice_letter
 from app.rewards.base import Component, MathReference, ScoringItem
 
-
 #: above this many characters of completions in a batch, extraction runs in a thread, not on the event loop
 THREAD_CHARS = 64_000
 _Pending = tuple[int, tuple[str, ...], str | tuple[str, ...], VerifyConfig]
