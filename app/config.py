@@ -58,6 +58,12 @@ class MathSettings(BaseModel):
     cache_size: int = Field(
         100_000, ge=0, description="Entries of the LRU cache of verified (gold, answer) pairs; 0 disables it."
     )
+    worker_max_items: int = Field(
+        5_000, ge=0, description="A math worker is recycled after verifying this many items (0: never)."
+    )
+    worker_max_rss_mb: int = Field(
+        400, ge=0, description="A math worker is recycled once its resident memory passes this many MB (0: never)."
+    )
 
 
 class SandboxSettings(BaseModel):

@@ -179,6 +179,13 @@ class Intake:
                 cpu_s=limits.cpu_s if limits else None,
                 memory_mb=limits.memory_mb if limits else None,
             )
+        # Per-item reward settings travel in `extra`; each reward validates the ones it reads.
+        extra: dict[str, object] = {"target_language": item.target_language} if item.target_language is not None else {}
+        if isinstance(reference, MathReference):  # read by app/rewards/math_accuracy.py
+            if ref.choices:
+                extra["math_choices"] = tuple(ref.choices)
+            if ref.math_options is not None:
+                extra["math_options"] = ref.math_options.model_dump()
         return ScoringItem(
             index=index,
             id=item.id,
@@ -187,8 +194,7 @@ class Intake:
             reference=reference,
             group=item.group,
             completion_tokens=item.completion_tokens,
-            # Per-item reward settings travel in `extra`; each reward validates the ones it reads.
-            extra={"target_language": item.target_language} if item.target_language is not None else {},
+            extra=extra,
         )
 
 

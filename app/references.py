@@ -62,10 +62,30 @@ class CodeLimits(_Model):
     memory_mb: int | None = Field(None, gt=0, description="Memory per test.")
 
 
+#: longest gold answer accepted (a whole worked solution fits; the math path is linear in it, see docs/math.md)
+MAX_REFERENCE_ANSWER_CHARS = 32_000
+
+
+class MathOptions(_Model):
+    """Per-item math options where datasets disagree (docs/math.md). Every default is the strict reading."""
+
+    percent_as_fraction: bool = Field(
+        False, description="10\\% also equals 0.1 (graders that read percents as fractions)."
+    )
+    rel_tol: float = Field(0.0, ge=0, le=0.1, description="Relative tolerance between numbers (rounded measurements).")
+    integer_only: bool = Field(False, description="AIME style: the answer must be written as an integer.")
+
+
 class Reference(_Model):
     """What a completion is judged against: `answer` for math, `tests` (+ language, limits) for code."""
 
     answer: str | list[str] | None = Field(None, description="Gold answer, or a list of acceptable ones.")
+    choices: list[str] | None = Field(
+        None,
+        max_length=26,
+        description="Multiple choice: the option letters (['A','B','C','D']) or the option texts, lettered A, B, ….",
+    )
+    math_options: MathOptions | None = Field(None, description="Per-item math options (defaults strict).")
     language: Language = "python"
     tests: CodeTests | None = None
     limits: CodeLimits | None = None
@@ -75,6 +95,11 @@ class Reference(_Model):
     def _non_empty(cls, value: str | list[str] | None) -> str | list[str] | None:
         if isinstance(value, list) and not value:
             raise ValueError("answer list is empty: give at least one acceptable answer")
+        answers = [value] if isinstance(value, str) else value or []
+        if any(len(a) > MAX_REFERENCE_ANSWER_CHARS for a in answers):
+            raise ValueError(
+                f"answer longer than {MAX_REFERENCE_ANSWER_CHARS} characters: give the final answer, not the solution"
+            )
         return value
 
     @field_validator("tests")

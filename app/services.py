@@ -43,7 +43,11 @@ class Services:
         """observers, observe_stage: the HTTP app's metrics and request logs (the offline scorer passes none)."""
         tags = TagConfig(think=settings.format.think_tag, answer=settings.format.answer_tag, mode=settings.format.mode)
         math = MathWorkerPool(
-            workers=settings.math.workers, timeout_s=settings.math.timeout_s, cache_size=settings.math.cache_size
+            workers=settings.math.workers,
+            timeout_s=settings.math.timeout_s,
+            cache_size=settings.math.cache_size,
+            max_items=settings.math.worker_max_items,
+            max_rss_mb=settings.math.worker_max_rss_mb,
         )
         await math.start()
         sandbox = SandboxRuntime(settings.sandbox, observe_stage)

@@ -110,6 +110,151 @@ def build_items(n: int, seed: int, hard: bool = False) -> list[dict]:
     return items
 
 
+# ------------------------------------------------------------------------------------------ real formats
+def real_format_items(n: int, seed: int) -> list[dict]:
+    """Answers as models and datasets write them (issue 12): each category gives a right and a wrong case
+    built from random numbers, so half the corpus is wrong. (kind, gold, answer block, expected)."""
+    rng = random.Random(seed)
+    cases: list[tuple[str, str, str, bool]] = []
+
+    def add(kind: str, gold: str, right: str, wrong: str) -> None:
+        cases.append((kind, gold, right, True))
+        cases.append((kind, gold, wrong, False))
+
+    while len(cases) < n:
+        a, b, c = rng.randint(2, 60), rng.randint(2, 60), rng.randint(61, 99)
+        q = b + a  # a proper fraction a/q
+        add("bare_latex", f"\\frac{{{a}}}{{{q}}}", f"\\frac{{{a}}}{{{q}}}", f"\\frac{{{q}}}{{{a}}}")
+        add("bare_fraction_vs_int", str(q), f"{q}", f"\\frac{{1}}{{{q}}}")
+        add("bare_expression", str(a), f"{a - 1}+1", f"x+{a}")
+        add("bare_sqrt", str(a), f"\\sqrt{{{a * a}}}", f"\\sqrt{{{a}}}")
+        add("answer_marker", str(c), f"Let me compute.\nAnswer: {c}", f"Let me compute.\nAnswer: 2x + {c}")
+        add(
+            "gsm8k",
+            str(a * c),
+            f"She pays ${a} for each of {c} items.\n#### {a * c}",
+            f"She pays ${a} each.\n#### {a * c + 1}",
+        )
+        add(
+            "final_answer_sentence",
+            f"\\frac{{{a}}}{{{q}}}",
+            f"The final answer is $\\frac{{{a}}}{{{q}}}$. I hope it is correct.",
+            f"The final answer is $\\frac{{{a + 1}}}{{{q}}}$. I hope it is correct.",
+        )
+        add(
+            "final_answer_box",
+            str(c),
+            f"**Final Answer**\n\\[\n\\boxed{{{c}}}\n\\]",
+            f"**Final Answer**\n\\[\\boxed{{{c + 2}}}\\]",
+        )
+        add(
+            "truncated_after_box",
+            str(b),
+            f"so \\boxed{{{b}}}. Let me double check the arith",
+            f"so \\boxed{{{b + 1}}}. Let me double check",
+        )
+        add(
+            "currency_prose",
+            str(a * 1000 + c),
+            f"It costs ${a},{c:03d} in all, so the answer is {a * 1000 + c}.",
+            f"It costs ${a},{c:03d} in all, so the answer is {a * 1000 + c + 1}.",
+        )
+        add("mixed_number", f"\\frac{{{a * 2 + 1}}}{{2}}", f"\\boxed{{{a}\\frac12}}", f"\\boxed{{{2 * a + 1}\\frac12}}")
+        add("mixed_vs_product", str(a), f"\\boxed{{{a}}}", f"\\boxed{{{2 * a}\\frac12}}")
+        add(
+            "scientific",
+            f"\\frac{{1}}{{{c * 8}}}",
+            f"\\boxed{{{1 / (c * 8) * 10**3:.9f} \\times 10^{{-3}}}}",
+            f"\\boxed{{{1 / (c * 8 + 1) * 10**3:.9f} \\times 10^{{-3}}}}",
+        )
+        add(
+            "solution_gold",
+            f"Adding, we get $x={a}+{b}$, so \\boxed{{{a + b}}}.",
+            f"\\boxed{{{a + b}}}",
+            f"\\boxed{{{a + b + 1}}}",
+        )
+        add("assignment_tuple", f"(p,q)=({a},{b})", f"\\boxed{{({a},{b})}}", f"\\boxed{{({a},{b + 1})}}")
+        add(
+            "assignment_list",
+            f"x = -{a},\\ p = \\frac{{{b}}}{{{c}}}",
+            f"\\boxed{{-{a}, \\frac{{{b}}}{{{c}}}}}",
+            f"\\boxed{{-{a}, \\frac{{{c}}}{{{b}}}}}",
+        )
+        add("ratio", f"S_{{ABC}}:S={a}:{c}", f"\\boxed{{{a}:{c}}}", f"\\boxed{{{a + 1}:{c}}}")
+        add("gold_or_list", f"{a} or -{b}", f"\\boxed{{-{b}, {a}}}", f"\\boxed{{{a}}}")
+        add(
+            "several_boxes",
+            f"{a}, -{b}",
+            f"$\\boxed{{-{b}}}$ and $\\boxed{{{a}}}$",
+            f"$\\boxed{{-{b}}}$, $\\boxed{{{a}}}$ or $\\boxed{{{c}}}$",
+        )
+        add(
+            "chained_equality",
+            str(a + b + 1),
+            f"\\boxed{{x = {a}+{b}+1 = {a + b + 1}}}",
+            f"\\boxed{{x = {a}+{b} = {a + b + 1}}}",
+        )
+        add(
+            "approx",
+            f"\\frac{{{a}}}{{{c}}}",
+            f"\\boxed{{\\frac{{{a}}}{{{c}}} \\approx {a / c:.2f}}}",
+            f"\\boxed{{\\frac{{{a + 1}}}{{{c}}} \\approx {a / c:.2f}}}",
+        )
+        add("inequality_flip", f"x<{a}", f"\\boxed{{-x > -{a}}}", f"\\boxed{{-x < -{a}}}")
+        add("linear_equation", f"y={a}x+{b}", f"\\boxed{{{2 * a}x-2y+{2 * b}=0}}", f"\\boxed{{{a}x+y+{b}=0}}")
+        add(
+            "matrix",
+            f"\\begin{{pmatrix}}{a}&{b}\\\\{c}&1\\end{{pmatrix}}",
+            f"\\boxed{{\\begin{{bmatrix}}{a}&{b}\\\\{c}&1\\end{{bmatrix}}}}",
+            f"\\boxed{{\\begin{{bmatrix}}{a}&{b + 1}\\\\{c}&1\\end{{bmatrix}}}}",
+        )
+        add("thousands_bang", str(a * 1000000 + c), f"\\boxed{{{a},\\!000,\\!0{c}}}", f"\\boxed{{{a},\\!000,\\!1{c}}}")
+        add("textnormal", str(c), f"\\boxed{{\\textnormal{{{c}}}}}", f"\\boxed{{\\textnormal{{{c + 1}}}}}")
+        add("answer_mid_line", str(c), f"So $x={c + 1}$ fails; Answer: {c}", f"So $x={c}$ fails; Answer: {c + 1}")
+        add("numbers_side_by_side", str(a * b), f"\\boxed{{{a * b}}}", f"{a} {b}")
+        add("named_order", f"AB={a},CD={c}", f"\\boxed{{CD={c}, AB={a}}}", f"\\boxed{{{c}, {a}}}")
+        add(
+            "cases_system",
+            f"x={a},y={c}",
+            f"\\boxed{{\\begin{{cases}}x={a}\\\\y={c}\\end{{cases}}}}",
+            f"\\boxed{{\\begin{{cases}}x={c}\\\\y={a}\\end{{cases}}}}",
+        )
+        deg = rng.choice([30, 45, 60])
+        trig = {30: "\\frac{1}{2}", 45: "\\frac{\\sqrt{2}}{2}", 60: "\\frac{\\sqrt{3}}{2}"}[deg]
+        add(
+            "trig_degrees",
+            trig,
+            f"\\boxed{{\\sin {deg}^\\circ}}",
+            f"\\boxed{{\\cos {deg if deg != 45 else 30}^\\circ}}",
+        )
+        add(
+            "nested_list_matrix",
+            f"\\begin{{pmatrix}}{a}&{b}\\\\{c}&1\\end{{pmatrix}}",
+            f"\\boxed{{Matrix([[{a}, {b}], [{c}, 1]])}}",
+            f"\\boxed{{[[{a}, {b}], [1, {c}]]}}",
+        )
+    items = []
+    for kind, gold, block, ok in cases:
+        items.append({"gold": [gold], "completion": R1_BLOCK % block, "expected": ok, "kind": kind})
+    rng.shuffle(items)
+    items = items[:n]
+    for i, it in enumerate(items):
+        it["id"] = str(i)
+    return items
+
+
+R1_BLOCK = "<think>\nLet me think about it step by step.\n</think>\n<answer>\n%s\n</answer>"
+
+
+def arbiter_answer(completion: str) -> str | tuple[str, ...] | None:
+    """What the service verifies for a completion (app/rewards/math_accuracy.py): the answer, or the candidates
+    of several different boxes."""
+    e = extract_answer(answer_block(completion))
+    if e.answer is None and e.candidates:
+        return e.candidates
+    return e.answer
+
+
 def answer_block(completion: str) -> str:
     m = re.search(r"<answer>(.*?)</answer>", completion, re.S)
     return m.group(1) if m else completion
@@ -125,6 +270,8 @@ def accuracy(items: list[dict], got: list[bool | None]) -> dict:
     eq = [g for it, g in zip(items, got) if it["expected"]]
     ne = [g for it, g in zip(items, got) if not it["expected"]]
     return {
+        "agreement": sum(bool(g) == it["expected"] for it, g in zip(items, got)) / max(1, len(items)),
+        "false_negatives": sum(not g for g in eq),
         "recall": sum(bool(g) for g in eq) / max(1, len(eq)),
         "false_positives": sum(bool(g) for g in ne),
         "non_equivalent": len(ne),
@@ -136,7 +283,8 @@ def report(label: str, n: int, seconds: float, lat: list[float], acc: dict) -> f
     rate = n / seconds
     print(
         f"  {label:<34} {rate:9.1f} items/s   p50 {pct(lat, 50) * 1e3:7.2f} ms   p99 {pct(lat, 99) * 1e3:8.2f} ms"
-        f"   recall {acc['recall']:.2%}   false positives {acc['false_positives']}/{acc['non_equivalent']}"
+        f"   agreement {acc['agreement']:.2%}   recall {acc['recall']:.2%}"
+        f"   false positives {acc['false_positives']}/{acc['non_equivalent']}   false negatives {acc['false_negatives']}"
         f"   not ok {acc['not_ok']}"
     )
     return rate
@@ -150,11 +298,11 @@ async def run_inprocess(items: list[dict], workers: int, batch: int, timeout_s: 
         t0 = time.perf_counter()
         for i in range(0, len(items), batch):
             chunk = items[i : i + batch]
-            exts = [extract_answer(answer_block(it["completion"])) for it in chunk]
-            pairs = [(tuple(it["gold"]), e.answer) for it, e in zip(chunk, exts) if e.answer is not None]
+            exts = [arbiter_answer(it["completion"]) for it in chunk]
+            pairs = [(tuple(it["gold"]), e) for it, e in zip(chunk, exts) if e is not None]
             verdicts = iter(await pool.verify_many(pairs))
             for e in exts:
-                if e.answer is None:
+                if e is None:
                     got.append(False)
                 else:
                     v = next(verdicts)
@@ -164,9 +312,9 @@ async def run_inprocess(items: list[dict], workers: int, batch: int, timeout_s: 
         lat = []
         for it in items[:latency_n]:
             t = time.perf_counter()
-            e = extract_answer(answer_block(it["completion"]))
-            if e.answer is not None:
-                await pool.verify_many([(tuple(it["gold"]), e.answer)])
+            e = arbiter_answer(it["completion"])
+            if e is not None:
+                await pool.verify_many([(tuple(it["gold"]), e)])
             lat.append(time.perf_counter() - t)
         return got, seconds, lat
 
@@ -273,10 +421,16 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=2, help="HTTP requests in flight")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--hard", action="store_true", help="only golds that are not plain numbers (symbolic path)")
+    ap.add_argument(
+        "--corpus",
+        choices=["math", "real"],
+        default="math",
+        help="math: variants of the MATH golds; real: answers as models and datasets write them (issue 12)",
+    )
     ap.add_argument("--show-misses", type=int, default=0, help="print this many of our wrong verdicts")
     args = ap.parse_args()
 
-    items = build_items(args.n, args.seed, args.hard)
+    items = real_format_items(args.n, args.seed) if args.corpus == "real" else build_items(args.n, args.seed, args.hard)
     kinds: dict[str, int] = {}
     for it in items:
         kinds[it["kind"]] = kinds.get(it["kind"], 0) + 1

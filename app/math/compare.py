@@ -13,12 +13,26 @@ exact value rounded to the decimal's written places is that decimal, and the dec
 decimals must be equal as numbers (1.50 = 1.5, 187.54 ≠ 187.5). No float tolerance is ever applied to exact
 numbers, so 1/2^99 ≠ 1/2^98.
 
+References as datasets write them (reference.py): a whole solution is reduced to its last box, `;`/`or`/`and`
+lists become comma lists, named values (`(p,q)=(3,2)`, `AB=4,CD=5`) compare by their values. A chain of
+equalities (`x = 5+5+1 = 11`) states its last side when every side is equal.
+
+Per-item options (VerifyConfig, all off by default — strict):
+- `percent_as_fraction`: `10\\%` also equals `0.1` (datasets that grade percents as fractions, e.g. GSM8K-style
+  word problems re-labelled by graders; MATH keeps `10\\%` = 10);
+- `rel_tol`: numeric tolerance between constants (physics/chemistry sets such as SciBench, whose golds are
+  rounded measurements);
+- `integer_only`: the answer must be written as an integer (AIME: 0-999, `033` = `33`, `33.0` and `\frac{66}{2}`
+  are wrong);
+- `choices`: the option letters or texts of a multiple-choice item (choices.py).
+
 A false positive teaches the policy to cheat, so every doubt resolves to "not equal".
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,6 +40,7 @@ from typing import Literal
 
 import sympy
 
+from app.math.choices import choice_letter
 from app.math.normalize import normalize
 from app.math.parse import (
     Alternatives,
@@ -43,7 +58,9 @@ from app.math.parse import (
     Unparsed,
     Value,
     parse_answer,
+    split_top,
 )
+from app.math.reference import named_values, reference_answer, state_values
 
 MAX_SET_ITEMS = 64
 
@@ -55,6 +72,10 @@ class VerifyConfig:
     decimal_rule: Literal["written_precision", "exact"] = "written_precision"
     min_significant_digits: int = 3
     max_answer_chars: int = 1000
+    percent_as_fraction: bool = False
+    rel_tol: float = 0.0
+    integer_only: bool = False
+    choices: tuple[str, ...] = ()
 
 
 DEFAULT_CONFIG = VerifyConfig()
@@ -80,10 +101,14 @@ def verify(gold: str | Sequence[str], prediction: str, config: VerifyConfig = DE
         return Verdict(False, "none", None, None, "no gold answer", status="error")
     if len(prediction) > config.max_answer_chars:
         return Verdict(False, "none", None, None, f"prediction longer than {config.max_answer_chars} characters")
+    if config.choices:
+        return _verify_choice(golds, prediction, config)
     pred_norm = normalize(prediction)
+    if config.integer_only:
+        return _verify_integer(golds, pred_norm)
     first: Verdict | None = None
     for g in golds:
-        v = _verify_one(g, pred_norm, config)
+        v = _verify_one(g, prediction, pred_norm, config)
         if v.correct:
             return v
         first = first or v
@@ -91,12 +116,149 @@ def verify(gold: str | Sequence[str], prediction: str, config: VerifyConfig = DE
     return first
 
 
-def _verify_one(gold: str, pred_norm: str, config: VerifyConfig) -> Verdict:
-    gold_norm = normalize(gold)
+def verify_candidates(
+    gold: str | Sequence[str], candidates: Sequence[str], config: VerifyConfig = DEFAULT_CONFIG
+) -> Verdict:
+    """Several different boxed answers: right only when together they are exactly one gold's set of values
+    (gold `1,-2`, boxes `-2` and `1`); more candidates than the gold has values stays a hedge (wrong)."""
+    golds = (gold,) if isinstance(gold, str) else tuple(gold)
+    cands = [normalize(c) for c in candidates]
+    if len(cands) < 2 or any(not c or len(c) > config.max_answer_chars for c in cands):
+        return Verdict(False, "none", None, None, "hedged: several different boxed answers")
+    pv = Set(tuple(parse_answer(state_values(c)) for c in cands))
+    if any(isinstance(x, Unparsed) for x in pv.items):
+        return Verdict(False, "none", None, ", ".join(cands), "hedged: a boxed answer is not parseable")
+    for g in golds:
+        gold_norm = state_values(normalize(reference_answer(g)))
+        gv = parse_answer(gold_norm)
+        # only an unordered gold: boxes have no order, so `(1, 2)` (a point) is never matched by two boxes
+        items = gv.items if isinstance(gv, Set) else None
+        if items is None and isinstance(gv, Alternatives):
+            items = next((r.items for r in gv.readings if isinstance(r, Set)), None)
+        if items is None or len(items) != len(pv.items):
+            continue
+        try:
+            if _set_eq(items, pv.items, config):
+                return Verdict(True, "structural", gold_norm, ", ".join(cands))
+        except _COMPARE_ERRORS:
+            continue
+    return Verdict(False, "structural", None, ", ".join(cands), "hedged: several different boxed answers")
+
+
+def _verify_integer(golds: Sequence[str], pred_norm: str) -> Verdict:
+    """AIME-style: the answer is an integer written as one (leading zeros allowed)."""
+    if not _INTEGER.fullmatch(pred_norm):
+        return Verdict(False, "numeric", None, pred_norm, "integer_only: the answer is not written as an integer")
+    for g in golds:
+        gn = normalize(reference_answer(g))
+        if _INTEGER.fullmatch(gn) and int(gn) == int(pred_norm):
+            return Verdict(True, "numeric", gn, pred_norm)
+    return Verdict(False, "numeric", normalize(golds[0]), pred_norm, "not equivalent")
+
+
+def _verify_choice(golds: Sequence[str], prediction: str, config: VerifyConfig) -> Verdict:
+    pred_letter = choice_letter(prediction, config.choices)
+    if pred_letter is None:
+        return Verdict(False, "choice", None, prediction[:80], "no single option named")
+    for g in golds:
+        gl = choice_letter(reference_answer(g), config.choices)
+        if gl is not None and gl == pred_letter:
+            return Verdict(True, "choice", gl, pred_letter)
+    return Verdict(False, "choice", choice_letter(golds[0], config.choices), pred_letter, "not equivalent")
+
+
+_INTEGER = re.compile(r"-?\d+")
+_COMPARE_ERRORS = (
+    TypeError,
+    ValueError,
+    AttributeError,
+    ZeroDivisionError,
+    NotImplementedError,
+    RecursionError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    sympy.SympifyError,
+    sympy.PolynomialError,
+)
+
+
+def _percent_reading(raw: str, norm: str) -> str | None:
+    if "%" not in raw and "percent" not in raw and "pct" not in raw:
+        return None
+    return "\\frac{" + norm + "}{100}" if norm else None
+
+
+def _verify_one(gold: str, prediction: str, pred_norm: str, config: VerifyConfig) -> Verdict:
+    gold_raw = reference_answer(gold)
+    gold_norm = normalize(gold_raw)
     if gold_norm == pred_norm and gold_norm:
         return Verdict(True, "string", gold_norm, pred_norm)
     if not pred_norm:
         return Verdict(False, "none", gold_norm, pred_norm, "empty prediction")
+    named = named_values(gold_norm)
+    if named is not None:
+        return _verify_named(named, gold_norm, pred_norm, config)
+    pred_named = named_values(pred_norm)
+    if pred_named is not None and gold_norm.startswith("(") and gold_norm.endswith(")"):
+        # gold `(1,2)`, prediction `x=1, y=2` (a system's solution): in order, as the gold writes it
+        values = split_top(gold_norm[1:-1], ",")
+        if len(values) == len(pred_named) and all(
+            _compare(g, p, config).correct for g, (_, p) in zip(values, pred_named)
+        ):
+            return Verdict(True, "structural", gold_norm, pred_norm)
+    gold_norm = state_values(gold_norm)
+    pred_stated = state_values(pred_norm)
+    if gold_norm == pred_stated and gold_norm:
+        return Verdict(True, "string", gold_norm, pred_norm)
+    verdict = _compare(gold_norm, pred_stated, config)
+    if verdict.correct:
+        return verdict
+    # `y = -\\frac12x+\\frac34` lost its `y =` in normalize; an equation compares with the full relation
+    if "=" in gold_raw or "=" in prediction:
+        gold_kept = state_values(normalize(gold_raw, keep_lhs=True))
+        pred_kept = state_values(normalize(prediction, keep_lhs=True))
+        if (gold_kept, pred_kept) != (gold_norm, pred_stated) and (
+            isinstance(parse_answer(gold_kept), Relation) or isinstance(parse_answer(pred_kept), Relation)
+        ):
+            again = _compare(gold_kept, pred_kept, config)
+            if again.correct:
+                return again
+    if config.percent_as_fraction:
+        for g, p in (
+            (_percent_reading(gold_raw, gold_norm), pred_stated),
+            (gold_norm, _percent_reading(prediction, pred_stated)),
+        ):
+            if g is not None and p is not None:
+                again = _compare(g, p, config)
+                if again.correct:
+                    return again
+    return verdict
+
+
+def _verify_named(named: list[tuple[str, str]], gold_norm: str, pred_norm: str, config: VerifyConfig) -> Verdict:
+    """Gold `x=-5,p=\\frac{14}{3}`: a prediction naming the same variables matches name by name; a bare list
+    (`-5, \\frac{14}{3}` or `(-5, \\frac{14}{3})`) matches in the gold's order."""
+    pred_named = named_values(pred_norm)
+    if pred_named is not None:
+        by_name = dict(pred_named)
+        if len(by_name) != len(pred_named) or set(by_name) != {n for n, _ in named}:
+            return Verdict(False, "structural", gold_norm, pred_norm, "names differ from the gold's")
+        values = [by_name[n] for n, _ in named]
+    else:
+        bare = state_values(pred_norm)
+        if bare.startswith("(") and bare.endswith(")"):
+            bare = bare[1:-1]
+        values = split_top(bare, ",")
+    if len(values) != len(named):
+        return Verdict(False, "structural", gold_norm, pred_norm, f"{len(values)} values for {len(named)} names")
+    for (_, g), p in zip(named, values):
+        if normalize(g) != normalize(p) and not _compare(g, p, config).correct:
+            return Verdict(False, "structural", gold_norm, pred_norm, "not equivalent")
+    return Verdict(True, "structural", gold_norm, pred_norm)
+
+
+def _compare(gold_norm: str, pred_norm: str, config: VerifyConfig) -> Verdict:
     gv = parse_answer(gold_norm)
     pv = parse_answer(pred_norm)
     if isinstance(gv, Unparsed):
@@ -105,18 +267,7 @@ def _verify_one(gold: str, pred_norm: str, config: VerifyConfig) -> Verdict:
         return Verdict(False, "string", gold_norm, pred_norm, f"prediction not parseable ({pv.reason})")
     try:
         method = _eq(gv, pv, config)
-    except (
-        TypeError,
-        ValueError,
-        AttributeError,
-        ZeroDivisionError,
-        NotImplementedError,
-        RecursionError,
-        IndexError,
-        KeyError,
-        sympy.SympifyError,
-        sympy.PolynomialError,
-    ) as exc:
+    except _COMPARE_ERRORS as exc:
         return Verdict(False, "none", gold_norm, pred_norm, f"comparison failed: {type(exc).__name__}: {exc}"[:300])
     if method:
         return Verdict(True, method, gold_norm, pred_norm)
@@ -167,9 +318,11 @@ def _eq(a: Value, b: Value, cfg: VerifyConfig) -> str | None:
     if isinstance(a, Union) or isinstance(b, Union):
         pa = a.parts if isinstance(a, Union) else (_interval_of(a),)
         pb = b.parts if isinstance(b, Union) else (_interval_of(b),)
-        if None in pa or None in pb:
+        xa = [x for x in pa if x is not None]
+        xb = [x for x in pb if x is not None]
+        if len(xa) != len(pa) or len(xb) != len(pb):
             return None
-        return "structural" if _set_eq(pa, pb, cfg) else None
+        return "structural" if _set_eq(xa, xb, cfg) else None
     if isinstance(a, (Interval, Tuple)) and isinstance(b, (Interval, Tuple)):
         ia, ib = _interval_of(a), _interval_of(b)
         if not isinstance(ia, Interval) or not isinstance(ib, Interval):
@@ -188,11 +341,28 @@ def _eq(a: Value, b: Value, cfg: VerifyConfig) -> str | None:
         if len(ra) != len(rb) or any(len(x) != len(y) for x, y in zip(ra, rb)):
             return None
         return "structural" if all(_seq_eq(x, y, cfg) for x, y in zip(ra, rb)) else None
+    if isinstance(b, Chain) and b.ops and set(b.ops) == {"="} and not isinstance(a, Chain):
+        last = _stated_by_chain(b, cfg)
+        return _eq(a, last, cfg) if last is not None else None
+    if isinstance(a, Chain) and a.ops and set(a.ops) == {"="} and not isinstance(b, Chain):
+        last = _stated_by_chain(a, cfg)
+        return _eq(last, b, cfg) if last is not None else None
     if isinstance(a, Chain) and isinstance(b, Chain):
         return "structural" if a.ops == b.ops and _seq_eq(a.items, b.items, cfg) else None
     if isinstance(a, Relation) and isinstance(b, Relation):
         return "symbolic" if _relation_eq(a, b) else None
     return None
+
+
+def _stated_by_chain(c: Chain, cfg: VerifyConfig) -> Value | None:
+    """`x = 5+5+1 = 11` states 11 when every side after a bare name is equal (`x = 3 = 5` states nothing)."""
+    items = list(c.items)
+    if isinstance(items[0], Expr) and isinstance(items[0].expr, sympy.Symbol):
+        items = items[1:]
+    last = items[-1]
+    if not isinstance(last, (Number, Expr)) or (isinstance(last, Expr) and last.expr.free_symbols):
+        return None
+    return last if all(_eq(x, last, cfg) for x in items[:-1]) else None
 
 
 def _interval_of(v: Value) -> Interval | Set | None:
@@ -247,7 +417,7 @@ def _to_sympy(v: Number | Expr) -> sympy.Basic:
 
 def _sig_digits(n: Number) -> int:
     assert n.decimals is not None
-    q = abs(n.value) * 10**n.decimals
+    q = abs(n.value) * Fraction(10) ** n.decimals
     return len(str(int(q))) if q else 0
 
 
@@ -262,10 +432,28 @@ def _decimal_matches(d: Number, exact: Fraction | sympy.Basic, cfg: VerifyConfig
         if not num.is_number or num.has(sympy.I) or not num.is_finite or not num.is_real:
             return False
         exact = Fraction(str(sympy.Float(num, 50)))
-    return abs(exact - d.value) * 2 * 10**d.decimals <= 1
+    assert d.decimals is not None
+    return abs(exact - d.value) * 2 * Fraction(10) ** d.decimals <= 1
+
+
+def _within_tolerance(a: Number | Expr, b: Number | Expr, rel_tol: float) -> bool:
+    xa, xb = _to_sympy(a), _to_sympy(b)
+    if xa.free_symbols or xb.free_symbols:
+        return False
+    va, vb = sympy.N(xa, 30), sympy.N(xb, 30)
+    if not (va.is_real and vb.is_real and va.is_finite and vb.is_finite):
+        return False
+    return bool(abs(va - vb) <= rel_tol * max(abs(va), abs(vb)))
 
 
 def _scalar_eq(a: Number | Expr, b: Number | Expr, cfg: VerifyConfig) -> str | None:
+    method = _scalar_eq_strict(a, b, cfg)
+    if method is None and cfg.rel_tol > 0 and _within_tolerance(a, b, cfg.rel_tol):
+        return "numeric"
+    return method
+
+
+def _scalar_eq_strict(a: Number | Expr, b: Number | Expr, cfg: VerifyConfig) -> str | None:
     if isinstance(a, Number) and isinstance(b, Number):
         if a.value == b.value:
             return "numeric"

@@ -8,8 +8,9 @@ notation that never changes the value (spacing, `\\left`, `\\displaystyle`, unit
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from app.math.braces import match_brace
+from app.math.braces import brace_partners
 
 _UNIT_WORDS = (
     # length, area, volume, mass, time, money, angles, counting nouns that MATH answers carry
@@ -17,7 +18,7 @@ _UNIT_WORDS = (
     "sq|square|cubic|units?|mph|kph|km/h|m/s|"
     "grams?|kg|kilograms?|pounds?|lbs?|ounces?|oz|tons?|liters?|litres?|ml|gallons?|"
     "seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|"
-    "dollars?|cents?|euros?|"
+    "dollars?|cents?|euros?|percent|pct|"
     "degrees?|deg|radians?|rad"
 )
 # one-letter (and "in") units could be a variable ("5m"): only stripped when a space separates them
@@ -27,7 +28,7 @@ _UNIT_TAIL = re.compile(
     r"(?:\s*\^\s*\{?[23]\}?)?\s*$"
 )
 _CMD_TEXT = re.compile(
-    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mathsf|mbox|hbox|operatorname\*?|rm|bf)\s*\{"
+    r"\\(?:textnormal|textup|textsf|text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mathsf|mbox|hbox|operatorname\*?|rm|bf)\s*\{"
 )
 _SPACING = re.compile(r"(?<!\\)\\(?:,|;|:|!|>| |quad|qquad|enspace|thinspace|medspace|thickspace|hfill|nobreak)|~")
 _SIZERS = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
@@ -36,6 +37,11 @@ _FRAC_CMD = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _ARG = r"(\{[^{}]*\}|[0-9a-zA-Z]|\\(?:pi|theta|alpha|beta|gamma|phi|infty)(?![a-zA-Z]))"
 _FRAC_SHORT = re.compile(r"\\frac\s*" + _ARG + r"\s*" + _ARG)
 _SQRT_SHORT = re.compile(r"\\sqrt\s*([0-9a-zA-Z])")
+# degrees inside a trig function are an angle, not a number: \sin 30^\circ = \sin\frac{30\pi}{180}
+_TRIG_DEGREES = re.compile(
+    r"(\\(?:sin|cos|tan|cot|sec|csc)\s*\(?\s*)(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree)"
+)
+_CASES = re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.S)
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree")
 _LEADING_VAR = re.compile(r"^\s*(?:[a-zA-Z](?:_\{?[a-zA-Z0-9]+\}?)?|[a-zA-Z]\([a-zA-Z]\))\s*=\s*(?=[^=]+$)")
 _THOUSANDS_BRACE = re.compile(r"(?<=\d)\{,\}(?=\d{3})")
@@ -86,11 +92,12 @@ def _unwrap_text(s: str) -> str:
     `575\text{ students}`) is dropped; `\text{ and }` between items becomes a comma; other text is kept bare."""
     out: list[str] = []
     pos = 0
+    partners = brace_partners(s) if "{" in s else {}
     for _ in range(64):
         m = _CMD_TEXT.search(s, pos)
         if not m:
             break
-        close = match_brace(s, m.end() - 1)
+        close = partners.get(m.end() - 1, -1)
         if close < 0:
             break
         inner = s[m.end() : close]
@@ -132,18 +139,47 @@ def _strip_delimiters(s: str) -> str:
 
 
 def _strip_outer_braces(s: str) -> str:
-    while s.startswith("{") and match_brace(s, 0) == len(s) - 1:
-        s = s[1:-1].strip()
-    return s
+    if not s.startswith("{"):
+        return s
+    partners = brace_partners(s)  # one pass, then peel layer after layer by index (linear in nesting)
+    lo, hi = 0, len(s) - 1
+    while lo < hi and s[lo] == "{" and partners.get(lo) == hi:
+        lo += 1
+        hi -= 1
+        while lo <= hi and s[lo].isspace():
+            lo += 1
+        while hi >= lo and s[hi].isspace():
+            hi -= 1
+    return s[lo : hi + 1]
 
 
-def normalize(answer: str) -> str:
-    """Normalize a final answer (already extracted) to a canonical string."""
+#: answers up to this long are cached (4096 entries): memory stays bounded whatever the input
+_CACHED_CHARS = 1000
+
+
+def normalize(answer: str, *, keep_lhs: bool = False) -> str:
+    """Normalize a final answer (already extracted) to a canonical string. `keep_lhs` keeps a leading `y =`
+    (compare.py retries with it against a gold that is an equation). Short answers are cached: golds repeat
+    across a GRPO group and verification normalizes the same strings several times."""
+    if len(answer) <= _CACHED_CHARS:
+        return _normalize_cached(answer, keep_lhs)
+    return _normalize(answer, keep_lhs)
+
+
+@lru_cache(maxsize=4096)
+def _normalize_cached(answer: str, keep_lhs: bool) -> str:
+    return _normalize(answer, keep_lhs)
+
+
+def _normalize(answer: str, keep_lhs: bool) -> str:
     s = answer
     for k, v in _UNICODE.items():
         if k in s:
             s = s.replace(k, v)
     s = _strip_delimiters(s)
+    if "\\begin{cases}" in s:
+        # a system written as cases is the list of its lines (`x=1 \\ y=2` → `x=1, y=2`); `&` aligns only
+        s = _CASES.sub(lambda m: ", ".join(r.replace("&", " ") for r in m.group(1).split("\\\\") if r.strip()), s)
     s = _THOUSANDS_BRACE.sub("", s)
     s = _THOUSANDS_BANG.sub("", s)
     s = _THOUSANDS_THIN.sub("", s)
@@ -154,6 +190,8 @@ def normalize(answer: str) -> str:
     s = s.replace("\\{,\\}", "")
     s = s.replace("{,}", ",")
     s = _unwrap_text(s)
+    if "\\sin" in s or "\\cos" in s or "\\tan" in s or "\\cot" in s or "\\sec" in s or "\\csc" in s:
+        s = _TRIG_DEGREES.sub(lambda m: m.group(1) + "\\frac{" + m.group(2) + "\\pi}{180}", s)
     s = _DEGREES.sub("", s)
     s = s.replace("\\%", "").replace("%", "")
     s = s.replace("\\$", "").replace("$", "")
@@ -166,7 +204,8 @@ def normalize(answer: str) -> str:
         s = new
     s = _SQRT_SHORT.sub(r"\\sqrt{\1}", s)
     s = _WS.sub(" ", s).strip()
-    s = _LEADING_VAR.sub("", s)
+    if not keep_lhs:
+        s = _LEADING_VAR.sub("", s)
     # units after a number / closing group; repeated once for "cm^2."
     s = s.rstrip(" .")
     s = _UNIT_TAIL.sub("", s).rstrip(" .")

@@ -111,6 +111,11 @@ _INT = re.compile(r"-?\d+")
 _DEC = re.compile(r"-?\d*\.\d+")
 _FRAC = re.compile(r"(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}")
 _SLASH = re.compile(r"(-?\d+)/(\d+)")
+# 2\frac{5}{8}: a mixed number (2 + 5/8), never the product 2 * 5/8
+_NUMBERS_SIDE_BY_SIDE = re.compile(r"(?<![_^\w.])\d+\s+\.?\d")  # not `\log_2 8`
+_MIXED = re.compile(r"(-?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
+# 2.31 \times 10^{-3}, 2.31e-3: a decimal whose written places move with the exponent
+_SCI = re.compile(r"(-?\d+(?:\.\d+)?)(?:(?:\\times|\\cdot|\*)\s?10\^(?:\{(-?\d+)\}|(\d))|[eE]([-+]?\d+))")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _CHOICE = re.compile(r"\(([A-Z])\)|([A-Z])")
 _WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
@@ -141,6 +146,12 @@ _KNOWN_WORDS = frozenset(
         "deg",
         "dots",
         "pi",
+        # matrix environments inside arithmetic (`2\\begin{pmatrix}..\\end{pmatrix}`): latex2sympy2 evaluates them
+        "begin",
+        "end",
+        "pmatrix",
+        "bmatrix",
+        "matrix",
     ]
 )
 _REL = re.compile(r"\\leq|\\geq|\\neq|\\lt|\\gt|<=|>=|!=|<|>|=")
@@ -272,8 +283,14 @@ def _parse(s: str, depth: int) -> Value:
     if m:
         return Choice(m.group(1) or m.group(2))
     m = _MATRIX.fullmatch(s)
-    if m:
+    if m and "\\begin{" not in m.group(2):  # one matrix; `A + B` of two goes to latex2sympy2 whole
         return _matrix(m)
+    if s.startswith("Matrix(") and s.endswith(")"):
+        s = s[len("Matrix(") : -1].strip()  # sympy's repr, as models that run code print it
+    if s.startswith("[[") and s.endswith("]]"):
+        nested = _nested_list_matrix(s, depth)
+        if nested is not None:
+            return nested
     if _WORD.search(s) and any(w.lower() not in _KNOWN_WORDS for w in _WORD.findall(s)):
         if _TEXTY.fullmatch(s):
             return Text(" ".join(s.casefold().replace(",", " , ").split()).replace(" ,", ","))
@@ -330,6 +347,19 @@ def _parse(s: str, depth: int) -> Value:
     return _leaf(s)
 
 
+def _nested_list_matrix(s: str, depth: int) -> Matrix | None:
+    """`[[1,2],[3,4]]`: rows of equal length, each a bracketed list."""
+    if _closing_of_first(s) != len(s) - 1:
+        return None
+    rows = split_top(s[1:-1], ",")
+    if not all(r.startswith("[") and r.endswith("]") and _closing_of_first(r) == len(r) - 1 for r in rows):
+        return None
+    cells = tuple(tuple(_parse(c, depth + 1) for c in split_top(r[1:-1], ",")) for r in rows)
+    if not cells or len({len(r) for r in cells}) != 1:
+        raise _Fail("ragged matrix")
+    return Matrix(cells)
+
+
 def _matrix(m: re.Match[str], depth: int = 0) -> Matrix:
     body = m.group(2).strip()
     if m.group(1) == "array" and body.startswith("{"):
@@ -373,7 +403,7 @@ def _relation(s: str, rels: list[tuple[int, int, str]], depth: int) -> Value:
         op = ops[0]
         lhs, rhs = values
         if op in ("<", "<=", ">", ">="):
-            iv = _one_sided_interval(lhs, op, rhs)
+            iv = _one_sided_interval(lhs, op, rhs) or _linear_interval(lhs, op, rhs)
             if iv is not None:
                 return iv
         if op in (">", ">="):
@@ -383,6 +413,8 @@ def _relation(s: str, rels: list[tuple[int, int, str]], depth: int) -> Value:
         return Interval(values[0], values[2], ops[0] == "<=", ops[1] == "<=")
     if len(ops) == 2 and all(o in (">", ">=") for o in ops) and _is_symbol(values[1]):
         return Interval(values[2], values[0], ops[1] == ">=", ops[0] == ">=")
+    if all(o == "=" for o in ops):
+        return Chain(tuple(ops), tuple(values))  # x = 5+5+1 = 11: compare.py reads the value it states
     if all(o in ("<", "<=") for o in ops):
         return Chain(tuple(ops), tuple(values))
     if all(o in (">", ">=") for o in ops):
@@ -414,6 +446,31 @@ def _one_sided_interval(lhs: Value, op: str, rhs: Value) -> Interval | None:
     return Interval(_NINF, c, False, closed) if less else Interval(c, _INF, closed, False)
 
 
+def _linear_interval(lhs: Value, op: str, rhs: Value) -> Interval | None:
+    """`-x > -1` is `x < 1`: a linear inequality in one variable, solved (the sign of the factor flips it)."""
+    if not isinstance(lhs, (Number, Expr)) or not isinstance(rhs, (Number, Expr)):
+        return None
+    d = _sym(lhs) - _sym(rhs)
+    syms = d.free_symbols
+    if len(syms) != 1:
+        return None
+    (var,) = syms
+    poly = sympy.Poly(sympy.expand(d), var) if d.is_polynomial(var) else None
+    if poly is None or poly.degree() != 1:
+        return None
+    a, b = poly.all_coeffs()
+    if a.free_symbols or b.free_symbols or not a.is_real or a == 0:
+        return None
+    root = _from_sympy(-b / a)
+    closed = op in ("<=", ">=")
+    less = (op in ("<", "<=")) == bool(a > 0)  # d < 0 with a > 0 ⇔ var < root
+    return Interval(_NINF, root, False, closed) if less else Interval(root, _INF, closed, False)
+
+
+def _sym(v: Number | Expr) -> sympy.Basic:
+    return v.to_sympy() if isinstance(v, Number) else v.expr
+
+
 def _number(s: str) -> Number:
     if "." in s:
         return Number(Fraction(s), len(s) - s.index(".") - 1)
@@ -425,6 +482,25 @@ def _fast_number(s: str) -> Number | None:
         return Number(Fraction(int(s)))
     if _DEC.fullmatch(s):
         return _number(s)
+    if "\\frac" in s:
+        m = _MIXED.fullmatch(s)
+        if m:
+            whole, num, den = int(m.group(2)), int(m.group(3)), int(m.group(4))
+            if den == 0 or num >= den:
+                return None  # _leaf refuses it: a whole number before an improper fraction is ambiguous
+            v = whole + Fraction(num, den)
+            return Number(-v if m.group(1) else v)
+    if "10^" in s or "e" in s or "E" in s:
+        m = _SCI.fullmatch(s)
+        if m:
+            exp = int(m.group(2) or m.group(3) or m.group(4))
+            if abs(exp) > 400:
+                return None
+            mant = _number(m.group(1))
+            value = mant.value * Fraction(10) ** exp
+            places = (mant.decimals or 0) - exp
+            # written precision: 2.5e-3 has 4 places; 1.5e3 = 1500 is exact only as far as it is written
+            return Number(value, places) if places > 0 else Number(value, None if mant.decimals is None else 0)
     m = _FRAC.fullmatch(s) or None
     if m:
         den = int(m.group(3))
@@ -443,6 +519,10 @@ def _leaf(s: str) -> Value:
     num = _fast_number(s)
     if num is not None:
         return num
+    if _MIXED.fullmatch(s):
+        raise _Fail("a whole number written before an improper fraction is ambiguous")
+    if _NUMBERS_SIDE_BY_SIDE.search(s):
+        raise _Fail("numbers side by side (`2 3`) are a list or a typo, never a product")
     if len(s) > 600:
         raise _Fail("expression too long")
     result = latex_to_sympy(s)
@@ -459,6 +539,10 @@ def _leaf(s: str) -> Value:
 
 def _from_sympy(expr: sympy.Basic) -> Value:
     expr = _exactify(expr)
+    if isinstance(expr, sympy.MatrixBase):  # matrix arithmetic, evaluated by doit()
+        if expr.rows * expr.cols > 400:
+            raise _Fail("matrix too large")
+        return Matrix(tuple(tuple(_from_sympy(expr[i, j]) for j in range(expr.cols)) for i in range(expr.rows)))
     if isinstance(expr, sympy.Rational):
         return Number(Fraction(int(expr.p), int(expr.q)))
     return Expr(expr)

@@ -6,6 +6,9 @@
   always knows which item is running and when it started. When an item passes `timeout_s` the worker process is
   killed (SIGKILL: no signal.alarm, no threads), the item reports `timeout`, a replacement worker is started, and
   the unfinished rest of the chunk goes back to the queue for any free worker.
+- Workers are recycled between chunks (never mid-item, so no item is lost) after `max_items` items or once
+  their resident memory passes `max_rss_mb` (each result frame carries the worker's RSS): sympy's caches and
+  latex2sympy2's state grow with every unique item, with no plateau.
 - The event loop only reads pipes: it stays responsive while a worker grinds on 5^{5^{5^{5}}}.
 - Identical (gold, prediction, config) keys are verified once per call (and shared with concurrent calls);
   a bounded LRU cache serves repeats across calls. Normalized-string equality and plain-number comparisons
@@ -28,13 +31,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from app.math.compare import DEFAULT_CONFIG, Verdict, VerifyConfig, verify
+from app.math.compare import DEFAULT_CONFIG, Verdict, VerifyConfig, verify, verify_candidates
 
 log = logging.getLogger("arbiter.math.workers")
 
 _HDR = struct.Struct(">I")
 _MAX_CHUNK = 64
-Key = tuple[tuple[str, ...], str, VerifyConfig]
+#: the parent answers only short pairs itself (microseconds each, and its normalize cache stays small)
+_FAST_CHARS = 1000
+#: (golds, prediction, config); a tuple prediction is the candidates of several different boxes
+Key = tuple[tuple[str, ...], str | tuple[str, ...], VerifyConfig]
 
 
 # ------------------------------------------------------------------------------------------- worker side
@@ -56,6 +62,16 @@ def _write_frame(stream, obj) -> None:
     stream.flush()
 
 
+def _rss_mb() -> float:
+    """Resident memory of this process (Linux /proc; 0 elsewhere, which disables the RSS limit)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def _worker_main() -> None:  # pragma: no cover - runs in the child process
     stdin = sys.stdin.buffer
     stdout = sys.stdout.buffer
@@ -74,12 +90,15 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child process
         items = pickle.loads(body)
         for k, (golds, pred, config) in enumerate(items):
             try:
-                result = verify(golds, pred, config)
+                if isinstance(pred, tuple):
+                    result = verify_candidates(golds, pred, config)
+                else:
+                    result = verify(golds, pred, config)
             except MemoryError:
                 result = Verdict(False, "none", None, None, "out of memory while verifying", status="error")
             except Exception as exc:
                 result = Verdict(False, "none", None, None, f"{type(exc).__name__}: {exc}"[:300], status="error")
-            _write_frame(stdout, (k, result))
+            _write_frame(stdout, (k, result, _rss_mb()))
 
 
 # ------------------------------------------------------------------------------------------- parent side
@@ -96,6 +115,8 @@ class _Item:
 class _Proc:
     proc: asyncio.subprocess.Process
     pid: int
+    items: int = 0
+    rss_mb: float = 0.0
 
     async def read_frame(self):
         assert self.proc.stdout is not None
@@ -120,6 +141,7 @@ class PoolStats:
     timeouts: int = 0
     errors: int = 0
     worker_restarts: int = 0
+    recycled: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -136,8 +158,12 @@ def _fast_verdict(key: Key) -> Verdict | None:
     from app.math.parse import _fast_number
 
     golds, pred, config = key
-    if len(pred) > config.max_answer_chars or not golds:
+    if isinstance(pred, tuple) or len(pred) > config.max_answer_chars or not golds:
         return None
+    if len(pred) > _FAST_CHARS or any(len(g) > _FAST_CHARS for g in golds):
+        return None  # a long gold (a whole solution, nested braces) is normalized in a worker, under the deadline
+    if config.choices or config.integer_only or config.rel_tol or config.percent_as_fraction:
+        return None  # per-item options change what equal means: the worker decides
     pn = _norm(pred)
     if not pn:
         return None
@@ -164,9 +190,21 @@ def _fast_verdict(key: Key) -> Verdict | None:
 class MathWorkerPool:
     """`workers` processes verifying (gold, prediction) pairs with a hard `timeout_s` per item."""
 
-    def __init__(self, workers: int, timeout_s: float, cache_size: int, *, max_chunk: int = _MAX_CHUNK) -> None:
+    def __init__(
+        self,
+        workers: int,
+        timeout_s: float,
+        cache_size: int,
+        *,
+        max_chunk: int = _MAX_CHUNK,
+        max_items: int = 0,
+        max_rss_mb: float = 0,
+    ) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
+        self.max_items = max_items
+        self.max_rss_mb = max_rss_mb
+        self._peak_rss = 0.0
         self.workers = workers
         self.timeout_s = timeout_s
         self.cache_size = cache_size
@@ -205,6 +243,14 @@ class MathWorkerPool:
     @property
     def cache_len(self) -> int:
         return len(self._cache)
+
+    @property
+    def peak_worker_rss_mb(self) -> float:
+        """Highest RSS a worker reported since the last reset_peak_rss() (for tests and metrics)."""
+        return self._peak_rss
+
+    def reset_peak_rss(self) -> None:
+        self._peak_rss = 0.0
 
     def worker_pids(self) -> list[int]:
         return [p.pid for p in self._procs if p is not None]
@@ -250,12 +296,20 @@ class MathWorkerPool:
         await self.close()
 
     async def verify_many(
-        self, pairs: Sequence[tuple[Sequence[str] | str, str]], config: VerifyConfig = DEFAULT_CONFIG
+        self,
+        pairs: Sequence[tuple[Sequence[str] | str, str | tuple[str, ...]]],
+        config: VerifyConfig = DEFAULT_CONFIG,
+        *,
+        configs: Sequence[VerifyConfig] | None = None,
     ) -> list[Verdict]:
-        """One Verdict per pair, in order; `status` is "ok", "timeout" or "error"."""
+        """One Verdict per pair, in order; `status` is "ok", "timeout" or "error". `configs` gives each pair its
+        own options (per-item math options); a tuple prediction is several boxes (compare.verify_candidates)."""
         if not self._started or self._closed:
             raise RuntimeError("MathWorkerPool is not running (call start())")
-        keys: list[Key] = [((g,) if isinstance(g, str) else tuple(g), p, config) for g, p in pairs]
+        if configs is not None and len(configs) != len(pairs):
+            raise ValueError("configs must give one VerifyConfig per pair")
+        per_pair = configs if configs is not None else [config] * len(pairs)
+        keys: list[Key] = [((g,) if isinstance(g, str) else tuple(g), p, c) for (g, p), c in zip(pairs, per_pair)]
         results: dict[Key, Verdict] = {}
         waiting: dict[Key, asyncio.Future] = {}
         new: list[_Item] = []
@@ -371,6 +425,27 @@ class MathWorkerPool:
                 pass
         self.stats.worker_restarts += 1
 
+    def _worn_out(self, proc: _Proc) -> bool:
+        return (self.max_items > 0 and proc.items >= self.max_items) or (
+            self.max_rss_mb > 0 and proc.rss_mb >= self.max_rss_mb
+        )
+
+    async def _retire(self, slot: int) -> None:
+        """Recycle an idle worker (its chunk is done): EOF lets it exit; the slot spawns a fresh one."""
+        old = self._procs[slot]
+        self._procs[slot] = None
+        self.stats.recycled += 1
+        if old is None:
+            return
+        log.info("recycling math worker pid %d after %d items, %.0f MB RSS", old.pid, old.items, old.rss_mb)
+        try:
+            assert old.proc.stdin is not None
+            old.proc.stdin.close()
+            await asyncio.wait_for(old.proc.wait(), 2)
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
+            old.kill()
+            await old.proc.wait()
+
     async def _run_slot(self, slot: int) -> None:
         loop = asyncio.get_running_loop()
         while not self._closed:
@@ -404,7 +479,7 @@ class MathWorkerPool:
                 while done < len(chunk):
                     remaining = started + self.timeout_s - loop.time()
                     try:
-                        k, verdict = await asyncio.wait_for(proc.read_frame(), max(remaining, 0.001))
+                        k, verdict, proc.rss_mb = await asyncio.wait_for(proc.read_frame(), max(remaining, 0.001))
                     except TimeoutError:
                         self._resolve(
                             chunk[done],
@@ -428,6 +503,8 @@ class MathWorkerPool:
                     if k != done:
                         raise RuntimeError(f"math worker answered item {k}, expected {done}")
                     self._resolve(chunk[done], verdict)
+                    proc.items += 1
+                    self._peak_rss = max(self._peak_rss, proc.rss_mb)
                     done += 1
                     started = loop.time()
             except asyncio.CancelledError:
@@ -435,6 +512,9 @@ class MathWorkerPool:
                 for it in rest:
                     it.future.set_result(_failed("error", "math worker pool closed"))
                 raise
+            if done == len(chunk) and self._worn_out(proc):
+                await self._retire(slot)
+                continue
             if done < len(chunk):
                 # the worker is killed mid-chunk: a fresh one takes its slot, the rest goes to any free worker
                 rest = [it for it in chunk[done + 1 :] if not it.future.done()]

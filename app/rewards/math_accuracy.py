@@ -1,13 +1,37 @@
-"""Math half of the accuracy reward: extract the final answer in the event loop (cheap string scanning),
-verify (gold, answer) pairs in the math worker pool, which dedups, caches and enforces the deadline."""
+"""Math half of the accuracy reward: extract the final answer in the event loop (linear string scanning),
+verify (gold, answer) pairs in the math worker pool, which dedups, caches and enforces the deadline.
+
+Per-item options travel in `ScoringItem.extra` (app/intake.py): `math_choices` (the item's
+`reference.choices`) and `math_options` (`reference.math_options`); they become the item's VerifyConfig.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from app.math import MathWorkerPool, extract_answer
+from app.math import DEFAULT_CONFIG, MathWorkerPool, VerifyConfig, extract_answer
+from app.math.choices import choice_letter
 from app.rewards.base import Component, MathReference, ScoringItem
+
+#: above this many characters of completions in a batch, extraction runs in a thread, not on the event loop
+THREAD_CHARS = 64_000
+_Pending = tuple[int, tuple[str, ...], str | tuple[str, ...], VerifyConfig]
+
+
+def _config_of(item: ScoringItem) -> VerifyConfig:
+    choices = item.extra.get("math_choices")
+    options: dict[str, Any] = item.extra.get("math_options") or {}
+    if not choices and not options:
+        return DEFAULT_CONFIG
+    return VerifyConfig(
+        percent_as_fraction=bool(options.get("percent_as_fraction", False)),
+        rel_tol=float(options.get("rel_tol", 0.0)),
+        integer_only=bool(options.get("integer_only", False)),
+        choices=tuple(choices or ()),
+    )
 
 
 class MathAccuracy:
@@ -16,14 +40,24 @@ class MathAccuracy:
         # (stage, seconds) for the metrics' "math" latency histogram: one observation per batch verification.
         self._observe_stage = observe_stage
 
-    async def score(self, items: Sequence[ScoringItem]) -> list[Component]:
+    @staticmethod
+    def _extract(items: Sequence[ScoringItem]) -> tuple[list[Component | None], list[_Pending]]:
         results: list[Component | None] = [None] * len(items)
-        pending: list[tuple[int, tuple[str, ...], str]] = []
+        pending: list[_Pending] = []
         for i, item in enumerate(items):
             assert isinstance(item.reference, MathReference)
             gold = item.reference.answers
-            extraction = extract_answer(item.parsed.answer_or_text)
-            if extraction.answer is None:
+            config = _config_of(item)
+            text = item.parsed.answer_or_text
+            extraction = extract_answer(text)
+            answer: str | tuple[str, ...] | None = extraction.answer
+            if config.choices and (not isinstance(answer, str) or choice_letter(answer, config.choices) is None):
+                # "I think the correct answer is C": the option named in prose when no box names one
+                letter = choice_letter(text, config.choices)
+                answer = letter if letter is not None else answer
+            if answer is None and extraction.candidates and not config.choices:
+                answer = extraction.candidates  # several boxes: right only if they are exactly the gold's values
+            if answer is None:
                 # The model's fault, not ours: a legitimate 0 with the reason, status stays ok.
                 results[i] = Component(
                     0.0,
@@ -31,17 +65,31 @@ class MathAccuracy:
                     details={"extracted": None, "gold": gold[0]},
                 )
             else:
-                pending.append((i, gold, extraction.answer))
+                pending.append((i, gold, answer, config))
+        return results, pending
+
+    async def score(self, items: Sequence[ScoringItem]) -> list[Component]:
+        if sum(len(item.parsed.answer_or_text) for item in items) > THREAD_CHARS:
+            # linear, but 100 kB completions times a batch is long enough to stall /healthz: off the loop
+            results, pending = await asyncio.to_thread(self._extract, items)
+        else:
+            results, pending = self._extract(items)
         if pending:
             started = time.perf_counter()
-            verdicts = await self._pool.verify_many([(gold, answer) for _, gold, answer in pending])
+            verdicts = await self._pool.verify_many(
+                [(gold, answer) for _, gold, answer, _ in pending], configs=[c for *_, c in pending]
+            )
             if self._observe_stage is not None:
                 self._observe_stage("math", time.perf_counter() - started)
-            for (i, gold, answer), verdict in zip(pending, verdicts):
-                details = {"extracted": answer, "gold": gold[0] if len(gold) == 1 else list(gold)}
+            for (i, gold, answer, _), verdict in zip(pending, verdicts):
+                shown: str | list[str] = answer if isinstance(answer, str) else list(answer)
+                details: dict[str, Any] = {"extracted": shown, "gold": gold[0] if len(gold) == 1 else list(gold)}
                 if verdict.status != "ok":
                     results[i] = Component.failed(verdict.status, verdict.reason or verdict.status, **details)
                 else:
                     details["method"] = verdict.method
-                    results[i] = Component(1.0 if verdict.correct else 0.0, details=details)
+                    hedged = not verdict.correct and (verdict.reason or "").startswith("hedged")
+                    results[i] = Component(
+                        1.0 if verdict.correct else 0.0, reason=verdict.reason if hedged else None, details=details
+                    )
         return [r for r in results if r is not None]
