@@ -288,6 +288,12 @@ class SandboxPool:
             try:
                 await write_frame(worker.transport, {"type": "job", "job": job.to_json()})
                 reply = await asyncio.wait_for(read_frame(worker.transport), deadline)
+                if reply.get("type") == "error":
+                    # The executor could not read this job and said so; it is in step and healthy. The same job
+                    # would fail the same way on any worker: no retry (a retry must never cost a second worker).
+                    healthy = True
+                    reason = f"the sandbox could not read the job: {reply.get('message') or 'no reason given'}"
+                    return JobOutcome.system_error(n, reason), reason
                 if reply.get("type") != "result":
                     raise ProtocolError(f"expected result, got {reply.get('type')!r}")
                 outcome = JobOutcome.from_json(reply.get("outcome") or {})

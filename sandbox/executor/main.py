@@ -23,7 +23,7 @@ import sys
 from typing import Any
 
 from .cleanup import Cleaner
-from .frames import Frames
+from .frames import FrameError, Frames, text_bytes
 from .kinds import KINDS
 from .languages import LANGUAGES, Language
 from .limits import ChildLimits
@@ -76,8 +76,8 @@ class Executor:
         outcomes: list[dict[str, Any]] = []
         try:
             src = lang.source_path(jobdir)
-            with open(src, "w", encoding="utf-8") as f:
-                f.write(job.get("source", ""))
+            with open(src, "wb") as f:
+                f.write(text_bytes(job.get("source", "")))
             os.chmod(src, 0o644)
             build_dir = os.path.join(jobdir, "build")
             self.cleaner.mkdir_for_user(build_dir, 0o755)
@@ -197,7 +197,11 @@ class Executor:
             }
         )
         while True:
-            msg = self.frames.read()
+            try:
+                msg = self.frames.read()
+            except FrameError as e:  # the stream is still in step: say so and serve the next frame
+                self.frames.write({"type": "error", "message": str(e)})
+                continue
             if msg is None:
                 return
             t = msg.get("type")
