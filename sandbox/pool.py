@@ -33,6 +33,7 @@ class PoolStats:
     jobs: int = 0
     retries: int = 0
     deduplicated: int = 0
+    unremoved: int = 0  # boundaries whose destruction failed (engine down), to be retried
 
 
 class _Worker:
@@ -61,6 +62,7 @@ class SandboxPool:
         self._started = False
         self._last_error: str | None = None
         self._failures = 0
+        self._sweeping = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._inflight: dict[str, asyncio.Task[tuple[JobOutcome, str | None]]] = {}
 
@@ -142,6 +144,7 @@ class SandboxPool:
             jobs=self._jobs,
             retries=self._retries,
             deduplicated=self._dedup,
+            unremoved=self.backend.unremoved,
         )
 
     # ------------------------------------------------------------------ workers
@@ -174,6 +177,8 @@ class SandboxPool:
             worker = _Worker(transport, hello)
             self._failures = 0
             self._last_error = None
+            if self.backend.unremoved and not self._sweeping:
+                self._spawn(self._sweep())  # the backend answers again: remove what it could not remove before
         except asyncio.CancelledError:
             raise
         except Exception as e:
@@ -189,6 +194,15 @@ class SandboxPool:
             await worker.transport.kill()
             return
         self._give(worker)
+
+    async def _sweep(self) -> None:
+        self._sweeping = True
+        try:
+            await self.backend.sweep()
+        except SandboxError as e:
+            log.warning("sweeping unremoved sandbox workers failed: %s", e)
+        finally:
+            self._sweeping = False
 
     def _give(self, worker: _Worker) -> None:
         while self._waiters:
