@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 
 from .settings import Settings
 
-
 #: System V IPC objects of the boundary's IPC namespace: (listing, libc call that removes one by id)
 SYSV_IPC = (("/proc/sysvipc/shm", "shmctl"), ("/proc/sysvipc/msg", "msgctl"), ("/proc/sysvipc/sem", "semctl"))
 IPC_RMID = 0

@@ -22,16 +22,16 @@ import signal
 import sys
 from typing import Any
 
+from . import zygote
 from .cleanup import Cleaner
 from .frames import FrameError, Frames, text_bytes
 from .kinds import KINDS
 from .languages import LANGUAGES, Language
 from .limits import ChildLimits
 from .process import ProcessRunner
-from . import zygote
-from .zygote import ZygoteLost
 from .settings import Settings
 from .verdicts import RAN_OK, Verdict, classify
+from .zygote import ZygoteLost
 
 PROTOCOL_VERSION = 1
 CE_CAP = 16 * 1024

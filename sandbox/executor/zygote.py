@@ -111,8 +111,15 @@ class ZygoteClient:
             raise ZygoteLost("unexpected message from the zygote")
         return msg
 
-    def fork(self, fds: dict[int, int], setup_w: int, payload: dict[str, Any], limits: ChildLimits, cwd: str,
-             env: dict[str, str] | None) -> int:
+    def fork(
+        self,
+        fds: dict[int, int],
+        setup_w: int,
+        payload: dict[str, Any],
+        limits: ChildLimits,
+        cwd: str,
+        env: dict[str, str] | None,
+    ) -> int:
         """Have the zygote fork a test child; return its pid. The child gets fds (target -> our fd), reports a
         failure before user code on setup_w, and reads payload (the test's data) from a memfd."""
         if self.sock is None or (self.proc is not None and self.proc.poll() is not None):
