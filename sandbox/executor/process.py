@@ -130,6 +130,7 @@ class ProcessRunner:
         python_child: dict[str, Any] | None = None,
         result_pipe: bool = False,
         nonce: bytes | None = None,
+        zygote_retry: bool = True,
     ) -> Finished:
         """Start a child and supervise it: fork and exec argv, or (argv None) have the zygote fork a warm Python
         child that runs pyharness.run_python_child on python_child ({"job", "test", "src"}).
@@ -163,7 +164,24 @@ class ProcessRunner:
                 pid = self.zygote.fork(fds, e_w, python_child or {}, limits, cwd, env)
             except ZygoteLost as e:
                 _close_all(*fds.values(), in_r, in_w, out_r, out_w, err_r, err_w, res_r, res_w, non_r, non_w, e_r, e_w)
-                self.zygote.close()  # the next test starts a fresh one
+                self.zygote.close()
+                if zygote_retry:
+                    # It died before it forked this test (killed from outside between two tests, its death not
+                    # yet seen): a fresh zygote and fresh pipes, once.
+                    return self.run(
+                        argv,
+                        cwd=cwd,
+                        limits=limits,
+                        stdin_data=stdin_data,
+                        wall_s=wall_s,
+                        max_out=max_out,
+                        stderr_cap=stderr_cap,
+                        env=env,
+                        python_child=python_child,
+                        result_pipe=result_pipe,
+                        nonce=nonce,
+                        zygote_retry=False,
+                    )
                 return _not_started("the warm Python interpreter was lost: %s" % e, time.monotonic() - t0)
             waiter = _ZygoteChild(self.zygote, pid)
         else:
