@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     ex = Executor(cfg, Frames(rfd, wfd))
     try:
         try:
-            ex.runner.zygote.start()  # before the hello: a ready worker forks its first test at once
+            ex.runner.zygote.start(fork=True)  # before the hello, and before any frame is read
         except (ZygoteLost, OSError) as e:  # Python tests then retry it and report SE with this reason
             print("arbiter executor: the zygote did not start: %s" % e, file=sys.stderr)
         ex.serve()

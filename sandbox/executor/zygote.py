@@ -2,9 +2,9 @@
 
 Why a process of its own: a forked child inherits its parent's whole heap, and freed memory is not cleared. Were
 the executor the zygote (it was), a test of a later job could find an earlier job's source, stdin and test code in
-its own memory. The zygote is started with exec (a fresh interpreter, not a fork of the executor), imports the
-modules programs commonly use (pyharness.preload) and then only ever receives what a fork needs that is not job
-data: the target fds, the work directory, the limits, the environment. The test's data (program path, test, the
+its own memory. The zygote is forked from the executor before the executor reads its first frame (or, should it
+die later, started as a fresh interpreter with exec), imports the modules programs commonly use (pyharness.preload)
+and then only ever receives what a fork needs that is not job data: the target fds, the work directory, the limits, the environment. The test's data (program path, test, the
 job's fields) travel in a memfd that the zygote passes on unread; the forked child reads it after the fork.
 
 Protocol, over a SOCK_SEQPACKET socketpair (one message per datagram, fds as SCM_RIGHTS):
@@ -23,12 +23,12 @@ import fcntl
 import json
 import os
 import select
+import signal
 import socket
-import subprocess
 import sys
 from typing import Any
 
-from .limits import ChildLimits, child_env, child_setup
+from .limits import ChildLimits, child_env, child_setup, list_fds
 from .settings import Settings
 
 PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -55,37 +55,65 @@ class ZygoteClient:
     def __init__(self, cfg: Settings) -> None:
         self.cfg = cfg
         self.sock: socket.socket | None = None
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None
 
-    def start(self) -> None:
-        """Start a fresh zygote and wait until it has preloaded (called before the executor's hello, and again
-        after a zygote died)."""
+    def start(self, fork: bool = False) -> None:
+        """Start a zygote and wait until it has preloaded.
+
+        fork=True (only before the executor has read any frame, so its heap holds no job): fork the executor
+        itself, which spares an interpreter start. Otherwise (a zygote died mid-service): fork and at once exec a
+        fresh interpreter, so that nothing of the executor's heap survives into the zygote."""
         self.close()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv = [sys.executable, "-I", "-u", "-B", PKG_DIR, "--zygote", str(theirs.fileno()), *self.cfg.argv]
-        try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), close_fds=True)
-        finally:
-            theirs.close()
+        fd = theirs.fileno()
+        argv = [sys.executable, "-I", "-u", "-B", PKG_DIR, "--zygote", str(fd), *self.cfg.argv]
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                for other in list_fds():
+                    if other > 2 and other != fd:
+                        try:
+                            os.close(other)  # the protocol fds above all: the zygote never sees a frame
+                        except OSError:
+                            pass
+                if fork:
+                    code = serve(self.cfg, fd)
+                else:
+                    os.set_inheritable(fd, True)
+                    os.execv(argv[0], argv)
+            finally:
+                os._exit(code)
+        theirs.close()
+        self.pid = pid
         self.sock = ours
         msg = self._recv(READY_TIMEOUT_S)
         if msg.get("ready") is not True:
             raise ZygoteLost("the zygote did not start: %r" % (msg,))
 
+    def alive(self) -> bool:
+        if self.pid is None or self.sock is None:
+            return False
+        try:
+            wp, _ = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return False  # reaped by the cleaner's waitpid(-1): dead
+        return wp == 0
+
     def close(self) -> None:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
-        if self.proc is not None:
+        if self.pid is not None:
             try:
-                self.proc.kill()
-                self.proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                pass  # reaped already by the cleaner's waitpid(-1), or stuck: it has no job to leak
-            self.proc = None
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass  # gone and reaped already (the cleaner's waitpid(-1))
+            self.pid = None
 
     def pids(self) -> tuple[int, ...]:
-        return (self.proc.pid,) if self.proc is not None else ()
+        return (self.pid,) if self.pid is not None else ()
 
     @property
     def fileno(self) -> int:
@@ -122,7 +150,7 @@ class ZygoteClient:
     ) -> int:
         """Have the zygote fork a test child; return its pid. The child gets fds (target -> our fd), reports a
         failure before user code on setup_w, and reads payload (the test's data) from a memfd."""
-        if self.sock is None or (self.proc is not None and self.proc.poll() is not None):
+        if not self.alive():
             self.start()
         data_fd = os.memfd_create("arbiter-test", os.MFD_CLOEXEC)
         try:

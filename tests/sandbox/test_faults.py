@@ -73,6 +73,17 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _uid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _is_executor(pid: int) -> bool:
     argv = _cmdline(pid).split()
     return bool(argv) and "python" in os.path.basename(argv[0]) and "/opt/arbiter/executor" in argv
@@ -96,9 +107,10 @@ def _executor_processes(transport) -> tuple[int, int]:
         finally:
             client.close()
         found = [root] + [k for k in _children(root) if _is_executor(k)]
-    executor = [p for p in found if "--zygote" not in _cmdline(p)]
-    # the zygote is the executor's child; its own children (forked tests) carry the same command line
-    zygote = [p for p in found if "--zygote" in _cmdline(p) and executor and p in _children(executor[0])]
+    # the executor is the one whose parent is no executor; the zygote is its child that stayed root (the tests it
+    # forks run as the sandbox uid and carry the same command line)
+    executor = [p for p in found if not any(p in _children(q) for q in found)]
+    zygote = [p for p in found if executor and p in _children(executor[0]) and _uid(p) == 0]
     assert len(executor) == 1 and len(zygote) == 1, (found, [_cmdline(p) for p in found])
     return executor[0], zygote[0]
 
