@@ -105,11 +105,14 @@ class ZygoteClient:
             self.sock.close()
             self.sock = None
         if self.pid is not None:
+            # Kill only while it is still our unreaped child: once reaped (the cleaner's waitpid(-1)) its pid may
+            # belong to another process.
             try:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            except OSError:
-                pass  # gone and reaped already (the cleaner's waitpid(-1))
+                if os.waitpid(self.pid, os.WNOHANG)[0] == 0:
+                    os.kill(self.pid, signal.SIGKILL)
+                    os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
             self.pid = None
 
     def pids(self) -> tuple[int, ...]:
