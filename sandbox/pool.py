@@ -15,7 +15,7 @@ from .backends.base import Backend, WorkerTransport
 from .errors import AcquireTimeout, PoolClosed, ProtocolError, SandboxError, WorkerLost, WorkerStartFailed
 from .judge import judge_outcome
 from .models import Job, JobOutcome, Verdict
-from .protocol import read_frame, write_frame
+from .protocol import encode_frame, read_frame
 
 log = logging.getLogger("arbiter.sandbox")
 
@@ -291,6 +291,11 @@ class SandboxPool:
         deadline = job.protocol_deadline_s + self.config.protocol_margin_s
         attempts = 2 if self.config.retry_on_fault else 1
         reason = "sandbox error"
+        try:  # encoded once, before any worker is taken: a job that cannot be framed costs no worker
+            frame = encode_frame({"type": "job", "job": job.to_json()})
+        except ProtocolError as e:
+            reason = f"the job cannot be sent to the sandbox: {e}"
+            return JobOutcome.system_error(n, reason), reason
         for attempt in range(attempts):
             if attempt:
                 self._retries += 1
@@ -300,7 +305,7 @@ class SandboxPool:
                 return JobOutcome.system_error(n, str(e)), str(e)
             healthy = False
             try:
-                await write_frame(worker.transport, {"type": "job", "job": job.to_json()})
+                await worker.transport.send(frame)
                 reply = await asyncio.wait_for(read_frame(worker.transport), deadline)
                 if reply.get("type") == "error":
                     # The executor could not read this job and said so; it is in step and healthy. The same job

@@ -80,3 +80,21 @@ async def test_executor_answers_an_undecodable_frame_and_stays_in_step(backend):
         assert (await read_frame(t))["type"] == "pong"
     finally:
         await t.kill()
+
+
+async def test_a_job_too_big_to_frame_costs_no_worker(monkeypatch):
+    from sbx_fake_backend import FakeBackend, echo_handler
+
+    from sandbox import PoolConfig, SandboxPool
+
+    monkeypatch.setattr("sandbox.protocol.MAX_FRAME", 4096)
+    b = FakeBackend(echo_handler)
+    pool = SandboxPool(b, PoolConfig(size=1))
+    await pool.start()
+    try:
+        r = await pool.run(RunRequest.stdio("print(1)  # " + "x" * 8192, [""], ["1"]))
+        assert r.verdicts == ["SE"] and "exceeds" in (r.error or ""), r
+        st = pool.stats()
+        assert st.retries == 0 and st.recycled == 0 and len(b.started) == 1, st
+    finally:
+        await pool.close()
