@@ -6,11 +6,12 @@ EPERM with the filter and succeeds without it (so the test would fail if the fil
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
 import pytest
 
-from sandbox import PoolConfig, RunRequest, SandboxPool
+from sandbox import BackendUnavailable, PoolConfig, RunRequest, SandboxPool
 from sandbox.backends import seccomp as sc
 
 X86_64 = sc.AUDIT_ARCH_X86_64
@@ -106,7 +107,7 @@ async def _probe_output(seccomp: bool) -> dict[str, str]:
     from sandbox.backends.bwrap import BwrapBackend, BwrapConfig
 
     backend = BwrapBackend(BwrapConfig(seccomp=seccomp))
-    await backend.probe()  # the backend fixture showed that bwrap works here
+    await backend.probe()
     async with SandboxPool(backend, PoolConfig(size=1)) as pool:
         r = await pool.run(RunRequest.stdio(PROBE, [""], [""]))
     assert r.tests[0].verdict != "SE", r
@@ -114,10 +115,13 @@ async def _probe_output(seccomp: bool) -> dict[str, str]:
     return {ln[0]: ln[1] for ln in lines if len(ln) == 2}
 
 
-async def test_forbidden_syscalls_fail_inside_the_bwrap_sandbox(backend_name, backend):
-    if backend_name != "bwrap":
-        pytest.skip("the bwrap backend's filter (Docker's own profile covers the docker backend)")
-    on = await _probe_output(True)
+async def test_forbidden_syscalls_fail_inside_the_bwrap_sandbox():
+    try:
+        on = await _probe_output(True)
+    except BackendUnavailable as e:  # the rule of conftest.py: skip on a developer machine, fail in CI
+        if os.environ.get("CI"):
+            pytest.fail(f"the bwrap backend is unavailable in CI: {e}")
+        pytest.skip(f"the bwrap backend is unavailable: {e}")
     assert on == {"unshare": "EPERM", "clone_newns": "EPERM", "keyctl": "EPERM", "getpid": "ok"}, on
     off = await _probe_output(False)  # the same calls get past the kernel without the filter
     assert off["unshare"] == "ok" and off["clone_newns"] == "ok" and off["keyctl"] != "EPERM", off
