@@ -15,7 +15,7 @@ from .backends.base import Backend, WorkerTransport
 from .errors import AcquireTimeout, PoolClosed, ProtocolError, SandboxError, WorkerLost, WorkerStartFailed
 from .judge import judge_outcome
 from .models import Job, JobOutcome, Verdict
-from .protocol import read_frame, write_frame
+from .protocol import encode_frame, read_frame, write_frame
 
 log = logging.getLogger("arbiter.sandbox")
 
@@ -33,6 +33,7 @@ class PoolStats:
     jobs: int = 0
     retries: int = 0
     deduplicated: int = 0
+    unremoved: int = 0  # boundaries whose destruction failed (engine down), to be retried
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class SandboxPool:
         self._started = False
         self._last_error: str | None = None
         self._failures = 0
+        self._sweeping = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._toolchains: dict[str, Toolchain] | None = None
         self._inflight: dict[str, asyncio.Task[tuple[JobOutcome, str | None]]] = {}
@@ -153,6 +155,7 @@ class SandboxPool:
             jobs=self._jobs,
             retries=self._retries,
             deduplicated=self._dedup,
+            unremoved=self.backend.unremoved,
         )
 
     # ------------------------------------------------------------------ workers
@@ -185,6 +188,8 @@ class SandboxPool:
             worker = _Worker(transport, hello)
             self._failures = 0
             self._last_error = None
+            if self.backend.unremoved and not self._sweeping:
+                self._spawn(self._sweep())  # the backend answers again: remove what it could not remove before
         except asyncio.CancelledError:
             raise
         except Exception as e:
@@ -200,6 +205,15 @@ class SandboxPool:
             await worker.transport.kill()
             return
         self._give(worker)
+
+    async def _sweep(self) -> None:
+        self._sweeping = True
+        try:
+            await self.backend.sweep()
+        except SandboxError as e:
+            log.warning("sweeping unremoved sandbox workers failed: %s", e)
+        finally:
+            self._sweeping = False
 
     def _give(self, worker: _Worker) -> None:
         while self._waiters:
@@ -320,6 +334,11 @@ class SandboxPool:
         deadline = job.protocol_deadline_s + self.config.protocol_margin_s
         attempts = 2 if self.config.retry_on_fault else 1
         reason = "sandbox error"
+        try:  # encoded once, before any worker is taken: a job that cannot be framed costs no worker
+            frame = encode_frame({"type": "job", "job": job.to_json()})
+        except ProtocolError as e:
+            reason = f"the job cannot be sent to the sandbox: {e}"
+            return JobOutcome.system_error(n, reason), reason
         for attempt in range(attempts):
             if attempt:
                 self._retries += 1
@@ -329,8 +348,14 @@ class SandboxPool:
                 return JobOutcome.system_error(n, str(e)), str(e)
             healthy = False
             try:
-                await write_frame(worker.transport, {"type": "job", "job": job.to_json()})
+                await worker.transport.send(frame)
                 reply = await asyncio.wait_for(read_frame(worker.transport), deadline)
+                if reply.get("type") == "error":
+                    # The executor could not read this job and said so; it is in step and healthy. The same job
+                    # would fail the same way on any worker: no retry (a retry must never cost a second worker).
+                    healthy = True
+                    reason = f"the sandbox could not read the job: {reply.get('message') or 'no reason given'}"
+                    return JobOutcome.system_error(n, reason), reason
                 if reply.get("type") != "result":
                     raise ProtocolError(f"expected result, got {reply.get('type')!r}")
                 outcome = JobOutcome.from_json(reply.get("outcome") or {})

@@ -1,19 +1,20 @@
-"""Framing on the service side: 4-byte big-endian length + UTF-8 JSON (the executor has its own copy)."""
+"""Framing on the service side: 4-byte big-endian length + a JSON object, in the one encoding both sides share
+(sandbox/executor/frames.py: ASCII-only JSON, so every str round-trips, lone surrogates included)."""
 
 from __future__ import annotations
 
-import json
 import struct
 from typing import Any
 
 from .backends.base import WorkerTransport
 from .errors import ProtocolError
-
-MAX_FRAME = 256 * 1024 * 1024
+from .executor.frames import MAX_FRAME, FrameError
+from .executor.frames import decode_body as _decode
+from .executor.frames import encode_body as _encode
 
 
 def encode_frame(obj: Any) -> bytes:
-    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    data = _encode(obj)
     if len(data) > MAX_FRAME:
         raise ProtocolError(f"frame of {len(data)} bytes exceeds {MAX_FRAME}")
     return struct.pack(">I", len(data)) + data
@@ -21,10 +22,10 @@ def encode_frame(obj: Any) -> bytes:
 
 def decode_body(body: bytes) -> dict[str, Any]:
     try:
-        obj = json.loads(body.decode("utf-8", "surrogatepass"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise ProtocolError(f"invalid frame body: {e}") from None
-    if not isinstance(obj, dict) or "type" not in obj:
+        obj = _decode(body)
+    except FrameError as e:
+        raise ProtocolError(str(e)) from None
+    if "type" not in obj:
         raise ProtocolError("frame is not an object with a type")
     return obj
 

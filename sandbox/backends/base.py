@@ -53,5 +53,14 @@ class Backend(abc.ABC):
         """Remove workers an earlier run of this service instance left behind; return how many."""
         return 0
 
+    @property
+    def unremoved(self) -> int:
+        """Boundaries whose destruction failed and is still to be retried by sweep()."""
+        return 0
+
+    async def sweep(self) -> int:
+        """Retry the destruction of boundaries that could not be destroyed before; return how many are gone."""
+        return 0
+
     async def close(self) -> None:  # noqa: B027 (optional hook: most backends hold nothing)
         """Release what the backend holds (clients, temp dirs). Workers are killed by the pool first."""

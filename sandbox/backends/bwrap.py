@@ -3,7 +3,8 @@
 Boundary: new pid/ipc/uts/net (no interface, not even loopback up)/cgroup namespaces, --die-with-parent,
 --new-session, read-only /usr (and the /bin /lib* /sbin links), a minimal /etc (ld.so.cache, alternatives and a
 generated passwd/group), a private size-limited tmpfs /tmp, fresh /proc and minimal /dev, no host home or project
-dir; the executor package (sandbox/executor/) is bound read-only at /opt/arbiter/executor.
+dir; the executor package (sandbox/executor/) is bound read-only at /opt/arbiter/executor. A seccomp filter in the
+spirit of Docker's default profile (seccomp.py) applies to the executor and everything it starts.
 
 When the service runs as root, no user namespace is created: the executor runs as root with only the
 capabilities it needs to drop privileges and clean up (SETUID SETGID KILL CHOWN DAC_OVERRIDE FOWNER) and runs user
@@ -27,6 +28,7 @@ from ..errors import BackendUnavailable, WorkerLost, WorkerStartFailed
 from ..uids import UidAllocator
 from .base import Backend, WorkerTransport
 from .bwrap_binary import INSTALL_HINT, find_bwrap
+from .seccomp import SeccompUnsupported, filter_fd, seccomp_filter
 
 EXECUTOR_DIR = Path(__file__).resolve().parent.parent / "executor"  # the stdlib-only executor package
 GO_WARM_TEST = (
@@ -76,6 +78,7 @@ class BwrapConfig:
     # Go's build cache seeded with testify (made by probe() once per host and Go version when go is installed),
     # bound read-only at /opt/arbiter/gocache: every Go build links to it instead of recompiling testify
     go_cache_dir: str = "/var/cache/arbiter"
+    seccomp: bool = True  # the seccomp filter of seccomp.py (Docker's default profile's refusals) on everything inside
 
 
 class BwrapTransport(WorkerTransport):
@@ -155,6 +158,7 @@ class BwrapBackend(Backend):
         self._uids = UidAllocator(self.config.uid_base, self.config.uid_slots)
         self._bwrap_path: str | None = None
         self._go_cache: str | None = None
+        self._seccomp: bytes | None = None
 
     # ---------------------------------------------------------------- argv
     def _etc_dir(self) -> str:
@@ -172,8 +176,20 @@ class BwrapBackend(Backend):
                     f.write(f"sandbox{i}:x:{c.uid_base + i}:\n")
         return self._tmp.name
 
-    def _base_args(self) -> list[str]:
+    def _seccomp_program(self) -> bytes | None:
+        if not self.config.seccomp:
+            return None
+        if self._seccomp is None:
+            try:
+                self._seccomp = seccomp_filter()
+            except SeccompUnsupported as e:
+                raise BackendUnavailable(str(e)) from None
+        return self._seccomp
+
+    def _base_args(self, seccomp_fd: int | None = None) -> list[str]:
         args = [self._bwrap_path or self.config.bwrap]
+        if seccomp_fd is not None:
+            args += ["--seccomp", str(seccomp_fd)]
         if self._root:
             args += [
                 "--unshare-pid",
@@ -218,6 +234,8 @@ class BwrapBackend(Backend):
             "/proc",
             "--dev",
             "/dev",
+            "--mqueue",  # POSIX message queues as files, so that cleanup can list and remove them
+            "/dev/mqueue",
             "--perms",
             "0755",
             "--size",
@@ -241,8 +259,8 @@ class BwrapBackend(Backend):
         ]
         return args
 
-    def worker_argv(self, uid: int | None) -> list[str]:
-        args = self._base_args()
+    def worker_argv(self, uid: int | None, seccomp_fd: int | None = None) -> list[str]:
+        args = self._base_args(seccomp_fd)
         args += [
             "--ro-bind",
             str(EXECUTOR_DIR),
@@ -272,15 +290,18 @@ class BwrapBackend(Backend):
         self._bwrap_path = binary.path
         if not os.path.exists(self.config.python):
             raise BackendUnavailable(f"{self.config.python} not found: install python3 (apt-get install -y python3)")
+        program = self._seccomp_program()
+        sfd = filter_fd(program) if program is not None else None
         try:
             proc = await asyncio.create_subprocess_exec(
-                *self._base_args(),
+                *self._base_args(sfd),
                 self.config.python,
                 "-c",
                 "pass",
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
+                pass_fds=() if sfd is None else (sfd,),
             )
             _, err = await asyncio.wait_for(proc.communicate(), 20)
         except TimeoutError:
@@ -292,6 +313,9 @@ class BwrapBackend(Backend):
             raise BackendUnavailable(
                 f"bwrap ({self._bwrap_path}) could not start a sandbox: {e}; {INSTALL_HINT}"
             ) from None
+        finally:
+            if sfd is not None:
+                os.close(sfd)
         if proc.returncode != 0:
             msg = err.decode("utf-8", "replace").strip()[-500:]
             raise BackendUnavailable(
@@ -336,19 +360,26 @@ class BwrapBackend(Backend):
             if binary is None:
                 raise BackendUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
             self._bwrap_path = binary.path
+        program = self._seccomp_program()
         uid = self._alloc_uid()
+        sfd = None
         try:
+            sfd = filter_fd(program) if program is not None else None
             proc = await asyncio.create_subprocess_exec(
-                *self.worker_argv(uid),
+                *self.worker_argv(uid, sfd),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                pass_fds=() if sfd is None else (sfd,),
             )
         except OSError as e:
             if uid is not None:
                 self._uids.release(uid)
             raise WorkerStartFailed(f"cannot start bwrap: {e}") from None
+        finally:
+            if sfd is not None:
+                os.close(sfd)  # bwrap holds its own copy until it has read the filter
 
         def release(_t: BwrapTransport) -> None:
             if uid is not None:

@@ -18,8 +18,9 @@ RLIMIT_NPROC counts processes per uid across containers.
 
 Removal: containers are created with auto_remove and stdin_once, so that when this process dies the attach
 connection closes, the executor reads end of file, exits, and the engine removes the container by itself.
-kill() removes with force and waits until the container is gone; remove_leftovers() removes what an earlier run
-of the same instance left (label arbiter.instance), sparing the containers this process started.
+kill() removes with force and waits until the container is gone; a removal that fails (the engine is down) is
+remembered and sweep() retries it (the pool sweeps whenever a worker starts again); remove_leftovers() removes what
+an earlier run of the same instance left (label arbiter.instance), sparing the containers this process started.
 
 Every docker.errors.* / requests / OSError is translated into sandbox.errors here.
 """
@@ -214,6 +215,7 @@ class DockerBackend(Backend):
         self._client: docker.DockerClient | None = None
         self._uids = UidAllocator(self.config.uid_base, self.config.uid_slots)
         self._containers: set[str] = set()
+        self._unremoved: set[str] = set()  # removals that failed while the engine was down: sweep() retries them
 
     # ---------------------------------------------------------------- engine
     def _client_sync(self) -> docker.DockerClient:
@@ -368,39 +370,69 @@ class DockerBackend(Backend):
             raise WorkerStartFailed(f"unsupported attach socket {type(sock).__name__} (TLS/ssh DOCKER_HOST)")
         return socket.socket(fileno=sock.detach())
 
-    def _remove_sync(self, cid: str) -> None:
-        """Remove a container and wait until it is gone. Never raises: what cannot be removed now is removed by
-        the engine itself (auto_remove after the executor sees end of file) or by remove_leftovers()."""
+    def _remove_sync(self, cid: str) -> bool:
+        """Remove a container and wait until it is gone; True when it is. Never raises: a container that cannot be
+        removed now (the engine is down or does not answer) is remembered in self._unremoved, and sweep() removes
+        it later (the pool sweeps as soon as the engine starts workers again); remove_leftovers() at the next
+        start-up is the last resort."""
         try:
             api = self._client_sync().api
         except BackendUnavailable as e:
-            log.warning("cannot remove container %s: %s", cid[:12], e)
-            return
+            log.warning("cannot remove container %s now (will retry): %s", cid[:12], e)
+            self._forget_live(cid, removed=False)
+            return False
         deadline = time.monotonic() + self.config.remove_timeout_s
+        removed = False
         try:
             try:
                 api.remove_container(cid, force=True)
-                return
+                removed = True
+                return True
             except docker.errors.APIError as e:
                 if _is_not_found(e):
-                    return
+                    removed = True
+                    return True
                 if not _is_removal_in_progress(e):
                     raise
             while time.monotonic() < deadline:  # auto_remove got there first: wait for it to finish
                 try:
                     api.inspect_container(cid)
                 except docker.errors.NotFound:
-                    return
+                    removed = True
+                    return True
                 time.sleep(0.05)
-            log.warning("container %s still present after %.0fs", cid[:12], self.config.remove_timeout_s)
+            log.warning("container %s still present after %.0fs (will retry)", cid[:12], self.config.remove_timeout_s)
         except _ENGINE_ERRORS as e:
-            log.warning("cannot remove container %s: %s", cid[:12], _describe(e))
+            log.warning("cannot remove container %s now (will retry): %s", cid[:12], _describe(e))
         finally:
-            self._containers.discard(cid)
-            _LIVE.discard(cid)
+            self._forget_live(cid, removed)
+        return False
 
-    async def _remove(self, cid: str) -> None:
-        await asyncio.to_thread(self._remove_sync, cid)
+    def _forget_live(self, cid: str, removed: bool) -> None:
+        self._containers.discard(cid)
+        _LIVE.discard(cid)
+        if removed:
+            self._unremoved.discard(cid)
+        else:
+            self._unremoved.add(cid)
+
+    @property
+    def unremoved(self) -> int:
+        return len(self._unremoved)
+
+    async def sweep(self) -> int:
+        """Remove the containers whose removal failed earlier (engine down); return how many are gone now."""
+        ids = list(self._unremoved)
+        if not ids:
+            return 0
+        done = await asyncio.gather(*(self._remove(cid) for cid in ids))
+        n = sum(done)
+        if n:
+            log.info("removed %d sandbox containers whose removal had failed", n)
+        return n
+
+    async def _remove(self, cid: str) -> bool:
+        return await asyncio.to_thread(self._remove_sync, cid)
 
     def _release(self, transport: DockerTransport) -> None:
         self._uids.release(transport.uid)
@@ -442,7 +474,7 @@ class DockerBackend(Backend):
         return len(ids)
 
     async def close(self) -> None:
-        left = list(self._containers)
+        left = list(self._containers | self._unremoved)
         if left:
             await asyncio.gather(*(self._remove(cid) for cid in left))
         if self._client is not None:

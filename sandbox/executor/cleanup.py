@@ -11,9 +11,42 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .settings import Settings
+
+#: System V IPC objects of the boundary's IPC namespace: (listing, libc call that removes one by id)
+SYSV_IPC = (("/proc/sysvipc/shm", "shmctl"), ("/proc/sysvipc/msg", "msgctl"), ("/proc/sysvipc/sem", "semctl"))
+IPC_RMID = 0
+
+
+def sysv_objects() -> list[tuple[str, int]]:
+    """Every System V shared memory segment, message queue and semaphore set of this IPC namespace."""
+    out = []
+    for path, call in SYSV_IPC:
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()[1:]  # a header, then one object per line: key id perms ...
+        except OSError:
+            continue  # no /proc/sysvipc: a kernel without System V IPC has nothing to clean
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                out.append((call, int(fields[1])))
+    return out
+
+
+def remove_sysv(objects: Iterable[tuple[str, int]]) -> None:
+    """IPC_RMID each object. Allowed to the uid that created it (a program cannot give that away: IPC_SET changes
+    the owner, never the creator), so a root executor without CAP_SYS_ADMIN calls this as the sandbox uid."""
+    import ctypes  # stdlib; only loaded when a program left IPC objects behind
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for call, ident in objects:
+        if call == "semctl":
+            libc.semctl(ctypes.c_int(ident), ctypes.c_int(0), ctypes.c_int(IPC_RMID))
+        else:
+            getattr(libc, call)(ctypes.c_int(ident), ctypes.c_int(IPC_RMID), ctypes.c_void_p(None))
 
 
 def kill_pids(pids: Iterable[int]) -> None:
@@ -25,8 +58,9 @@ def kill_pids(pids: Iterable[int]) -> None:
 
 
 class Cleaner:
-    def __init__(self, cfg: Settings) -> None:
+    def __init__(self, cfg: Settings, spare: Callable[[], Iterable[int]] = tuple) -> None:
         self.cfg = cfg
+        self.spare = spare  # pids of the executor's own helpers (the zygote) that cleanup must not kill
 
     def mkdir_for_user(self, path: str, mode: int = 0o700) -> None:
         os.mkdir(path, mode)
@@ -66,6 +100,7 @@ class Cleaner:
             except (OSError, ValueError, IndexError):
                 break
         keep.add(1)
+        keep.update(self.spare())
         return [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in keep]
 
     def kill_all(self, pgid: int | None = None) -> bool:
@@ -145,6 +180,28 @@ class Cleaner:
             os.rmdir(path)
         except OSError:
             pass
+
+    def clean_ipc(self) -> bool:
+        """Remove every System V IPC object a program made (segments, queues, semaphore sets): the next job must
+        find none. POSIX queues and semaphores are files (/dev/mqueue, /dev/shm: clean_shared_dirs). Returns True
+        when none is left."""
+        left = sysv_objects()
+        if not left:
+            return True  # the common case: three small reads, no fork
+        if self.cfg.switch_user:
+            hp = os.fork()
+            if hp == 0:
+                try:
+                    os.setresgid(self.cfg.gid, self.cfg.gid, self.cfg.gid)
+                    os.setresuid(self.cfg.uid, self.cfg.uid, self.cfg.uid)
+                    remove_sysv(left)
+                except BaseException:
+                    os._exit(1)
+                os._exit(0)
+            os.waitpid(hp, 0)
+        else:
+            remove_sysv(left)
+        return not sysv_objects()
 
     def clean_shared_dirs(self) -> None:
         if not self.cfg.switch_user:

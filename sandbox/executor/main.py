@@ -22,17 +22,18 @@ import signal
 import sys
 from typing import Any
 
+from . import zygote
 from .cachelinks import CacheSeeder
 from .cleanup import Cleaner
-from .frames import Frames
+from .frames import FrameError, Frames
 from .kinds import KINDS
 from .kinds.base import TestKind
 from .languages import LANGUAGES, Build, Language
 from .limits import ChildLimits
 from .process import ProcessRunner
-from .pyharness import preload, run_python_child
 from .settings import Settings
 from .verdicts import RAN_OK, Verdict, classify
+from .zygote import ZygoteLost
 
 PROTOCOL_VERSION = 1
 CE_CAP = 16 * 1024
@@ -67,7 +68,7 @@ class Executor:
         self.cfg = cfg
         self.frames = frames
         self.runner = ProcessRunner(cfg)
-        self.cleaner = Cleaner(cfg)
+        self.cleaner = Cleaner(cfg, spare=self.runner.zygote.pids)
         self.seeder = CacheSeeder(cfg)
         self.job_counter = 0
         self.dirty = False
@@ -194,9 +195,6 @@ class Executor:
             nonce = os.urandom(16).hex().encode() if kind.needs_nonce else None
             argv = lang.run_argv(build, self.cfg, kind.name, memory_mb)
 
-            def harness() -> None:
-                run_python_child(job, test, build.entry)
-
             limits = ChildLimits.from_json(
                 lim,
                 address_space=lang.address_space_limit,
@@ -211,7 +209,10 @@ class Executor:
                 wall_s=wall,
                 max_out=int(lim.get("max_output_bytes", 1 << 20)),
                 env=lang.run_env(build, memory_mb),
-                harness=harness if argv is None else None,
+                # the warm child's data: this test only (never the other tests' inputs)
+                python_child={"job": {k: v for k, v in job.items() if k != "tests"}, "test": test, "src": build.entry}
+                if argv is None
+                else None,
                 result_pipe=kind.result_pipe,
                 nonce=nonce,
             )
@@ -236,6 +237,8 @@ class Executor:
                 self.dirty = True
             self.cleaner.rmtree(cwd)
             self.cleaner.clean_shared_dirs()
+            if not self.cleaner.clean_ipc():
+                self.dirty = True  # the pool recycles this worker: nothing of this job may reach the next
         return out
 
     def toolchains(self) -> dict[str, Any]:
@@ -265,7 +268,11 @@ class Executor:
             }
         )
         while True:
-            msg = self.frames.read()
+            try:
+                msg = self.frames.read()
+            except FrameError as e:  # the stream is still in step: say so and serve the next frame
+                self.frames.write({"type": "error", "message": str(e)})
+                continue
             if msg is None:
                 return
             t = msg.get("type")
@@ -294,7 +301,12 @@ class Executor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = Settings(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--zygote"]:  # the warm interpreter that forks Python tests (zygote.py)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        os.umask(0o022)
+        return zygote.serve(Settings(args[2:]), int(args[1]))
+    cfg = Settings(args)
     # Keep the protocol on private fds; fd 1 goes to stderr so stray prints cannot corrupt the stream.
     rfd = os.dup(0)
     wfd = os.dup(1)
@@ -310,9 +322,12 @@ def main(argv: list[str] | None = None) -> int:
         os.makedirs(cfg.workroot, exist_ok=True)
     except OSError:
         pass  # the backend made it (read-only parent): the mkdir of the first job says if not
-    preload()
     ex = Executor(cfg, Frames(rfd, wfd))
     try:
+        try:
+            ex.runner.zygote.start(fork=True)  # before the hello, and before any frame is read
+        except (ZygoteLost, OSError) as e:  # Python tests then retry it and report SE with this reason
+            print("arbiter executor: the zygote did not start: %s" % e, file=sys.stderr)
         ex.serve()
     except (BrokenPipeError, KeyboardInterrupt):
         pass

@@ -6,22 +6,115 @@ from __future__ import annotations
 
 import fcntl
 import os
+import resource
 import select
 import signal
 import time
-from collections.abc import Callable
+from typing import Any
 
 from .limits import ChildLimits, child_env, child_setup
 from .settings import Settings
 from .verdicts import Finished
+from .zygote import ZygoteClient, ZygoteLost
 
 STDERR_CAP = 64 * 1024
 RESULT_CAP = 16 * 1024 * 1024
 
 
+class _Waiter:
+    """How the supervisor learns that its child exited, and with which status and resource usage."""
+
+    #: readable once the child exited (None: poll() is called every 10 ms instead)
+    fd: int | None = None
+
+    def poll(self) -> tuple[int, float, float] | None:
+        """(wait status, CPU seconds, max RSS kB) when the child has exited, else None."""
+        raise NotImplementedError
+
+    def wait(self) -> tuple[int, float, float]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _OwnChild(_Waiter):
+    """A child of the executor (exec'd programs, compilers): pidfd and wait4."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        try:
+            self.fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.fd = None
+
+    @staticmethod
+    def _usage(status: int, ru: resource.struct_rusage) -> tuple[int, float, float]:
+        return status, ru.ru_utime + ru.ru_stime, float(ru.ru_maxrss)
+
+    def poll(self) -> tuple[int, float, float] | None:
+        try:
+            wp, st, ru = os.wait4(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return 0, 0.0, 0.0
+        return self._usage(st, ru) if wp == self.pid else None
+
+    def wait(self) -> tuple[int, float, float]:
+        _, st, ru = os.wait4(self.pid, 0)
+        return self._usage(st, ru)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class _ZygoteChild(_Waiter):
+    """A child the zygote forked: the zygote's socket turns readable when it exited (the zygote reaped it)."""
+
+    WAIT_S = 30.0  # after SIGKILL the zygote's wait4 returns at once; longer means the zygote is stuck
+
+    def __init__(self, zygote: ZygoteClient, pid: int) -> None:
+        self.zygote, self.pid = zygote, pid
+        self.fd = zygote.fileno
+
+    def poll(self) -> tuple[int, float, float] | None:
+        return self.wait()
+
+    def wait(self) -> tuple[int, float, float]:
+        return self.zygote.exit_status(self.pid, self.WAIT_S)
+
+
+def _close_all(*fds: int | None) -> None:
+    for fd in set(fds):
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # closed already (a source that was also a target)
+
+
+def _not_started(reason: str, wall: float) -> Finished:
+    return Finished(
+        pid=0,
+        status=0,
+        cpu_s=0.0,
+        wall_s=wall,
+        stdout=b"",
+        stderr=b"",
+        result=b"",
+        ole=False,
+        truncated=False,
+        killed_wall=False,
+        maxrss_mb=0.0,
+        setup_error=reason,
+    )
+
+
 class ProcessRunner:
     def __init__(self, cfg: Settings) -> None:
         self.cfg = cfg
+        self.zygote = ZygoteClient(cfg)
 
     def version(self, argv: list[str]) -> str | None:
         """First line a toolchain prints for its version (None when it does not run)."""
@@ -43,11 +136,13 @@ class ProcessRunner:
         max_out: int,
         stderr_cap: int = STDERR_CAP,
         env: dict[str, str] | None = None,
-        harness: Callable[[], None] | None = None,
+        python_child: dict[str, Any] | None = None,
         result_pipe: bool = False,
         nonce: bytes | None = None,
+        zygote_retry: bool = True,
     ) -> Finished:
-        """Fork a child (exec argv, or call harness() in the child when argv is None) and supervise it.
+        """Start a child and supervise it: fork and exec argv, or (argv None) have the zygote fork a warm Python
+        child that runs pyharness.run_python_child on python_child ({"job", "test", "src"}).
 
         result_pipe: the child's fd 3 is a pipe whose contents come back as Finished.result (harness reports).
         nonce: written to a pipe on the child's fd 4 (the assert harness echoes it on fd 3 after the test's end)."""
@@ -72,27 +167,45 @@ class ProcessRunner:
         os.close(e_r0)
         os.close(e_w0)
         t0 = time.monotonic()
-        pid = os.fork()
-        if pid == 0:  # ---------------- child
+        waiter: _Waiter
+        if argv is None:
             try:
-                child_setup(self.cfg, limits, fds, cwd, extra_keep=[e_w])
-                if argv is not None:
-                    os.execve(argv[0], argv, child_env(cwd, env))
-                else:
-                    os.environ.clear()
-                    os.environ.update(child_env(cwd, env))
-                    os.close(e_w)
-                    e_w = -1
-            except BaseException as e:
+                pid = self.zygote.fork(fds, e_w, python_child or {}, limits, cwd, env)
+            except ZygoteLost as e:
+                _close_all(*fds.values(), in_r, in_w, out_r, out_w, err_r, err_w, res_r, res_w, non_r, non_w, e_r, e_w)
+                self.zygote.close()
+                if zygote_retry:
+                    # It died before it forked this test (killed from outside between two tests, its death not
+                    # yet seen): a fresh zygote and fresh pipes, once.
+                    return self.run(
+                        argv,
+                        cwd=cwd,
+                        limits=limits,
+                        stdin_data=stdin_data,
+                        wall_s=wall_s,
+                        max_out=max_out,
+                        stderr_cap=stderr_cap,
+                        env=env,
+                        python_child=python_child,
+                        result_pipe=result_pipe,
+                        nonce=nonce,
+                        zygote_retry=False,
+                    )
+                return _not_started("the warm Python interpreter was lost: %s" % e, time.monotonic() - t0)
+            waiter = _ZygoteChild(self.zygote, pid)
+        else:
+            pid = os.fork()
+            if pid == 0:  # ---------------- child
                 try:
-                    if e_w >= 0:
+                    child_setup(self.cfg, limits, fds, cwd, extra_keep=[e_w])
+                    os.execve(argv[0], argv, child_env(cwd, env))
+                except BaseException as e:
+                    try:
                         os.write(e_w, ("cannot start program: %r" % (e,)).encode()[:4000])
-                except OSError:
-                    pass
+                    except OSError:
+                        pass
                 os._exit(127)
-            if harness is not None:
-                harness()
-            os._exit(127)
+            waiter = _OwnChild(pid)
         # ---------------- parent
         for fd in (
             set(fds.values()) | {in_r, out_w, err_w} | ({res_w} if res_w else set()) | ({non_r} if non_r else set())
@@ -106,12 +219,12 @@ class ProcessRunner:
             os.write(non_w, nonce)
             os.close(non_w)
         try:
-            r = self._supervise(pid, in_w, out_r, err_r, res_r, stdin_data, wall_s, max_out, stderr_cap, t0)
+            r = self._supervise(pid, waiter, in_w, out_r, err_r, res_r, stdin_data, wall_s, max_out, stderr_cap, t0)
             os.set_blocking(e_r, False)
             try:
-                r.setup_error = os.read(e_r, 4096).decode("utf-8", "replace")
+                r.setup_error = os.read(e_r, 4096).decode("utf-8", "replace") or r.setup_error
             except OSError:
-                r.setup_error = ""
+                pass
         finally:
             os.close(e_r)
         return r
@@ -119,6 +232,7 @@ class ProcessRunner:
     def _supervise(
         self,
         pid: int,
+        waiter: _Waiter,
         in_w: int | None,
         out_r: int,
         err_r: int,
@@ -135,11 +249,9 @@ class ProcessRunner:
         ole = False
         killed_wall = False
         status = None
-        rusage = None
-        try:
-            pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            pidfd = None
+        cpu = maxrss_kb = 0.0
+        lost = ""
+        pidfd = waiter.fd
         stdin_view = memoryview(stdin_data)
         if in_w is not None and stdin_view:
             os.set_blocking(in_w, False)
@@ -216,12 +328,9 @@ class ProcessRunner:
             if ole:
                 break
             if pidfd is None:
-                try:
-                    wp, st, ru = os.wait4(pid, os.WNOHANG)
-                except ChildProcessError:
-                    wp, st, ru = pid, 0, None
-                if wp == pid:
-                    status, rusage = st, ru
+                got = waiter.poll()
+                if got is not None:
+                    status, cpu, maxrss_kb = got
                     break
             elif exited:
                 break
@@ -237,7 +346,11 @@ class ProcessRunner:
             except OSError:
                 pass
         if status is None:
-            _, status, rusage = os.wait4(pid, 0)
+            try:
+                status, cpu, maxrss_kb = waiter.wait()
+            except ZygoteLost as e:
+                status, lost = 0, "the warm Python interpreter was lost: %s" % e
+                self.zygote.close()
         wall = time.monotonic() - t0
         # drain what is already in the pipes (descendants may keep them open: never block)
         for fd, kind in list(readers.items()):
@@ -265,13 +378,12 @@ class ProcessRunner:
                 elif res_n < RESULT_CAP:
                     res.append(data)
                     res_n += len(data)
-        for fd in list(readers) + ([in_w] if in_w is not None else []) + ([pidfd] if pidfd is not None else []):
+        for fd in list(readers) + ([in_w] if in_w is not None else []):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        cpu = (rusage.ru_utime + rusage.ru_stime) if rusage else 0.0
-        maxrss_mb = (rusage.ru_maxrss / 1024.0) if rusage else 0.0
+        waiter.close()
         return Finished(
             pid=pid,
             status=status,
@@ -283,5 +395,6 @@ class ProcessRunner:
             ole=ole,
             truncated=truncated,
             killed_wall=killed_wall,
-            maxrss_mb=maxrss_mb,
+            maxrss_mb=maxrss_kb / 1024.0,
+            setup_error=lost,
         )

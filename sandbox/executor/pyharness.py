@@ -135,7 +135,8 @@ def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
     saved_modules = _snapshot_modules() if kind == "assert" else None
 
     def report(obj) -> None:
-        data = _json_dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")[:RESULT_CAP]
+        # ASCII-only JSON (the frames' encoding): a returned lone surrogate is reported, not an undecodable report
+        data = _json_dumps(obj, ensure_ascii=True).encode("ascii")[:RESULT_CAP]
         view = memoryview(data)
         while view:
             view = view[_os_write(result_fd, view) :]

@@ -8,6 +8,7 @@ import sys
 
 class Settings:
     def __init__(self, argv: list[str]) -> None:
+        self.argv = list(argv)  # handed on to the zygote (zygote.py), which parses the same settings
         uid: int | None = None
         gid: int | None = None
         self.workroot = "/tmp"

@@ -40,24 +40,44 @@ def wait_no_leftovers(backend_name: str, timeout: float = 2.0) -> list[str]:
     return left
 
 
+def _descendants(root: int) -> set[int]:
+    """Processes under root (every process of a bwrap sandbox this test process started, orphans included: they
+    are reparented to the sandbox's own pid 1, itself our descendant)."""
+    parent: dict[int, int] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    parent[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    out: set[int] = set()
+    todo = [root]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p and c not in out]
+        out.update(kids)
+        todo += kids
+    return out
+
+
 def leftover_processes(backend_name: str) -> list[str]:
-    """Processes of sandboxed programs still alive on this machine (the executors themselves excluded)."""
+    """Processes of sandboxed programs still alive (the executors themselves excluded). Only this test process's
+    own sandboxes count: other runs on the same machine use the same uids."""
     if backend_name != "bwrap":
         return []
     from sandbox.backends.bwrap import BwrapConfig
 
     c = BwrapConfig()
     out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for pid in sorted(_descendants(os.getpid())):
         try:
-            with open(f"/proc/{name}/status") as f:
+            with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("Uid:"):
                         uid = int(line.split()[1])
                         if c.uid_base <= uid < c.uid_base + c.uid_slots:
-                            out.append(f"{name} uid={uid}")
+                            out.append(f"{pid} uid={uid}")
                         break
         except OSError:
             pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..frames import text_bytes
 from .base import Kind
 
 
@@ -12,4 +13,4 @@ class Stdio(Kind):
     name = "stdio"
 
     def stdin(self, test: Any) -> bytes:
-        return (test if isinstance(test, str) else json.dumps(test)).encode("utf-8", "surrogatepass")
+        return text_bytes(test if isinstance(test, str) else json.dumps(test))

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..frames import text_bytes
 from ..kinds.base import TestKind
 from ..settings import Settings
 
@@ -89,8 +90,8 @@ class Language:
     def _write(src_dir: str, build_dir: str, files: dict[str, str], entry: str) -> Build:
         for name, text in files.items():
             path = os.path.join(src_dir, name)
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
+            with open(path, "wb") as f:
+                f.write(text_bytes(text))  # a lone surrogate stays as written (the frames' one encoding)
             os.chmod(path, 0o644)
         return Build(src_dir=src_dir, build_dir=build_dir, files=list(files), entry=entry)
 
