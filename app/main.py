@@ -12,6 +12,7 @@ from app import metrics as metrics_api
 from app.api import catalogue, integrations
 from app.api.admission import Admission, AdmissionMiddleware
 from app.api.errors import install_error_handlers
+from app.api.json_response import EchoSafeJSONResponse
 from app.api.routes import router
 from app.auth import ApiKeyMiddleware
 from app.config import Settings
@@ -23,7 +24,9 @@ from app.services import Services
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()  # per app: several apps in one process must not share metric names
-    admission = Admission(settings.max_items_in_flight, settings.retry_after_s)
+    admission = Admission(
+        settings.max_items_in_flight, settings.retry_after_s, max_bytes=settings.max_bytes_in_flight
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Rule-based rewards for RL on reasoning models: format, math, sandboxed code.",
         lifespan=lifespan,
+        # Every response through the one encoder that cannot fail on echoed text (app/api/json_response.py).
+        default_response_class=EchoSafeJSONResponse,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -56,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # add_middleware puts each one outside the previous: admission (innermost), auth, then request context
     # outermost, so that 401s and 429s get a request id, a log line and a count too.
-    app.add_middleware(AdmissionMiddleware, admission=admission)
+    app.add_middleware(AdmissionMiddleware, admission=admission, max_request_bytes=settings.max_request_bytes)
     if settings.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

@@ -15,7 +15,8 @@ LANGUAGES: tuple[Language, ...] = ("python", "cpp")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Finite numbers only: an Infinity CPU limit would reach the sandbox as a limit that never fires.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class StdioCase(BaseModel):

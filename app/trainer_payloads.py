@@ -69,7 +69,8 @@ def response_from_query(query: str, prompt: str) -> str:
 def group_key(prompt: Any) -> str:
     """A stable group id for a prompt (string or chat messages): completions of one prompt share it."""
     raw = prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, default=str)
-    return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+    # surrogatepass: a prompt may hold a lone surrogate (a valid JSON escape); any str must hash.
+    return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def _maybe_json(value: Any) -> Any:
