@@ -45,7 +45,8 @@ log = logging.getLogger("arbiter.intake")
 
 # One item as every client sends it (an item of /v1/score, a JSONL line once its fields are mapped).
 class ScoreItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: each field is the JSON type the OpenAPI document says, no coercion (see app/references.py).
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: str = Field(max_length=512)
     completion: str
     reference: Reference = Field(default_factory=Reference)
@@ -104,7 +105,7 @@ def selection_of(rewards: RewardsField) -> str | dict[str, Any] | None:
 # OpenRLHF's remote reward model request (`--remote_rm_url http://host:port/get_reward`).
 class OpenRLHFRequest(BaseModel):
     # OpenRLHF may add keys in later versions; unknown ones are ignored rather than refused.
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     query: list[str] = Field(default_factory=list, description="Prompt + response, decoded with special tokens.")
     prompts: list[str] = Field(default_factory=list, description="The prompts, so that the response can be cut out.")
     labels: list[Any] | None = Field(None, description="Gold answer (math) or tests (code) per query.")
@@ -113,7 +114,7 @@ class OpenRLHFRequest(BaseModel):
 
 # slime's remote reward model request (`--rm-type remote_rm --rm-url http://host:port/slime/reward`).
 class SlimeRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     prompt: str | list[Any] | None = None
     response: str | list[Any]
     label: Any = None

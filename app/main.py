@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from app import __version__
 from app import metrics as metrics_api
@@ -24,9 +25,7 @@ from app.services import Services
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()  # per app: several apps in one process must not share metric names
-    admission = Admission(
-        settings.max_items_in_flight, settings.retry_after_s, max_bytes=settings.max_bytes_in_flight
-    )
+    admission = Admission(settings.max_items_in_flight, settings.retry_after_s, max_bytes=settings.max_bytes_in_flight)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             observe_stage=metrics.observe_stage,
         )
         app.state.services = services
+        admission.open()
         try:
             yield
         finally:
@@ -59,14 +59,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = None
     metrics.watch(lambda: app.state.services, admission)
     install_error_handlers(app)
-    # add_middleware puts each one outside the previous: admission (innermost), auth, then request context
-    # outermost, so that 401s and 429s get a request id, a log line and a count too.
-    app.add_middleware(AdmissionMiddleware, admission=admission, max_request_bytes=settings.max_request_bytes)
-    if settings.api_keys:
-        app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(router)
     app.include_router(catalogue.router)
     app.include_router(metrics_api.router)
     app.include_router(integrations.router)  # OpenRLHF /get_reward, slime /slime/reward
+    # Every POST route scores (/v1/score and the trainer protocols): admission reads and bounds their bodies.
+    scoring = {route.path for route in app.routes if isinstance(route, APIRoute) and "POST" in route.methods}
+    # add_middleware puts each one outside the previous: admission (innermost), auth, then request context
+    # outermost, so that 401s and 429s get a request id, a log line and a count too.
+    app.add_middleware(
+        AdmissionMiddleware, admission=admission, max_request_bytes=settings.max_request_bytes, paths=scoring
+    )
+    if settings.api_keys:
+        app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -175,7 +175,10 @@ router = APIRouter()
     "/metrics",
     tags=["operations"],
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}, **error_responses()},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        **error_responses(),
+    },
 )
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this replica."""

@@ -16,7 +16,7 @@ limit. The pipeline knows nothing of this, so the offline scorer has no bound bu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -59,6 +59,10 @@ class Admission:
     def drain(self) -> None:
         """Refuse new work from now on (shutdown); work already admitted finishes."""
         self._draining = True
+
+    def open(self) -> None:
+        """Admit work again: the app's lifespan started (again: an ASGI app may be started after a shutdown)."""
+        self._draining = False
 
     def check(self) -> None:
         """Cheap early test, before a request body is read: refuse when nothing more can be admitted."""
@@ -121,58 +125,70 @@ class AdmissionMiddleware:
     arrive (a 413 past ARBITER_MAX_REQUEST_BYTES, a 429 past the bytes in flight), and hands it on whole. Under
     overload the server spends neither memory nor CPU on bodies it would reject anyway."""
 
-    def __init__(self, app: ASGIApp, admission: Admission, max_request_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        admission: Admission,
+        max_request_bytes: int | None = None,
+        paths: Collection[str] | None = None,
+    ) -> None:
+        """paths: the scoring routes (None: every POST); other requests pass untouched, so that a POST to a GET
+        route is the router's 405, not an admitted body."""
         self.app = app
         self.admission = admission
         self.max_request_bytes = max_request_bytes
+        self.paths = None if paths is None else frozenset(paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or (self.paths is not None and scope["path"] not in self.paths)
+        ):
             await self.app(scope, receive, send)
             return
         held = 0
         try:
-            self.admission.check()
-            declared = _content_length(scope)
-            self._check_size(declared, streamed=False)
-            if declared is not None:
-                self.admission.hold_bytes(declared)
-                held = declared
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":  # the client went away: nobody to answer
-                    self.admission.release_bytes(held)
-                    return
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                self._check_size(size, streamed=True)
-                if size > held:  # streamed without Content-Length: held as it arrives
-                    self.admission.hold_bytes(size - held)
-                    held = size
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-        except ArbiterError as exc:
-            self.admission.release_bytes(held)
-            await error_response(exc)(scope, receive, send)
-            return
-        body: bytes | None = b"".join(chunks)
-        del chunks
+            try:
+                self.admission.check()
+                declared = _content_length(scope)
+                self._check_size(declared, streamed=False)
+                if declared is not None:
+                    self.admission.hold_bytes(declared)
+                    held = declared
+                chunks: list[bytes] = []
+                size = 0
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":  # the client went away: nobody to answer
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    self._check_size(size, streamed=True)
+                    if size > held:  # streamed without Content-Length: held as it arrives
+                        self.admission.hold_bytes(size - held)
+                        held = size
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+            except ArbiterError as exc:
+                await error_response(exc)(scope, receive, send)
+                return
+            body: bytes | None = b"".join(chunks)
+            del chunks
 
-        async def replay() -> Message:
-            # The body once, then the real channel (so that a disconnect is still seen).
-            nonlocal body
-            if body is None:
-                return await receive()
-            message: Message = {"type": "http.request", "body": body, "more_body": False}
-            body = None
-            return message
+            async def replay() -> Message:
+                # The body once, then the real channel (so that a disconnect is still seen).
+                nonlocal body
+                if body is None:
+                    return await receive()
+                message: Message = {"type": "http.request", "body": body, "more_body": False}
+                body = None
+                return message
 
-        try:
             await self.app(scope, replay, send)
         finally:
+            # Whatever happened (an answer, an error, the client gone, cancellation), the bytes are released.
             body = None
             self.admission.release_bytes(held)
             if held >= RELEASE_MEMORY_AFTER_BYTES:

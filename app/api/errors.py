@@ -16,6 +16,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.json_response import EchoSafeJSONResponse
 from app.errors import ArbiterError, InvalidRequest, LimitExceeded
@@ -164,6 +165,21 @@ def install_error_handlers(app: FastAPI) -> None:
             detail += f" (and {len(errors) - 1} more)"
         return EchoSafeJSONResponse(
             {"code": "invalid_request", "detail": detail, "errors": errors[:50] or [first]}, status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> EchoSafeJSONResponse:
+        # The framework's own: 404, 405, and 400 for a body it cannot parse at all (not UTF-8), which is a
+        # malformed request like any other (422, the documented body).
+        if exc.status_code == 400:
+            detail = "body: not a JSON document (send UTF-8 JSON with Content-Type: application/json)"
+            return EchoSafeJSONResponse(
+                {"code": "invalid_request", "detail": detail, "errors": [{"field": "body", "message": detail}]},
+                status_code=422,
+            )
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return EchoSafeJSONResponse(
+            {"code": code, "detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
         )
 
     @app.exception_handler(Exception)

@@ -42,9 +42,7 @@ def slime_response(
 ) -> dict[str, Any]:
     """The components also at the top level, so that `--reward-key accuracy` works as `--reward-key reward`."""
     out: dict[str, Any] = dict(components)
-    out.update(
-        {"reward": reward, "components": dict(components), "status": status, "reason": reason, "judged": judged}
-    )
+    out.update({"reward": reward, "components": dict(components), "status": status, "reason": reason, "judged": judged})
     return out
 
 
@@ -53,7 +51,9 @@ async def get_reward(body: OpenRLHFRequest, scorer: ScorerDep) -> OpenRLHFRespon
     """OpenRLHF remote reward: rewards (weighted sum), scores (accuracy) and one log list per component."""
     items, selection = scorer.intake(body, body.rewards)
     outcomes = await scorer.score(items, selection)
-    return openrlhf_response([o.reward for o in outcomes], [o.components for o in outcomes], [o.judged for o in outcomes])
+    return openrlhf_response(
+        [o.reward for o in outcomes], [o.components for o in outcomes], [o.judged for o in outcomes]
+    )
 
 
 @router.post("/slime/reward", responses=SCORING_ERRORS)

@@ -35,7 +35,8 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # Strict and finite, as the intake's models (app/references.py): the OpenAPI document is the truth.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class AdvantageOptions(_Model):

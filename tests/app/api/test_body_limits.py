@@ -230,7 +230,10 @@ async def test_rss_stays_bounded_under_concurrent_large_bodies(server: tuple[sub
         statuses: list[int] = []
         for _ in range(3):  # three waves of six concurrent 20 MB bodies, the sizes of issue 11's probe scaled down
             answers = await asyncio.gather(
-                *(client.post("/v1/score", content=body, headers={"content-type": "application/json"}) for _ in range(6))
+                *(
+                    client.post("/v1/score", content=body, headers={"content-type": "application/json"})
+                    for _ in range(6)
+                )
             )
             statuses += [a.status_code for a in answers]
         over = await client.post("/v1/score", content=too_big, headers={"content-type": "application/json"})

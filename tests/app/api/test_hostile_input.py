@@ -19,7 +19,9 @@ R1 = "<think>\nwork\n</think>\n<answer>\n{}\n</answer>"
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    settings = Settings(math=MathSettings(workers=1, timeout_s=2.0), sandbox=SandboxSettings(backend="bwrap", workers=1))
+    settings = Settings(
+        math=MathSettings(workers=1, timeout_s=2.0), sandbox=SandboxSettings(backend="bwrap", workers=1)
+    )
     with TestClient(create_app(settings)) as c:
         yield c
 
