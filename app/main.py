@@ -59,12 +59,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = None
     metrics.watch(lambda: app.state.services, admission)
     install_error_handlers(app)
-    app.include_router(router)
-    app.include_router(catalogue.router)
-    app.include_router(metrics_api.router)
-    app.include_router(integrations.router)  # OpenRLHF /get_reward, slime /slime/reward
+    # integrations: OpenRLHF /get_reward, slime /slime/reward
+    routers = (router, catalogue.router, metrics_api.router, integrations.router)
+    for included in routers:
+        app.include_router(included)
     # Every POST route scores (/v1/score and the trainer protocols): admission reads and bounds their bodies.
-    scoring = {route.path for route in app.routes if isinstance(route, APIRoute) and "POST" in route.methods}
+    scoring = {
+        route.path
+        for included in routers
+        for route in included.routes
+        if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+    }
     # add_middleware puts each one outside the previous: admission (innermost), auth, then request context
     # outermost, so that 401s and 429s get a request id, a log line and a count too.
     app.add_middleware(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+
 from app import __version__
 from app.api.deps import ScorerDep, ServicesDep
 from app.api.errors import SCORING_ERRORS, error_responses
