@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.references import LANGUAGES
 from app.rewards.base import Task
 
 # Chat-template tokens a trainer leaves around a response when it decodes without skip_special_tokens
@@ -108,7 +107,9 @@ def code_reference(value: Any) -> dict[str, Any] | None:
             return code_reference(value["input_output"])
         else:
             return None
-        reference: dict[str, Any] = {"language": language if language in LANGUAGES else "python", "tests": tests}
+        # A language Arbiter cannot run stays as given: the intake then refuses the label and the item is scored
+        # without a reference, unjudged (judged: false), never judged as Python and wrong.
+        reference: dict[str, Any] = {"language": language, "tests": tests}
         if isinstance(value.get("limits"), Mapping):
             reference["limits"] = dict(value["limits"])
         return reference

@@ -168,7 +168,7 @@ def test_unjudged_items_get_no_component_at_all(client: TestClient) -> None:
     assert right["advantage"] == pytest.approx(1 / math.sqrt(2), rel=1e-5)
 
 
-def test_unsupported_language_is_unjudged(client: TestClient) -> None:
+def test_a_completion_without_the_code_block_is_judged_wrong_not_unjudged(client: TestClient) -> None:
     item = {
         "id": "java",
         "completion": R1.format("```java\nclass A {}\n```"),
@@ -177,6 +177,14 @@ def test_unsupported_language_is_unjudged(client: TestClient) -> None:
     [result] = client.post("/v1/score", json={"items": [item]}).json()["results"]
     # No python block to run: that is a wrong answer (judged), not an unjudged row.
     assert result["judged"] is True and result["status"] == "ok"
+
+
+def test_a_trainer_label_in_an_unsupported_language_is_unjudged(client: TestClient) -> None:
+    label = {"inputs": ["1"], "outputs": ["1"], "language": "java"}
+    answer = client.post("/slime/reward", json={"response": R1.format("```java\nclass A {}\n```"), "label": label})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["judged"] is False and body["reward"] == 0.0 and body["format"] == 0.0
 
 
 def test_response_is_strict_json(client: TestClient) -> None:
