@@ -55,6 +55,7 @@ def test_openrlhf_empty_mismatched_and_over_limit(client: TestClient) -> None:
     assert bad.status_code == 422 and bad.json() == {
         "code": "invalid_request",
         "detail": "prompts has 1 entries but query has 2",
+        "errors": [{"field": "body", "message": "prompts has 1 entries but query has 2"}],
     }
     # The limits and their messages are /v1/score's.
     many = client.post("/get_reward", json={"query": ["a"] * 4})
