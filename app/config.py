@@ -151,6 +151,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     max_items: int = Field(4096, ge=1, description="Most items in one request; more is a 413.")
     max_completion_chars: int = Field(262_144, ge=1, description="Longest completion accepted; longer is a 413.")
+    max_request_bytes: int = Field(
+        64 * 2**20,
+        ge=1024,
+        description="Largest request body in bytes; larger is a 413, before the body is read when Content-Length "
+        "says so, else as soon as the streamed body passes it.",
+    )
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated API keys; when set every route but /healthz needs one."
     )
@@ -159,6 +165,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Most items being scored at once across requests; past it requests get 429 with Retry-After "
         "at once (no unbounded queue). At least ARBITER_MAX_ITEMS.",
+    )
+    max_bytes_in_flight: int = Field(
+        256 * 2**20,
+        ge=1024,
+        description="Most request-body bytes being read or scored at once across requests (a parsed body holds a "
+        "few times its bytes); past it requests get 429 with Retry-After. At least ARBITER_MAX_REQUEST_BYTES.",
     )
     request_deadline_s: float = Field(
         300.0,
@@ -186,6 +198,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"ARBITER_MAX_ITEMS_IN_FLIGHT ({self.max_items_in_flight}) must be at least ARBITER_MAX_ITEMS "
                 f"({self.max_items}); raise the first or lower the second"
+            )
+        if self.max_bytes_in_flight < self.max_request_bytes:
+            raise ValueError(
+                f"ARBITER_MAX_BYTES_IN_FLIGHT ({self.max_bytes_in_flight}) must be at least ARBITER_MAX_REQUEST_BYTES "
+                f"({self.max_request_bytes}); raise the first or lower the second"
             )
         return self
 

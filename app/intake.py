@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.completion import TagConfig, parse_completion
 from app.errors import InvalidRequest, LimitExceeded
@@ -45,7 +45,8 @@ log = logging.getLogger("arbiter.intake")
 
 # One item as every client sends it (an item of /v1/score, a JSONL line once its fields are mapped).
 class ScoreItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: each field is the JSON type the OpenAPI document says, no coercion (see app/references.py).
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: str = Field(max_length=512)
     completion: str
     reference: Reference = Field(default_factory=Reference)
@@ -60,14 +61,51 @@ class ScoreItem(BaseModel):
     )
 
 
-#: A request's `rewards`, as every door accepts it (see app/rewards/pipeline.py Selection).
-RewardsField = str | dict[str, Any] | None
+# A request's `rewards` as an object: reward name → its parameters, and optionally `"profile": name` under them.
+# The schema says exactly that (a string only under `profile`, objects elsewhere, at least one entry), so that
+# every shape it admits is one the pipeline accepts; which names and parameters exist is GET /v1/rewards.
+class RewardSelection(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra=lambda schema: schema.update(
+            minProperties=1, properties={"profile": {"type": "string", "description": "A profile to start from."}}
+        ),
+    )
+    __pydantic_extra__: dict[str, dict[str, Any]] = Field(init=False)
+    profile: str | None = None
+
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _named(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("must be a profile name (leave it out for none)")
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> RewardSelection:
+        if self.profile is None and not self.__pydantic_extra__:
+            raise ValueError("empty: name a profile or at least one reward (GET /v1/rewards lists them)")
+        return self
+
+    def selection(self) -> dict[str, Any]:
+        """The plain mapping the pipeline resolves (app/rewards/pipeline.py Selection)."""
+        out: dict[str, Any] = {} if self.profile is None else {"profile": self.profile}
+        out.update(self.__pydantic_extra__)
+        return out
+
+
+#: A request's `rewards`, as every door accepts it: a profile name, a RewardSelection, or None (the default).
+RewardsField = str | RewardSelection | None
+
+
+def selection_of(rewards: RewardsField) -> str | dict[str, Any] | None:
+    return rewards.selection() if isinstance(rewards, RewardSelection) else rewards
 
 
 # OpenRLHF's remote reward model request (`--remote_rm_url http://host:port/get_reward`).
 class OpenRLHFRequest(BaseModel):
     # OpenRLHF may add keys in later versions; unknown ones are ignored rather than refused.
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     query: list[str] = Field(default_factory=list, description="Prompt + response, decoded with special tokens.")
     prompts: list[str] = Field(default_factory=list, description="The prompts, so that the response can be cut out.")
     labels: list[Any] | None = Field(None, description="Gold answer (math) or tests (code) per query.")
@@ -76,7 +114,7 @@ class OpenRLHFRequest(BaseModel):
 
 # slime's remote reward model request (`--rm-type remote_rm --rm-url http://host:port/slime/reward`).
 class SlimeRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     prompt: str | list[Any] | None = None
     response: str | list[Any]
     label: Any = None

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from app import __version__
 from app import metrics as metrics_api
@@ -13,6 +14,7 @@ from app.api import catalogue, integrations
 from app.api import languages as languages_api
 from app.api.admission import Admission, AdmissionMiddleware
 from app.api.errors import install_error_handlers
+from app.api.json_response import EchoSafeJSONResponse
 from app.api.routes import router
 from app.auth import ApiKeyMiddleware
 from app.config import Settings
@@ -24,7 +26,7 @@ from app.services import Services
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()  # per app: several apps in one process must not share metric names
-    admission = Admission(settings.max_items_in_flight, settings.retry_after_s)
+    admission = Admission(settings.max_items_in_flight, settings.retry_after_s, max_bytes=settings.max_bytes_in_flight)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             observe_stage=metrics.observe_stage,
         )
         app.state.services = services
+        admission.open()
         try:
             yield
         finally:
@@ -48,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Rule-based rewards for RL on reasoning models: format, math, sandboxed code.",
         lifespan=lifespan,
+        # Every response through the one encoder that cannot fail on echoed text (app/api/json_response.py).
+        default_response_class=EchoSafeJSONResponse,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -55,15 +60,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = None
     metrics.watch(lambda: app.state.services, admission)
     install_error_handlers(app)
+    # integrations: OpenRLHF /get_reward, slime /slime/reward
+    routers = (router, catalogue.router, languages_api.router, metrics_api.router, integrations.router)
+    for included in routers:
+        app.include_router(included)
+    # Every POST route scores (/v1/score and the trainer protocols): admission reads and bounds their bodies.
+    scoring = {
+        route.path
+        for included in routers
+        for route in included.routes
+        if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+    }
     # add_middleware puts each one outside the previous: admission (innermost), auth, then request context
     # outermost, so that 401s and 429s get a request id, a log line and a count too.
-    app.add_middleware(AdmissionMiddleware, admission=admission)
+    app.add_middleware(
+        AdmissionMiddleware, admission=admission, max_request_bytes=settings.max_request_bytes, paths=scoring
+    )
     if settings.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    app.include_router(router)
-    app.include_router(catalogue.router)
-    app.include_router(languages_api.router)  # GET /v1/languages
-    app.include_router(metrics_api.router)
-    app.include_router(integrations.router)  # OpenRLHF /get_reward, slime /slime/reward
     return app

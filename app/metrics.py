@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from app.api.errors import error_responses
 from app.rewards.base import Component
 
 if TYPE_CHECKING:
@@ -121,6 +122,9 @@ class _StateCollector(Collector):
         a = self._admission
         yield GaugeMetricFamily("arbiter_items_in_flight", "Items being scored now.", value=a.in_flight)
         yield GaugeMetricFamily("arbiter_items_in_flight_limit", "ARBITER_MAX_ITEMS_IN_FLIGHT.", value=a.max_items)
+        yield GaugeMetricFamily(
+            "arbiter_body_bytes_in_flight", "Request-body bytes being read or scored now.", value=a.bytes_in_flight
+        )
         services = self._services()
         if services is None:
             return
@@ -171,7 +175,10 @@ router = APIRouter()
     "/metrics",
     tags=["operations"],
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        **error_responses(),
+    },
 )
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this replica."""

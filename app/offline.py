@@ -249,8 +249,12 @@ class _Writer:
     def __init__(self, job: OfflineJob, tally: Tally) -> None:
         self._job = job
         self._tally = tally
-        self._out: TextIO = job.output.open("a", encoding="utf-8")
-        self._rejected: TextIO | None = job.rejected.open("a", encoding="utf-8") if job.keep == "correct" else None
+        # backslashreplace: a lone surrogate (valid in JSON text, not in UTF-8) can only sit inside a JSON string,
+        # where its backslash form `\udc00` is the JSON escape it arrived as: the line stays valid and faithful.
+        self._out: TextIO = job.output.open("a", encoding="utf-8", errors="backslashreplace")
+        self._rejected: TextIO | None = (
+            job.rejected.open("a", encoding="utf-8", errors="backslashreplace") if job.keep == "correct" else None
+        )
 
     def write(self, lines: list[_Line], results: list[dict[str, Any]]) -> None:
         kept_text, rejected_text = [], []

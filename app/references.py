@@ -15,13 +15,15 @@ LANGUAGES: tuple[Language, ...] = ("python", "c", "cpp", "java", "javascript", "
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Finite numbers only: an Infinity CPU limit would reach the sandbox as a limit that never fires. Strict: a
+    # value is the JSON type the OpenAPI document says (no "5" for 5, no false for 0), so the document is the truth.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class StdioCase(BaseModel):
     """One test of the list style (open-r1 `test_cases`): `{"input": "...", "output": "..."}`."""
 
-    model_config = ConfigDict(extra="ignore")  # open-r1 adds "type": "stdin_stdout"
+    model_config = ConfigDict(extra="ignore", strict=True)  # open-r1 adds "type": "stdin_stdout"
     input: Any
     output: Any
 

@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.references import LANGUAGES
 from app.rewards.base import Task
 
 # Chat-template tokens a trainer leaves around a response when it decodes without skip_special_tokens
@@ -69,7 +68,8 @@ def response_from_query(query: str, prompt: str) -> str:
 def group_key(prompt: Any) -> str:
     """A stable group id for a prompt (string or chat messages): completions of one prompt share it."""
     raw = prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, default=str)
-    return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+    # surrogatepass: a prompt may hold a lone surrogate (a valid JSON escape); any str must hash.
+    return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def _maybe_json(value: Any) -> Any:
@@ -107,7 +107,9 @@ def code_reference(value: Any) -> dict[str, Any] | None:
             return code_reference(value["input_output"])
         else:
             return None
-        reference: dict[str, Any] = {"language": language if language in LANGUAGES else "python", "tests": tests}
+        # A language Arbiter cannot run stays as given: the intake then refuses the label and the item is scored
+        # without a reference, unjudged (judged: false), never judged as Python and wrong.
+        reference: dict[str, Any] = {"language": language, "tests": tests}
         if isinstance(value.get("limits"), Mapping):
             reference["limits"] = dict(value["limits"])
         return reference

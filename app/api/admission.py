@@ -1,32 +1,45 @@
-"""Backpressure (HTTP layer): a bounded number of items in flight across all scoring requests.
+"""Backpressure and body limits (HTTP layer): a bounded number of items and of body bytes in flight across all
+scoring requests, and a bounded size of one body.
 
-A request is admitted whole or not at all, at once: past the bound it gets 429 with Retry-After instead of
+A request is admitted whole or not at all, at once: past a bound it gets 429 with Retry-After instead of
 waiting in a queue. Waiting would only move the overload into memory (every queued request holds its parsed
 body) and into the trainer's timeouts; an immediate 429 lets the client back off or try another replica.
 While the service drains (SIGTERM) or is not started, requests get 503 with Retry-After.
 
-Every scoring route (/v1/score and the trainer protocols) admits its items through the one Admission of the app
-(app/api/deps.py Scorer); the pipeline knows nothing of it, so the offline scorer has no bound but its own.
+Two bounds, because either can fill memory: items (ARBITER_MAX_ITEMS_IN_FLIGHT, held by every scoring route
+while it scores, app/api/deps.py Scorer) and body bytes (ARBITER_MAX_BYTES_IN_FLIGHT, held by the middleware
+from the first byte read until the response is sent). One body is at most ARBITER_MAX_REQUEST_BYTES: a larger
+Content-Length is a 413 before any byte is read; a streamed (chunked) body is a 413 as soon as it passes the
+limit. The pipeline knows nothing of this, so the offline scorer has no bound but its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import NotReady, Overloaded, error_response
-from app.errors import ArbiterError
+from app.api.errors import BodyTooLarge, NotReady, Overloaded, error_response
+from app.api.memory import release_freed_memory
+from app.errors import ArbiterError, InvalidRequest
+
+#: After a request whose body was at least this big, freed heap pages go back to the OS (app/api/memory.py).
+RELEASE_MEMORY_AFTER_BYTES = 1 << 20
 
 
 class Admission:
-    def __init__(self, max_items: int, retry_after_s: int) -> None:
+    def __init__(self, max_items: int, retry_after_s: int, *, max_bytes: int | None = None) -> None:
         if max_items < 1:
             raise ValueError("max_items must be >= 1")
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError("max_bytes must be >= 1")
         self.max_items = max_items
+        self.max_bytes = max_bytes
         self.retry_after_s = retry_after_s
         self._in_flight = 0
+        self._bytes_in_flight = 0
         self._draining = False
         self.rejected = 0
 
@@ -35,12 +48,21 @@ class Admission:
         return self._in_flight
 
     @property
+    def bytes_in_flight(self) -> int:
+        return self._bytes_in_flight
+
+    @property
     def full(self) -> bool:
-        return self._in_flight >= self.max_items
+        bytes_full = self.max_bytes is not None and self._bytes_in_flight >= self.max_bytes
+        return self._in_flight >= self.max_items or bytes_full
 
     def drain(self) -> None:
         """Refuse new work from now on (shutdown); work already admitted finishes."""
         self._draining = True
+
+    def open(self) -> None:
+        """Admit work again: the app's lifespan started (again: an ASGI app may be started after a shutdown)."""
+        self._draining = False
 
     def check(self) -> None:
         """Cheap early test, before a request body is read: refuse when nothing more can be admitted."""
@@ -51,7 +73,19 @@ class Admission:
             )
         if self.full:
             self.rejected += 1
-            raise Overloaded(self._overloaded_detail(1), retry_after_s=self.retry_after_s)
+            if self._in_flight >= self.max_items:
+                raise Overloaded(self._overloaded_detail(1), retry_after_s=self.retry_after_s)
+            raise Overloaded(self._bytes_detail(1), retry_after_s=self.retry_after_s)
+
+    def hold_bytes(self, n: int) -> None:
+        """Count `n` more body bytes in flight, or raise Overloaded (nothing held) when they do not fit."""
+        if self.max_bytes is not None and self._bytes_in_flight + n > self.max_bytes:
+            self.rejected += 1
+            raise Overloaded(self._bytes_detail(n), retry_after_s=self.retry_after_s)
+        self._bytes_in_flight += n
+
+    def release_bytes(self, n: int) -> None:
+        self._bytes_in_flight -= n
 
     @asynccontextmanager
     async def admit(self, items: int) -> AsyncIterator[None]:
@@ -71,6 +105,13 @@ class Admission:
         finally:
             self._in_flight -= items
 
+    def _bytes_detail(self, n: int) -> str:
+        return (
+            f"overloaded: {self._bytes_in_flight} body bytes in flight, {n} more would pass the limit of "
+            f"{self.max_bytes} (ARBITER_MAX_BYTES_IN_FLIGHT); retry after {self.retry_after_s} s, send smaller "
+            "batches, or add replicas"
+        )
+
     def _overloaded_detail(self, items: int) -> str:
         return (
             f"overloaded: {self._in_flight} items in flight, {items} more would pass the limit of {self.max_items} "
@@ -79,18 +120,97 @@ class Admission:
 
 
 class AdmissionMiddleware:
-    """Refuses scoring requests (POST) before their body is read when no item can be admitted now: under
-    overload the server then spends neither memory nor CPU on bodies it would reject anyway."""
+    """For scoring requests (POST): refuses them before their body is read when nothing can be admitted now or
+    when Content-Length is over the limit, then reads the body itself, counting its bytes in admission as they
+    arrive (a 413 past ARBITER_MAX_REQUEST_BYTES, a 429 past the bytes in flight), and hands it on whole. Under
+    overload the server spends neither memory nor CPU on bodies it would reject anyway."""
 
-    def __init__(self, app: ASGIApp, admission: Admission) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        admission: Admission,
+        max_request_bytes: int | None = None,
+        paths: Collection[str] | None = None,
+    ) -> None:
+        """paths: the scoring routes (None: every POST); other requests pass untouched, so that a POST to a GET
+        route is the router's 405, not an admitted body."""
         self.app = app
         self.admission = admission
+        self.max_request_bytes = max_request_bytes
+        self.paths = None if paths is None else frozenset(paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or (self.paths is not None and scope["path"] not in self.paths)
+        ):
+            await self.app(scope, receive, send)
+            return
+        held = 0
+        try:
             try:
                 self.admission.check()
+                declared = _content_length(scope)
+                self._check_size(declared, streamed=False)
+                if declared is not None:
+                    self.admission.hold_bytes(declared)
+                    held = declared
+                chunks: list[bytes] = []
+                size = 0
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":  # the client went away: nobody to answer
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    self._check_size(size, streamed=True)
+                    if size > held:  # streamed without Content-Length: held as it arrives
+                        self.admission.hold_bytes(size - held)
+                        held = size
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
             except ArbiterError as exc:
                 await error_response(exc)(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+            body: bytes | None = b"".join(chunks)
+            del chunks
+
+            async def replay() -> Message:
+                # The body once, then the real channel (so that a disconnect is still seen).
+                nonlocal body
+                if body is None:
+                    return await receive()
+                message: Message = {"type": "http.request", "body": body, "more_body": False}
+                body = None
+                return message
+
+            await self.app(scope, replay, send)
+        finally:
+            # Whatever happened (an answer, an error, the client gone, cancellation), the bytes are released.
+            body = None
+            self.admission.release_bytes(held)
+            if held >= RELEASE_MEMORY_AFTER_BYTES:
+                await asyncio.to_thread(release_freed_memory)
+
+    def _check_size(self, size: int | None, *, streamed: bool) -> None:
+        limit = self.max_request_bytes
+        if limit is not None and size is not None and size > limit:
+            raise BodyTooLarge(
+                f"body: {'more than ' if streamed else ''}{size if not streamed else limit} bytes, the limit is "
+                f"{limit} (ARBITER_MAX_REQUEST_BYTES); split the batch into smaller requests or raise the limit"
+            )
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                raise InvalidRequest(f"Content-Length: {value.decode('latin-1')!r} is not a number") from None
+            if length < 0:
+                raise InvalidRequest(f"Content-Length: {length} is negative")
+            return length
+    return None

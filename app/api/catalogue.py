@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.api.deps import ServicesDep
+from app.api.errors import error_responses
 from app.rewards.base import AnyReward, needs_of
 from app.rewards.pipeline import Pipeline
 from app.rewards.profiles import DEFAULT_PROFILE
@@ -63,7 +64,7 @@ def _plain(rewards: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]
     return {name: dict(params) for name, params in rewards.items()}
 
 
-@router.get("/v1/rewards", response_model=Catalogue, tags=["scoring"])
+@router.get("/v1/rewards", response_model=Catalogue, tags=["scoring"], responses=error_responses())
 async def list_rewards(services: ServicesDep) -> Catalogue:
     """Every reward and profile a request may name, with parameters and defaults."""
     return catalogue(services.pipeline)

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from app.api.admission import Admission
 from app.config import Settings
-from app.intake import Payload, RewardsField
+from app.intake import Payload, RewardsField, selection_of
 from app.rewards.base import RewardParams, ScoringItem
 from app.rewards.pipeline import ItemOutcome
 from app.services import Services
@@ -26,7 +26,7 @@ class Scorer:
     def intake(self, payload: Payload, rewards: RewardsField) -> tuple[list[ScoringItem], dict[str, RewardParams]]:
         """Validated items and the resolved selection; raises InvalidRequest / LimitExceeded."""
         items = self.services.intake.items(payload)
-        return items, self.services.pipeline.resolve(rewards)
+        return items, self.services.pipeline.resolve(selection_of(rewards))
 
     async def score(self, items: Sequence[ScoringItem], selection: Mapping[str, RewardParams]) -> list[ItemOutcome]:
         """Admit the items (429 / 503 at once when they do not fit) and score them."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.api.deps import ServicesDep
+from app.api.errors import error_responses
 
 router = APIRouter(tags=["operations"])
 
@@ -27,7 +28,7 @@ class Languages(BaseModel):
     languages: list[LanguageInfo]
 
 
-@router.get("/v1/languages", response_model=Languages)
+@router.get("/v1/languages", response_model=Languages, responses=error_responses())
 async def languages(services: ServicesDep) -> Languages:
     """Each language with its toolchain version on the running backend; `error` with a reason when the backend
     lacks it (or no sandbox runs at all)."""

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from app import __version__
 from app.api.deps import ScorerDep, ServicesDep
+from app.api.errors import SCORING_ERRORS, error_responses
+from app.api.json_response import EchoSafeJSONResponse
 from app.api.schemas import Health, ItemResult, Readiness, ScoreRequest, ScoreResponse
 from app.rewards.advantages import group_advantages
 
 router = APIRouter()
 
 
-@router.post("/v1/score", response_model=ScoreResponse, tags=["scoring"])
+@router.post("/v1/score", response_model=ScoreResponse, tags=["scoring"], responses=SCORING_ERRORS)
 async def score(body: ScoreRequest, scorer: ScorerDep) -> ScoreResponse:
     """Score a batch of completions; one result per item, in request order."""
     items, selection = scorer.intake(body.items, body.rewards)
     outcomes = await scorer.score(items, selection)
     advantages: list[float | None] = [None] * len(outcomes)
     if body.advantages is not None:
-        # Items Arbiter could not judge stay out of the group baselines and get 0 (docs/advantages.md).
+        # Items Arbiter could not judge stay out of the group baselines and get 0 (docs/advantages.md); the
+        # advantages of judged items are finite numbers whatever their rewards.
         advantages = list(
             group_advantages(
-                [o.reward if o.status == "ok" else None for o in outcomes],
+                [o.reward if o.judged else None for o in outcomes],
                 [item.group for item in body.items],
                 scale=body.advantages.scale,
                 eps=body.advantages.eps,
@@ -36,6 +38,7 @@ async def score(body: ScoreRequest, scorer: ScorerDep) -> ScoreResponse:
                 reward=o.reward,
                 components=o.components,
                 status=o.status,
+                judged=o.judged,
                 reason=o.reason,
                 details=o.details,
                 advantage=a,
@@ -55,10 +58,10 @@ async def healthz() -> Health:
     "/readyz",
     response_model=Readiness,
     tags=["operations"],
-    responses={503: {"model": Readiness, "description": "not ready"}},
+    responses={**error_responses(), 503: {"model": Readiness, "description": "not ready"}},
 )
-async def readyz(services: ServicesDep) -> JSONResponse:
+async def readyz(services: ServicesDep) -> EchoSafeJSONResponse:
     """Readiness: math workers up and a sandbox able to run code. 503 while not."""
     ready, math, sandbox = services.readiness()
     readiness = Readiness(ready=ready, math=math, sandbox=sandbox)
-    return JSONResponse(readiness.model_dump(), status_code=200 if readiness.ready else 503)
+    return EchoSafeJSONResponse(readiness.model_dump(mode="json"), status_code=200 if readiness.ready else 503)

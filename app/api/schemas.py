@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.intake import OpenRLHFRequest, ScoreItem, SlimeRequest
+from app.intake import OpenRLHFRequest, RewardSelection, RewardsField, ScoreItem, SlimeRequest
 from app.references import AssertTests, CodeLimits, IOTests, Language, Reference, StdioCase
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "OpenRLHFResponse",
     "Readiness",
     "Reference",
+    "RewardSelection",
     "ScoreItem",
     "ScoreRequest",
     "ScoreResponse",
@@ -34,7 +35,8 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict and finite, as the intake's models (app/references.py): the OpenAPI document is the truth.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class AdvantageOptions(_Model):
@@ -53,7 +55,7 @@ class ScoreRequest(_Model):
     advantages: AdvantageOptions | None = Field(
         None, description="Also return each item's group-relative advantage (items share a group through `group`)."
     )
-    rewards: str | dict[str, dict[str, Any] | str] | None = Field(
+    rewards: RewardsField = Field(
         None,
         description='A profile name ("r1-zero", "r1", "dapo", "open-r1"), or components and their parameters, '
         'e.g. {"format": {"weight": 1}, "accuracy": {"weight": 1}}, optionally on top of a profile: '
@@ -64,13 +66,20 @@ class ScoreRequest(_Model):
 
 class ItemResult(BaseModel):
     id: str
-    reward: float = Field(description="Weighted sum of components.")
+    reward: float = Field(description="Weighted sum of components; 0 when the item is not judged.")
     components: dict[str, float]
     status: Literal["ok", "timeout", "error", "sandbox_unavailable"]
+    judged: bool = Field(
+        description="False when Arbiter could not judge the item (status is not ok: a sandbox fault, a deadline, an "
+        "unsupported language, no sandbox, a bad reference): then reward and every component are 0 and carry no "
+        "signal; leave the row out of training (TRL: None)."
+    )
     reason: str | None = Field(None, description="Why status is not ok.")
     details: dict[str, dict[str, Any]] = Field(default_factory=dict)
     advantage: float | None = Field(
-        None, description="Group-relative advantage, when the request asked for `advantages`; 0 for items not ok."
+        None,
+        description="Group-relative advantage, when the request asked for `advantages` (then always a number); 0 "
+        "for items not judged.",
     )
 
 

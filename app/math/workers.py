@@ -259,7 +259,13 @@ class MathWorkerPool:
         if self._started:
             return
         self._wakeup = asyncio.Condition()
-        self._procs = list(await asyncio.gather(*(self._spawn() for _ in range(self.workers))))
+        spawned = await asyncio.gather(*(self._spawn() for _ in range(self.workers)), return_exceptions=True)
+        failed = [p for p in spawned if isinstance(p, BaseException)]
+        if len(failed) == len(spawned):
+            raise failed[0]  # none starts: a broken install, not a worker that died
+        # A worker that died while warming up is replaced by its slot (and counted) like any later death.
+        self._procs = [None if isinstance(p, BaseException) else p for p in spawned]
+        self.stats.worker_restarts += len(failed)
         self._slots = [asyncio.create_task(self._run_slot(i), name=f"math-worker-{i}") for i in range(self.workers)]
         self._started = True
 
@@ -455,6 +461,7 @@ class MathWorkerPool:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                self.stats.worker_restarts += 1  # a restart, though the new worker died before it was ready
                 log.exception("math worker failed to start; retrying in 1 s")
                 await asyncio.sleep(1)
                 continue

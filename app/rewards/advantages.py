@@ -21,6 +21,7 @@ see docs/advantages.md).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Hashable, Sequence
 from typing import Literal
 
@@ -67,7 +68,13 @@ def group_advantages(
         key: object = ("__single__", i) if group is None else ("group", group)
         members.setdefault(key, []).append(i)
 
-    batch_std = sample_std([r for r in rewards if r is not None]) if scale == "batch" else math.nan
+    # Rewards are finite but may be huge (weights up to the float range): mean, std and differences are computed
+    # on values divided by the largest magnitude, where nothing overflows, and scaled back. The advantage is
+    # finite whatever the rewards (clamped to the float range in the one case it is not: scale "none" with
+    # rewards near the float maximum), so that a response never carries NaN or null.
+    scored = [float(r) for r in rewards if r is not None]
+    batch_unit = max((abs(v) for v in scored), default=0.0) or 1.0
+    batch_std = sample_std([v / batch_unit for v in scored]) if scale == "batch" else math.nan
     out = [0.0] * len(rewards)
     for indices in members.values():
         if len(indices) < 2:
@@ -77,12 +84,22 @@ def group_advantages(
             # All equal: no signal. Tested on the values, not on std == 0, because the rounding of the mean can
             # leave a residue of 1e-17 that eps would turn into a spurious advantage.
             continue
-        mean = math.fsum(values) / len(values)
+        unit = batch_unit if scale == "batch" else max(abs(v) for v in values)
+        scaled = [v / unit for v in values]
+        mean = math.fsum(scaled) / len(scaled)
         if scale == "none":
-            divisor = 1.0
+            # (v - mean) = unit * (v/unit - mean/unit): no std to divide by, scale back.
+            divisor = 1.0 / unit
         else:
-            std = sample_std(values) if scale == "group" else batch_std
-            divisor = std + eps
-        for i, value in zip(indices, values, strict=True):
-            out[i] = (value - mean) / divisor
+            # (v - mean) / (std + eps) = (v/unit - mean/unit) / (std/unit + eps/unit)
+            std = sample_std(scaled) if scale == "group" else batch_std
+            divisor = std + eps / unit
+        for i, value in zip(indices, scaled, strict=True):
+            out[i] = _finite((value - mean) / divisor)
     return out
+
+
+def _finite(value: float) -> float:
+    if math.isfinite(value):
+        return value
+    return math.copysign(sys.float_info.max, value)

@@ -70,8 +70,10 @@ class Component:
 class RewardParams(BaseModel):
     """Parameters every reward takes; each reward subclasses this with its own."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    weight: float = Field(1.0, description="Factor of this component in the item's reward.")
+    # allow_inf_nan=False: Python's JSON parser reads NaN and Infinity, and one such weight or parameter would turn
+    # every reward it touches (and its group's advantages) into NaN; refused with a 422 naming the field instead.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    weight: float = Field(1.0, description="Factor of this component in the item's reward; a finite number.")
 
 
 class Reward(Protocol):

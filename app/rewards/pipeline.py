@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -46,6 +47,9 @@ class ItemOutcome:
     status: Status
     reason: str | None
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: False when Arbiter could not judge the item (status is not ok: a deadline, a sandbox fault, a bad
+    #: reference, an overflowing reward); then `reward` and every component are 0 and carry no signal.
+    judged: bool = True
 
 
 class ScoringObserver(Protocol):
@@ -249,17 +253,39 @@ def _combine(
     reason = None
     values: dict[str, float] = {}
     details: dict[str, dict[str, Any]] = {}
-    total = 0.0
     for name, comp in components.items():
-        value = comp.value if comp.status == "ok" else 0.0
-        values[name] = value
-        total += selection[name].weight * value
         details[name] = dict(comp.details)
+        if comp.status == "ok" and not math.isfinite(comp.value):
+            # A reward's bug, never the completion's: the item is unjudged rather than a NaN in the trainer.
+            log.error("reward %s returned the non-finite value %r for item %s", name, comp.value, item.id)
+            comp = Component.failed("error", f"reward {name} returned a non-finite value; see the server log")
+        values[name] = comp.value if comp.status == "ok" else 0.0
         if comp.reason is not None:
             details[name]["reason"] = comp.reason
         if comp.status != "ok" and STATUS_PRIORITY[comp.status] > STATUS_PRIORITY[status]:
             status, reason = comp.status, f"{name}: {comp.reason}"
-    return ItemOutcome(id=item.id, reward=total, components=values, status=status, reason=reason, details=details)
+    total = sum(selection[name].weight * value for name, value in values.items()) if status == "ok" else 0.0
+    if not math.isfinite(total):
+        # Finite weights (RewardParams refuses others) can still overflow: two weights of 1e308.
+        status, total = "error", 0.0
+        reason = "reward: the weighted sum of the components overflows a float; use smaller weights"
+    if status != "ok":
+        # Unjudged (docs: "judged"): no component counts, not even format, so that a trainer does not learn from
+        # a row nobody judged. The keys stay (every row has the same ones), the values are 0; what a component
+        # did compute stays readable in its details.
+        for name, value in values.items():
+            if components[name].status == "ok":
+                details[name]["value"] = value
+        values = dict.fromkeys(values, 0.0)
+    return ItemOutcome(
+        id=item.id,
+        reward=total,
+        components=values,
+        status=status,
+        reason=reason,
+        details=details,
+        judged=status == "ok",
+    )
 
 
 def _check_dependencies(rewards: Mapping[str, AnyReward]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 
@@ -50,3 +51,17 @@ def test_rejects_bad_arguments() -> None:
         group_advantages([1.0], ["a", "b"])
     with pytest.raises(ValueError):
         group_advantages([1.0], ["a"], scale="rank")  # type: ignore[arg-type]
+
+
+def test_huge_rewards_give_finite_advantages_equal_to_the_scaled_ones() -> None:
+    # Weights may reach the float range (issue 11): mean and std of such rewards would overflow to inf and NaN.
+    huge = group_advantages([1.5e308, -1.5e308, 0.0], ["g"] * 3)
+    small = group_advantages([1.5, -1.5, 0.0], ["g"] * 3)
+    assert all(math.isfinite(a) for a in huge)
+    assert huge == pytest.approx(small, rel=1e-6)
+    # scale "none" is r - mean, which can pass the float range itself: clamped, never inf.
+    none = group_advantages([1.7e308, -1.7e308, -1.7e308], ["g"] * 3, scale="none")
+    assert none[0] == sys.float_info.max and all(math.isfinite(a) for a in none)
+    assert none[1] == pytest.approx(-1.7e308 / 3 * 2, rel=1e-9)
+    batch = group_advantages([1e308, -1e308, 5.0, 6.0], ["a", "a", "b", "b"], scale="batch")
+    assert all(math.isfinite(a) for a in batch) and batch[0] > 0 > batch[1]

@@ -74,8 +74,11 @@ async def test_failed_component_scores_zero_with_reason(pipeline: Pipeline) -> N
 
 async def test_crashing_reward_costs_only_its_component(pipeline: Pipeline) -> None:
     outcomes = await pipeline.score(_items("abc"), pipeline.resolve({"length": {}, "crash": {}}))
-    assert outcomes[0].components == {"length": 3.0, "crash": 0.0}
-    assert outcomes[0].reward == 3.0
+    # The batch goes on; the item is not judged (one of its components is unknown), so nothing counts and the
+    # component that did compute keeps its value in its details.
+    assert outcomes[0].components == {"length": 0.0, "crash": 0.0}
+    assert outcomes[0].reward == 0.0 and outcomes[0].judged is False
+    assert outcomes[0].details["length"]["value"] == 3.0
     assert outcomes[0].status == "error" and "crash" in (outcomes[0].reason or "")
 
 

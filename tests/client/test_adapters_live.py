@@ -34,8 +34,10 @@ async def test_trl_standard_completions_one_request_per_batch(arbiter_url: str) 
     import asyncio
 
     fmt, acc = await asyncio.gather(*(f(prompts=prompts, completions=completions, **kwargs) for f in funcs))
-    assert fmt == [1.0, 1.0, 0.0, 1.0]
-    assert acc == [1.0, 0.0, 1.0, None]  # last row has no reference: accuracy does not apply
+    # Last row has no reference: nobody can judge its accuracy, so the server gives it no component at all
+    # (judged: false, issue 15), not even format; this old adapter reads that as format 0.
+    assert fmt == [1.0, 1.0, 0.0, 0.0]
+    assert acc == [1.0, 0.0, 1.0, None]
     assert len(recording.bodies) == 1  # both functions shared one request
     items = recording.bodies[0]["items"]
     assert [i["completion"] for i in items] == completions
@@ -194,12 +196,12 @@ def test_openrlhf_get_reward_shapes(arbiter_url: str) -> None:
     data = response.json()
     assert data["rewards"] == [2.0, 1.0, 1.0]  # special tokens stripped: the strict format holds
     assert data["scores"] == [1.0, 0.0, 1.0]  # accuracy
-    assert data["extra_logs"] == {"format": [1.0, 1.0, 0.0], "accuracy": [1.0, 0.0, 1.0]}
+    assert data["extra_logs"] == {"format": [1.0, 1.0, 0.0], "accuracy": [1.0, 0.0, 1.0], "judged": [1.0, 1.0, 1.0]}
 
 
 def test_openrlhf_empty_and_mismatched_requests(arbiter_url: str) -> None:
     empty = httpx.post(f"{arbiter_url}/get_reward", json={"query": [], "prompts": [], "labels": []}, timeout=10)
-    assert empty.status_code == 200 and empty.json() == {"rewards": [], "scores": [], "extra_logs": {}}
+    assert empty.status_code == 200 and empty.json() == {"rewards": [], "scores": [], "extra_logs": {"judged": []}}
     bad = httpx.post(
         f"{arbiter_url}/get_reward", json={"query": ["a", "b"], "prompts": ["a"], "labels": []}, timeout=10
     )
@@ -235,6 +237,7 @@ def test_slime_endpoint_string_and_message_responses(arbiter_url: str) -> None:
         "components": {"format": 1.0, "accuracy": 1.0},
         "status": "ok",
         "reason": None,
+        "judged": True,
     }
     messages = httpx.post(
         f"{arbiter_url}/slime/reward",

@@ -150,7 +150,8 @@ def test_429_at_once_with_retry_after_while_items_are_in_flight(open_client: Tes
 
 def test_deadline_returns_partial_results() -> None:
     # Math timeout (3 s) past the request deadline (0.6 s): the accuracy component is cut by the deadline,
-    # the format component of the same items and the other rewards come back computed.
+    # the format component of the same items and the other rewards come back computed, but as the item is not
+    # judged (its accuracy is unknown) no component counts: the format value is only in its details.
     s = settings(request_deadline_s=0.6, math=MathSettings(workers=1, timeout_s=3.0))
     with TestClient(create_app(s)) as client:
         started = time.monotonic()
@@ -163,7 +164,10 @@ def test_deadline_returns_partial_results() -> None:
         assert elapsed < 2.0, f"the deadline did not cut the request ({elapsed:.1f} s)"
         assert result["status"] == "timeout"
         assert "ARBITER_REQUEST_DEADLINE_S" in result["reason"]
-        assert result["components"] == {"accuracy": 0.0, "format": 1.0}
+        assert result["judged"] is False
+        assert result["reward"] == 0.0
+        assert result["components"] == {"accuracy": 0.0, "format": 0.0}
+        assert result["details"]["format"]["value"] == 1.0
         metrics = client.get("/metrics").text
         assert 'arbiter_deadline_timeouts_total{reward="accuracy"} 1.0' in metrics
         assert 'arbiter_items_total{reward="format",status="ok"} 1.0' in metrics

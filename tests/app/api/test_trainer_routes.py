@@ -42,7 +42,7 @@ def test_openrlhf_shapes(client: TestClient) -> None:
     assert response.json() == {
         "rewards": [2.0, 1.0, 1.0],  # special tokens stripped: the strict format holds
         "scores": [1.0, 0.0, 1.0],  # accuracy
-        "extra_logs": {"format": [1.0, 1.0, 0.0], "accuracy": [1.0, 0.0, 1.0]},
+        "extra_logs": {"format": [1.0, 1.0, 0.0], "accuracy": [1.0, 0.0, 1.0], "judged": [1.0, 1.0, 1.0]},
     }
     dapo = client.post("/get_reward", json={**body, "rewards": {"format": {}}}).json()
     assert dapo["scores"] == dapo["rewards"] == [1.0, 1.0, 0.0]  # no accuracy: scores are the reward
@@ -50,11 +50,12 @@ def test_openrlhf_shapes(client: TestClient) -> None:
 
 def test_openrlhf_empty_mismatched_and_over_limit(client: TestClient) -> None:
     empty = client.post("/get_reward", json={"query": [], "prompts": [], "labels": []})
-    assert empty.status_code == 200 and empty.json() == {"rewards": [], "scores": [], "extra_logs": {}}
+    assert empty.status_code == 200 and empty.json() == {"rewards": [], "scores": [], "extra_logs": {"judged": []}}
     bad = client.post("/get_reward", json={"query": ["a", "b"], "prompts": ["a"], "labels": []})
     assert bad.status_code == 422 and bad.json() == {
         "code": "invalid_request",
         "detail": "prompts has 1 entries but query has 2",
+        "errors": [{"field": "body", "message": "prompts has 1 entries but query has 2"}],
     }
     # The limits and their messages are /v1/score's.
     many = client.post("/get_reward", json={"query": ["a"] * 4})
@@ -81,6 +82,7 @@ def test_slime_string_messages_and_broken_labels(client: TestClient) -> None:
         "components": {"format": 1.0, "accuracy": 1.0},
         "status": "ok",
         "reason": None,
+        "judged": True,
     }
     messages = client.post(
         "/slime/reward",
@@ -96,6 +98,9 @@ def test_slime_string_messages_and_broken_labels(client: TestClient) -> None:
         "/slime/reward", json={"prompt": "p", "response": RIGHT, "label": {"inputs": [], "outputs": []}}
     )
     assert broken.status_code == 200 and broken.json()["status"] == "error"
+    # Nobody judged it: no component counts, not even format (issue 15); the keys stay for slime's reward key.
+    assert broken.json()["judged"] is False and broken.json()["reward"] == 0.0
+    assert broken.json()["format"] == 0.0 and broken.json()["accuracy"] == 0.0
     unknown = client.post("/slime/reward", json={"response": RIGHT, "label": "42", "rewards": {"nope": {}}})
     assert unknown.status_code == 422 and unknown.json()["detail"].startswith("rewards.nope: unknown reward")
 
