@@ -14,7 +14,9 @@ and `ARBITER_URL=http://arbiter-0:8000,http://arbiter-1:8000` in the environment
 
 `compute_score(data_source, solution_str, ground_truth, extra_info, **reward_kwargs)` is async: verl's naive and
 dapo managers await it once per rollout, all rollouts of a batch concurrently. Those concurrent calls are
-coalesced (arbiter_client/batching.py) into a few batched requests instead of one request per rollout.
+coalesced (arbiter_client/batching.py) into a few batched requests instead of one request per rollout. For one
+request per reward worker's batch, use the reward-loop manager instead (arbiter_client/adapters/verl_manager.py,
+`reward.reward_manager.source=importlib`); it reads rows with this module's `build_item` and returns `to_verl`.
 
 What every call returns, **the same keys for every row** (verl builds its extra-info arrays from the first row's
 keys, so a row with fewer keys would fail the step):
@@ -34,7 +36,8 @@ keys, so a row with fewer keys would fail the step):
 
 Rows are read as verl's `examples/data_preprocess` scripts write them: `data_source` picks math or code (the
 sources of verl's `default_compute_score`, see `DATA_SOURCE_TASKS`), `reward_model.ground_truth` is a gold answer
-or tests (APPS/codecontests `{"inputs", "outputs"}`, as an object or JSON), and `extra_info` may carry `tests`
+or tests (APPS/codecontests `{"inputs", "outputs"}`, as an object or JSON; sandbox_fusion rows with `assert_case`
+are sent as stored, see `sandbox_fusion_reference`), and `extra_info` may carry `tests`
 (overriding the ground truth for code), `language` (codeforces rows: `cpp`), `index` and `uid`/`group`. A parquet
 file holds one schema for all rows, so keys of other rows arrive with None values (a math row with `tests: None`):
 None is read as absent.
