@@ -85,6 +85,14 @@ class MicroBatcher:
         batch.started.set_result(task)
 
 
+class _ThreadBatch:
+    """Items queued in one window, each with the future its caller waits on; `full` is set when it is sealed."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Mapping[str, Any], Future[ScoreResult]]] = []
+        self.full = threading.Event()
+
+
 class ThreadMicroBatcher:
     """Coalesces the blocking `score` calls made from several threads within `window_s` into one
     `ArbiterClient.score` (OpenRLHF runs each rollout's file reward function on its own thread, one rollout per
@@ -106,26 +114,29 @@ class ThreadMicroBatcher:
         self._window_s = window_s
         self._max_items = max_items
         self._lock = threading.Lock()
-        self._pending: list[tuple[Mapping[str, Any], Future[ScoreResult]]] = []
-        self._full = threading.Event()
+        self._open: _ThreadBatch | None = None
         #: Requests sent so far (what the tests read).
         self.batches_sent = 0
 
     def score(self, item: Mapping[str, Any]) -> ScoreResult:
         future: Future[ScoreResult] = Future()
         with self._lock:
-            self._pending.append((item, future))
-            leader = len(self._pending) == 1
-            full = self._full
-            if len(self._pending) >= self._max_items:
-                full.set()
+            batch = self._open
+            leader = batch is None
+            if batch is None:
+                batch = self._open = _ThreadBatch()
+            batch.entries.append((item, future))
+            if len(batch.entries) >= self._max_items:
+                # Sealed: later callers start the next batch, so none grows past max_items.
+                self._open = None
+                batch.full.set()
         if leader:
-            full.wait(self._window_s)
+            batch.full.wait(self._window_s)
             with self._lock:
-                batch, self._pending = self._pending, []
-                self._full = threading.Event()
+                if self._open is batch:
+                    self._open = None
                 self.batches_sent += 1
-            self._send(batch)
+            self._send(batch.entries)
         return future.result()
 
     def _send(self, batch: list[tuple[Mapping[str, Any], Future[ScoreResult]]]) -> None:
