@@ -34,10 +34,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from verl import DataProto  # type: ignore[import-not-found, unused-ignore]
-from verl.experimental.reward_loop.reward_manager.base import (  # type: ignore[import-not-found, unused-ignore]
-    RewardManagerBase,
-)
+try:
+    from verl import DataProto  # type: ignore[import-not-found, unused-ignore]
+    from verl.experimental.reward_loop.reward_manager.base import (  # type: ignore[import-not-found, unused-ignore]
+        RewardManagerBase,
+    )
+except ModuleNotFoundError as exc:
+    raise ModuleNotFoundError(
+        f"arbiter_client.adapters.verl_manager is a verl reward-loop manager and needs verl 0.9 ({exc}): install "
+        "verl beside arbiter-client, or use arbiter_client.adapters.verl's compute_score"
+    ) from exc
 
 from arbiter_client.adapters.env import client_options_from_env
 from arbiter_client.adapters.verl import VerlOptions, VerlScorer, build_item, to_verl
