@@ -2,10 +2,13 @@
 
 Each configuration runs tests/client/verl_reward_loop.py in the verl venv (.venv-verl, `make install`): 512
 rollouts of gsm8k / MATH rows (written and loaded the way verl does) through `RewardLoopWorker.compute_score_batch`
-with the naive manager. The time is the reward loop's alone (imports, dataset and config excluded).
+with the naive manager (or the Arbiter batch manager). The time is the reward loop's alone (imports, dataset and config excluded).
 
 - `verl default_compute_score`: verl's in-process rule-based scorer (no custom reward function), the baseline;
-- `arbiter, micro-batched`: the adapter as shipped (concurrent per-rollout calls coalesced into requests);
+- `arbiter batch manager`: arbiter_client.adapters.verl_manager.ArbiterRewardManager
+  (`reward.reward_manager.source=importlib`), the worker's batch in one request;
+- `arbiter, micro-batched`: the adapter function with verl's naive manager (concurrent per-rollout calls
+  coalesced into requests);
 - `arbiter, one request per rollout`: `ARBITER_BATCH_MAX_ITEMS=1`, what per-rollout HTTP calls cost.
 
 Usage: python bench/trainer_paths.py [--rollouts 512] [--repeats 3]  (starts its own Arbiter on a free port)
@@ -92,6 +95,7 @@ def main() -> None:
     repeat = max(1, args.rollouts // MATH_ROWS)
     configs: list[tuple[str, list[str], dict[str, str]]] = [
         ("verl default_compute_score", ["--default-compute-score"], {}),
+        ("arbiter batch manager", ["--manager", "arbiter"], {}),
         ("arbiter, micro-batched", [], {}),
         ("arbiter, one request per rollout", [], {"ARBITER_BATCH_MAX_ITEMS": "1"}),
     ]
@@ -103,7 +107,7 @@ def main() -> None:
                 elapsed, n = run(url, repeat, extra, env)
                 timings[name].append(elapsed)
     baseline = n / statistics.median(timings[configs[0][0]])
-    print(f"{n} rollouts through verl 0.9.1's reward loop (naive manager, in-process worker), {args.repeats} runs")
+    print(f"{n} rollouts through verl 0.9.1's reward loop (in-process worker), {args.repeats} runs, medians")
     print(f"{'configuration':36} {'median s':>9} {'items/s':>9} {'vs verl':>8}")
     for name, _, _ in configs:
         median = statistics.median(timings[name])

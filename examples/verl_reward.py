@@ -16,6 +16,15 @@ installed package (verl's `pkg://` prefix: no file path, no PYTHONPATH):
 keys `score`, `format`, `accuracy` and `arbiter_judged` (0.0 where Arbiter could not judge the row: then `score` is
 `unjudged_score`). The per-rollout calls of a batch are coalesced into a few requests.
 
+For one request per reward worker's batch, load Arbiter's reward-loop manager instead of the function (verl loads
+it by importlib from the installed package; the same reward_kwargs):
+
+    python -m verl.trainer.main_ppo ... \\
+        reward.reward_manager.source=importlib \\
+        reward.reward_manager.name=ArbiterRewardManager \\
+        reward.reward_manager.module.path=pkg://arbiter_client.adapters.verl_manager \\
+        +reward.custom_reward_function.reward_kwargs.rewards=r1-zero
+
 This script makes the calls verl's reward loop makes, on a gsm8k-style and an APPS-style row:
 
     arbiter serve --port 8000 &

@@ -1,4 +1,5 @@
-"""Micro-batching: concurrent one-item `score` calls of one event loop coalesced into batched requests.
+"""Micro-batching: concurrent one-item `score` calls coalesced into batched requests, on one event loop
+(`MicroBatcher`) or across threads (`ThreadMicroBatcher`).
 
 Trainers whose reward loop calls the reward function once per rollout (verl's reward-loop managers run every
 rollout of a batch as its own task) would otherwise send one HTTP request per item. `MicroBatcher.score(item)`
@@ -10,12 +11,15 @@ milliseconds against a request that takes tens), and the client beneath still ch
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
 from arbiter_client.async_client import AsyncArbiterClient
 from arbiter_client.models import Rewards, ScoreResult
+from arbiter_client.sync_client import ArbiterClient
 
 
 class _Batch:
@@ -79,3 +83,70 @@ class MicroBatcher:
         items = [{**item, "id": str(k)} for k, item in enumerate(batch.items)]
         task = asyncio.get_running_loop().create_task(self._client.score(items, rewards=self._rewards))
         batch.started.set_result(task)
+
+
+class _ThreadBatch:
+    """Items queued in one window, each with the future its caller waits on; `full` is set when it is sealed."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Mapping[str, Any], Future[ScoreResult]]] = []
+        self.full = threading.Event()
+
+
+class ThreadMicroBatcher:
+    """Coalesces the blocking `score` calls made from several threads within `window_s` into one
+    `ArbiterClient.score` (OpenRLHF runs each rollout's file reward function on its own thread, one rollout per
+    call). The first caller of a window waits out the window (or until `max_items` have queued), sends the batch
+    from its own thread, and hands every caller its result; an exception reaches every caller of the batch."""
+
+    def __init__(
+        self,
+        client: ArbiterClient,
+        *,
+        rewards: Rewards | None = None,
+        window_s: float = 0.005,
+        max_items: int = 512,
+    ) -> None:
+        if window_s < 0 or max_items < 1:
+            raise ValueError("window_s must be >= 0 and max_items >= 1")
+        self._client = client
+        self._rewards = rewards
+        self._window_s = window_s
+        self._max_items = max_items
+        self._lock = threading.Lock()
+        self._open: _ThreadBatch | None = None
+        #: Requests sent so far (what the tests read).
+        self.batches_sent = 0
+
+    def score(self, item: Mapping[str, Any]) -> ScoreResult:
+        future: Future[ScoreResult] = Future()
+        with self._lock:
+            batch = self._open
+            leader = batch is None
+            if batch is None:
+                batch = self._open = _ThreadBatch()
+            batch.entries.append((item, future))
+            if len(batch.entries) >= self._max_items:
+                # Sealed: later callers start the next batch, so none grows past max_items.
+                self._open = None
+                batch.full.set()
+        if leader:
+            batch.full.wait(self._window_s)
+            with self._lock:
+                if self._open is batch:
+                    self._open = None
+                self.batches_sent += 1
+            self._send(batch.entries)
+        return future.result()
+
+    def _send(self, batch: list[tuple[Mapping[str, Any], Future[ScoreResult]]]) -> None:
+        items = [{**item, "id": str(k)} for k, (item, _) in enumerate(batch)]
+        try:
+            results = self._client.score(items, rewards=self._rewards)
+        except BaseException as exc:
+            # Whatever it is, the other callers are blocked on their futures: they must get it too, or hang.
+            for _, future in batch:
+                future.set_exception(exc)
+            raise
+        for (item, future), result in zip(batch, results, strict=True):
+            future.set_result(replace(result, id=str(item.get("id", result.id))))

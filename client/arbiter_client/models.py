@@ -30,6 +30,8 @@ class ScoreResult:
     details: dict[str, Any] = field(default_factory=dict)
     #: Filled when `score(..., advantages=...)` asked for them (0.0 for items not ok).
     advantage: float | None = None
+    #: The server's `judged` field when its response has one; None for older servers (then `status` decides).
+    judged_field: bool | None = None
 
     @property
     def is_fallback(self) -> bool:
@@ -37,8 +39,15 @@ class ScoreResult:
 
     @property
     def judged(self) -> bool:
-        """Whether Arbiter judged the item: `ok`. A wrong answer is judged (accuracy 0); a timeout, an error, an
-        unavailable sandbox or a client fallback is not, and must not be read as a reward of 0."""
+        """Whether Arbiter judged the item. A wrong answer is judged (accuracy 0); a timeout, an error, an
+        unavailable sandbox or a client fallback is not, and must not be read as a reward of 0.
+
+        The server says so in `judged` (added to the API after `status`); a server without the field is read from
+        the status: judged exactly when `ok`. A client fallback is never judged, whatever was received."""
+        if self.status == "fallback":
+            return False
+        if self.judged_field is not None:
+            return self.judged_field
         return self.status == "ok"
 
     @classmethod
@@ -52,9 +61,16 @@ class ScoreResult:
                 reason=data.get("reason"),
                 details=dict(data.get("details") or {}),
                 advantage=None if data.get("advantage") is None else float(data["advantage"]),
+                judged_field=_judged(data.get("judged")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ArbiterProtocolError(f"malformed result {data!r}: {exc}") from None
+
+
+def _judged(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise TypeError(f"judged is a boolean, not {value!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ray import serve
-from ray.exceptions import RayActorError
+try:
+    from ray import serve
+    from ray.exceptions import RayActorError
+except ModuleNotFoundError as exc:
+    raise ModuleNotFoundError(
+        f"arbiter_client.ray_handle scores through a Ray Serve handle and needs ray ({exc}): run it inside the "
+        "Ray cluster, or use arbiter_client.ArbiterClient over HTTP"
+    ) from exc
 
 from arbiter_client.core import plan_chunks
 

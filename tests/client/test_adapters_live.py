@@ -210,10 +210,12 @@ def test_openrlhf_empty_and_mismatched_requests(arbiter_url: str) -> None:
 
 def test_openrlhf_file_reward_func(arbiter_url: str, dead_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(openrlhf, "_client", None)
+    monkeypatch.setattr(openrlhf, "_batcher", None)
     monkeypatch.setenv("ARBITER_URL", arbiter_url)
     out = openrlhf.reward_func(["Q:" + RIGHT], ["Q:"], ["42"])
     assert out["rewards"].tolist() == [2.0]  # tensors: torch is installed with the TRL extra
     monkeypatch.setattr(openrlhf, "_client", None)
+    monkeypatch.setattr(openrlhf, "_batcher", None)
     monkeypatch.setenv("ARBITER_URL", dead_url)
     monkeypatch.setenv("ARBITER_DEADLINE_S", "1")
     with pytest.warns(ArbiterFallbackWarning):
@@ -336,6 +338,7 @@ async def test_every_adapter_returns_by_its_deadline_when_the_server_hangs(
     monkeypatch.setenv("ARBITER_URL", black_hole_url)
     monkeypatch.setenv("ARBITER_DEADLINE_S", "0.5")
     monkeypatch.setattr(openrlhf, "_client", None)
+    monkeypatch.setattr(openrlhf, "_batcher", None)
     monkeypatch.setattr(slime, "_clients", {})
     monkeypatch.setattr(slime, "_batchers", {})
     scorer = VerlScorer(black_hole_url, deadline_s=0.5)

@@ -1,15 +1,17 @@
-"""MicroBatcher: concurrent one-item calls coalesced into batched requests, on a fake server (MockTransport)."""
+"""MicroBatcher and ThreadMicroBatcher: concurrent one-item calls coalesced into batched requests, on a fake server
+(MockTransport)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from arbiter_client import ArbiterInvalidRequest, AsyncArbiterClient
-from arbiter_client.batching import MicroBatcher
+from arbiter_client import ArbiterClient, ArbiterInvalidRequest, AsyncArbiterClient
+from arbiter_client.batching import MicroBatcher, ThreadMicroBatcher
 
 
 class Server:
@@ -73,3 +75,30 @@ async def test_a_cancelled_caller_does_not_cancel_its_neighbours() -> None:
     with pytest.raises(asyncio.CancelledError):
         await leaving
     assert server.sizes == [2]
+
+
+# ------------------------------------------------------------------------------------------------ across threads
+
+
+def test_thread_calls_share_requests_and_get_their_own_results() -> None:
+    """OpenRLHF's shape: one blocking call per rollout, each from its own thread."""
+    server = Server()
+    with ArbiterClient("http://a", transport=httpx.MockTransport(server)) as client:
+        batcher = ThreadMicroBatcher(client, window_s=0.2, max_items=8)
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            results = list(pool.map(lambda i: batcher.score({"id": "0", "completion": str(i)}), range(12)))
+    assert [r.reward for r in results] == [float(i) for i in range(12)]
+    assert all(r.id == "0" for r in results)
+    # A full batch goes at once; the other four wait out the window of their own batch.
+    assert sorted(server.sizes) == [4, 8] and batcher.batches_sent == 2
+
+
+def test_thread_callers_all_get_the_clients_exception() -> None:
+    server = Server(status_code=422)
+    with ArbiterClient("http://a", transport=httpx.MockTransport(server)) as client:
+        batcher = ThreadMicroBatcher(client, window_s=0.2)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = [pool.submit(batcher.score, {"id": "0", "completion": str(i)}) for i in range(4)]
+            errors = [f.exception(timeout=10) for f in futures]
+    assert all(isinstance(e, ArbiterInvalidRequest) for e in errors), errors
+    assert server.sizes == [4]

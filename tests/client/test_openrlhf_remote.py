@@ -5,6 +5,9 @@ tokenizer is built offline, the query is decoded with special tokens by OpenRLHF
 
 from __future__ import annotations
 
+import asyncio
+import math
+import os
 from types import SimpleNamespace
 from typing import Any
 
@@ -43,10 +46,12 @@ class Engine:
         return SimpleNamespace(outputs=[SimpleNamespace(token_ids=self.token_ids, finish_reason="stop", logprobs=None)])
 
 
-async def execute(remote_rm_url: str, tokenizer: PreTrainedTokenizerFast, response: str) -> dict[str, Any]:
+async def execute(
+    remote_rm_url: str, tokenizer: PreTrainedTokenizerFast, response: str, executor: Any = None
+) -> dict[str, Any]:
     from openrlhf.utils.agent import SingleTurnAgentExecutor
 
-    executor = SingleTurnAgentExecutor(remote_rm_url)
+    executor = executor or SingleTurnAgentExecutor(remote_rm_url)
     params = SimpleNamespace(max_tokens=64, logprobs=None)
     out: dict[str, Any] = await executor.execute(PROMPT, "42", params, 512, tokenizer, Engine(tokenizer, response))
     return out
@@ -76,3 +81,24 @@ async def test_openrlhf_file_reward_func_of_the_installed_adapter(
     down = await execute(adapter.__file__, tokenizer, RIGHT)
     # A dead server: the documented default (the fallback reward, 0), marked unjudged, and no exception.
     assert down["reward"].tolist() == [0.0] and down["extra_logs"]["arbiter_judged"].tolist() == [0.0]
+
+
+async def test_openrlhf_concurrent_rollouts_share_batched_requests(
+    arbiter_url: str, tokenizer: PreTrainedTokenizerFast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rollout actor runs its rollouts concurrently through one executor, and OpenRLHF calls the file's
+    reward_func once per rollout, each on a thread (asyncio.to_thread): the adapter coalesces those calls into as
+    few requests as the threads allow (16 rollouts, here 6 threads: 3 requests instead of 16)."""
+    from openrlhf.utils.agent import SingleTurnAgentExecutor
+
+    monkeypatch.setenv("ARBITER_URL", arbiter_url)
+    # A window wide enough that threads started together land in it on a loaded machine.
+    monkeypatch.setenv("ARBITER_BATCH_WINDOW_S", "0.2")
+    executor = SingleTurnAgentExecutor(adapter.__file__)
+    responses = [RIGHT, WRONG] * 8
+    outs = await asyncio.gather(*(execute("", tokenizer, r, executor) for r in responses))
+    assert [o["reward"].tolist() for o in outs] == [[2.0], [1.0]] * 8
+    # The module OpenRLHF loaded from the file holds the batcher. asyncio.to_thread runs on the loop's default
+    # executor, min(32, cpus + 4) threads: that many rollouts share a request, the rest wait for a thread.
+    threads = min(32, (os.cpu_count() or 1) + 4)
+    assert executor.reward_func.__globals__["_batcher"].batches_sent == math.ceil(len(responses) / threads)

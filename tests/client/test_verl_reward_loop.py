@@ -1,5 +1,5 @@
-"""verl 0.9.1's own reward loop (naive and dapo managers, in-process and over Ray actors) scoring a parquet of mixed
-math and code rows through the Arbiter adapter, against a live Arbiter and against a dead one.
+"""verl 0.9.1's own reward loop (naive and dapo managers with the adapter function, and the Arbiter batch manager;
+in-process and over Ray actors) scoring a parquet of mixed math and code rows, against a live Arbiter and a dead one.
 
 verl runs in its own venv (.venv-verl, made by `make install`): it pins antlr4-python3-runtime 4.9 (through hydra),
 which would break the server's latex2sympy2 (4.7.2), so the two cannot share one. That venv has verl, torch and
@@ -34,11 +34,11 @@ EXPECTED = [
 KEYS = ["score", "format", "accuracy", "arbiter_judged"]
 
 
-def run_loop(tmp_path: Path, url: str, manager: str, mode: str, **env: str) -> dict[str, Any]:
+def run_loop(tmp_path: Path, url: str, manager: str, mode: str, *args: str, **env: str) -> dict[str, Any]:
     if not VERL_PYTHON.exists():
         pytest.fail(f"{VERL_PYTHON} is missing: `make install` (or `make test`) creates the verl venv")
     done = subprocess.run(
-        [str(VERL_PYTHON), str(SCRIPT), "--workdir", str(tmp_path), "--manager", manager, "--mode", mode],
+        [str(VERL_PYTHON), str(SCRIPT), "--workdir", str(tmp_path), "--manager", manager, "--mode", mode, *args],
         env={**os.environ, "ARBITER_URL": url, **env},
         cwd=tmp_path,  # not the repository: nothing of the server is importable from the working directory
         capture_output=True,
@@ -51,8 +51,20 @@ def run_loop(tmp_path: Path, url: str, manager: str, mode: str, **env: str) -> d
     return result
 
 
+# naive/dapo: verl's managers awaiting the adapter function per rollout; arbiter: the batch manager
+# (arbiter_client.adapters.verl_manager, reward_manager.source=importlib). Each in-process and over Ray actors.
+LOOPS = [
+    ("naive", "inprocess"),
+    ("dapo", "inprocess"),
+    ("arbiter", "inprocess"),
+    ("naive", "ray"),
+    ("dapo", "ray"),
+    ("arbiter", "ray"),
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(("manager", "mode"), [("naive", "inprocess"), ("dapo", "inprocess"), ("naive", "ray")])
+@pytest.mark.parametrize(("manager", "mode"), LOOPS)
 def test_reward_loop_scores_mixed_rows(arbiter_url: str, tmp_path: Path, manager: str, mode: str) -> None:
     out = run_loop(tmp_path, arbiter_url, manager, mode)
     assert list(out["extra"]) == KEYS  # the same keys for every row: verl took them from the first
@@ -65,9 +77,20 @@ def test_reward_loop_scores_mixed_rows(arbiter_url: str, tmp_path: Path, manager
 
 
 @pytest.mark.slow
-def test_reward_loop_survives_a_server_outage(tmp_path: Path) -> None:
+def test_batch_manager_sends_the_worker_batch_in_one_request(arbiter_url: str, tmp_path: Path) -> None:
+    """70 rollouts through one in-process reward worker: verl runs run_single once per rollout, and the manager
+    sends them all in one request, scored as the rows are (the expected table, ten times over)."""
+    out = run_loop(tmp_path, arbiter_url, "arbiter", "inprocess", "--repeat", "10")
+    assert out["n"] == 10 * len(EXPECTED)
+    assert out["requests"] == 1
+    assert out["extra"]["score"] == [row[0] for row in EXPECTED] * 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("manager", ["naive", "arbiter"])
+def test_reward_loop_survives_a_server_outage(tmp_path: Path, manager: str) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    out = run_loop(tmp_path, dead, "naive", "inprocess", ARBITER_DEADLINE_S="2")
+    out = run_loop(tmp_path, dead, manager, "inprocess", ARBITER_DEADLINE_S="2")
     assert list(out["extra"]) == KEYS
     assert all(row["value"] == 0.0 and row["nonzero"] == [] for row in out["rows"])
     assert out["extra"]["arbiter_judged"] == [0.0] * len(EXPECTED)

@@ -13,7 +13,8 @@ What it does, each step with verl's own code:
    (`RewardLoopWorker.compute_score_batch`, then the manager's `assemble_rm_scores`) or over Ray actors
    (`RewardLoopManager.compute_rm_score`, the trainer's own path).
 
-Usage: python verl_reward_loop.py --workdir DIR --manager naive|dapo --mode inprocess|ray [--repeat N]
+Usage: python verl_reward_loop.py --workdir DIR --manager naive|dapo|arbiter --mode inprocess|ray [--repeat N]
+(arbiter: arbiter_client.adapters.verl_manager.ArbiterRewardManager, loaded with reward_manager.source=importlib)
 (`ARBITER_URL` in the environment; --repeat multiplies the rows, for the benchmark).
 """
 
@@ -136,7 +137,7 @@ def rollout_batch(workdir: Path, tokenizer: PreTrainedTokenizerFast, config: Any
     return batch, [len(r) for r in response_ids]
 
 
-def compose_config(workdir: Path, manager: str) -> Any:
+def compose_config(workdir: Path, manager: str, workers: int) -> Any:
     import verl
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
@@ -145,14 +146,24 @@ def compose_config(workdir: Path, manager: str) -> Any:
         f"actor_rollout_ref.model.path={workdir / 'tokenizer'}",
         f"data.train_files={workdir / 'train.parquet'}",
         "data.max_prompt_length=512",
-        "reward.num_workers=1",
-        # The adapter, loaded from the installed arbiter-client package: no PYTHONPATH anywhere.
-        "reward.custom_reward_function.path=pkg://arbiter_client.adapters.verl",
-        "reward.custom_reward_function.name=compute_score",
-        f"reward.reward_manager.name={manager}",
+        f"reward.num_workers={workers}",
         "+reward.custom_reward_function.reward_kwargs.rewards=r1-zero",
         "+reward.custom_reward_function.reward_kwargs.unjudged_score=0.0",
     ]
+    if manager == "arbiter":
+        # The batch manager, loaded by importlib from the installed arbiter-client package; no reward function.
+        overrides += [
+            "reward.reward_manager.source=importlib",
+            "reward.reward_manager.name=ArbiterRewardManager",
+            "reward.reward_manager.module.path=pkg://arbiter_client.adapters.verl_manager",
+        ]
+    else:
+        # The adapter function, loaded from the installed arbiter-client package: no PYTHONPATH anywhere.
+        overrides += [
+            "reward.custom_reward_function.path=pkg://arbiter_client.adapters.verl",
+            "reward.custom_reward_function.name=compute_score",
+            f"reward.reward_manager.name={manager}",
+        ]
     config_dir = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
     with initialize_config_dir(config_dir=config_dir, version_base=None):
         config = compose(config_name="ppo_trainer", overrides=overrides)
@@ -160,7 +171,7 @@ def compose_config(workdir: Path, manager: str) -> Any:
     return config
 
 
-def run_inprocess(config: Any, batch: Any) -> tuple[torch.Tensor, dict[str, list[Any]], float]:
+def run_inprocess(config: Any, batch: Any) -> tuple[torch.Tensor, dict[str, list[Any]], float, int | None]:
     from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
 
     worker = RewardLoopWorker(config, None)
@@ -172,10 +183,13 @@ def run_inprocess(config: Any, batch: Any) -> tuple[torch.Tensor, dict[str, list
     # RewardLoopManager.compute_rm_score's assembly: the first row's keys, read from every row.
     infos = [o.get("reward_extra_info", {}) for o in outputs]
     keys = list(infos[0])
-    return rm_scores, {k: np.array([info[k] for info in infos]).tolist() for k in keys}, elapsed
+    # The batch manager counts the requests it sent (the function's micro-batchers live in the adapter module).
+    sent = getattr(worker.reward_manager, "batches_sent", None)
+    requests = sent() if callable(sent) else None
+    return rm_scores, {k: np.array([info[k] for info in infos]).tolist() for k in keys}, elapsed, requests
 
 
-def run_ray(config: Any, batch: Any) -> tuple[torch.Tensor, dict[str, list[Any]], float]:
+def run_ray(config: Any, batch: Any) -> tuple[torch.Tensor, dict[str, list[Any]], float, int | None]:
     import ray
     from verl.experimental.reward_loop.reward_loop import RewardLoopManager
 
@@ -189,13 +203,16 @@ def run_ray(config: Any, batch: Any) -> tuple[torch.Tensor, dict[str, list[Any]]
     finally:
         ray.shutdown()
     keys = out.meta_info["reward_extra_keys"]
-    return out.batch["rm_scores"], {k: out.non_tensor_batch[k].tolist() for k in keys}, elapsed
+    return out.batch["rm_scores"], {k: out.non_tensor_batch[k].tolist() for k in keys}, elapsed, None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--manager", choices=["naive", "dapo"], default="naive")
+    parser.add_argument(
+        "--manager", choices=["naive", "dapo", "arbiter"], default="naive", help="arbiter: the batch manager"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="reward.num_workers (Ray mode)")
     parser.add_argument("--mode", choices=["inprocess", "ray"], default="inprocess")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--math-only", action="store_true", help="only the math rows (benchmark)")
@@ -206,17 +223,19 @@ def main() -> None:
         ROWS[:] = [row for row in ROWS if row[1] == "math"]
     write_parquet(args.workdir / "train.parquet", args.repeat)
     tokenizer = build_tokenizer(args.workdir / "tokenizer")
-    config = compose_config(args.workdir, args.manager)
+    config = compose_config(args.workdir, args.manager, args.workers)
     if args.default_compute_score:
         config.reward.custom_reward_function.path = None
     batch, response_lengths = rollout_batch(args.workdir, tokenizer, config, args.repeat)
     # elapsed: the reward loop's call alone (not the imports, the worker's start or the dataset).
-    rm_scores, extra, elapsed = run_inprocess(config, batch) if args.mode == "inprocess" else run_ray(config, batch)
+    run = run_inprocess if args.mode == "inprocess" else run_ray
+    rm_scores, extra, elapsed, requests = run(config, batch)
     rows = []
     for i, length in enumerate(response_lengths):
         nonzero = torch.nonzero(rm_scores[i]).flatten().tolist()
         rows.append({"last_valid": length - 1, "nonzero": nonzero, "value": float(rm_scores[i, length - 1])})
-    print(json.dumps({"rows": rows, "extra": extra, "elapsed_s": elapsed, "n": len(response_lengths)}))
+    out = {"rows": rows, "extra": extra, "elapsed_s": elapsed, "n": len(response_lengths), "requests": requests}
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

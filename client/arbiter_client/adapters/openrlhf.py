@@ -18,17 +18,21 @@ advantages; `scores` is the accuracy component (OpenRLHF's dynamic filtering exp
 when accuracy is not computed; `extra_logs` holds one list per component, which OpenRLHF averages into its logs,
 and `arbiter_judged` (0 for a row nobody judged: its reward and score are then the fallback reward, default 0).
 Empty lists are a valid request and get empty lists back. Checked against OpenRLHF 0.11's own client
-(`openrlhf.utils.agent.SingleTurnAgentExecutor`), which sends one rollout per call.
+(`openrlhf.utils.agent.SingleTurnAgentExecutor`), which sends one rollout per call: over HTTP one request per
+rollout (OpenRLHF's code, not ours to change); through the file, concurrent calls are coalesced into batched
+requests (see `reward_func`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from arbiter_client import ArbiterClient, ScoreResult
 from arbiter_client.adapters.common import group_key, reference_from_label, response_from_query, strip_special_tokens
-from arbiter_client.adapters.env import client_options_from_env
+from arbiter_client.adapters.env import batching_from_env, client_options_from_env
+from arbiter_client.batching import ThreadMicroBatcher
 
 
 def build_items(
@@ -71,20 +75,42 @@ def build_response(results: Sequence[ScoreResult], unjudged_reward: float) -> di
 
 
 _client: ArbiterClient | None = None
+_batcher: ThreadMicroBatcher | None = None
+_lock = threading.Lock()
 
 
 def _get_client() -> ArbiterClient:
     global _client
-    if _client is None:
-        urls, options = client_options_from_env()
-        _client = ArbiterClient(urls, **options)
-    return _client
+    with _lock:
+        if _client is None:
+            urls, options = client_options_from_env()
+            _client = ArbiterClient(urls, **options)
+        return _client
+
+
+def _get_batcher() -> ThreadMicroBatcher:
+    global _batcher
+    client = _get_client()
+    with _lock:
+        if _batcher is None:
+            window_s, max_items = batching_from_env()
+            _batcher = ThreadMicroBatcher(client, window_s=window_s, max_items=max_items)
+        return _batcher
 
 
 def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None) -> dict[str, Any]:
-    """OpenRLHF's file-based remote reward function, scored by the Arbiter at $ARBITER_URL."""
+    """OpenRLHF's file-based remote reward function, scored by the Arbiter at $ARBITER_URL.
+
+    OpenRLHF 0.11 (`SingleTurnAgentExecutor._fetch_rewards_via_func`) calls it once per rollout, with one query,
+    each call on a thread of its own (`asyncio.to_thread`) while the actor's other rollouts run: those concurrent
+    one-query calls are coalesced into batched requests (`ThreadMicroBatcher`, `ARBITER_BATCH_WINDOW_S` /
+    `ARBITER_BATCH_MAX_ITEMS`); a call with several queries is one request of its own. A batch is at most as large
+    as the threads OpenRLHF's calls run on: `asyncio.to_thread` uses the loop's default executor, min(32, CPUs + 4)
+    threads, so up to 32 rollouts per request on a training node (rollouts beyond wait for a thread, as they do
+    without the adapter)."""
     client = _get_client()
-    results = client.score(build_items(queries, prompts, labels))
+    items = build_items(queries, prompts, labels)
+    results = [_get_batcher().score(items[0])] if len(items) == 1 else client.score(items)
     response = build_response(results, client.config.fallback_reward)
     try:
         import torch  # OpenRLHF's file protocol expects tensors; torch is always there inside OpenRLHF.

@@ -15,7 +15,9 @@ Alternatively, without going through slime's per-sample HTTP calls, point `--cus
 sample). Both read `$ARBITER_URL` and use the client's fail-over and deadline; concurrent `arbiter_rm` calls
 (slime runs a batch's samples at once) are coalesced into batched requests (arbiter_client/batching.py). Their
 dicts also carry `judged`: a sample Arbiter could not judge (timeout, error, sandbox unavailable, fallback) gets
-the fallback reward (`ARBITER_FALLBACK_REWARD`, default 0) and 0 for every component.
+the fallback reward (`ARBITER_FALLBACK_REWARD`, default 0) and 0 for every component; `format` and `accuracy` are in
+every dict, judged or not, so that `--reward-key accuracy` never meets a missing key. Checked against a
+reproduction of slime's reward hub (tests/client/test_slime_rm_hub.py): slime is not installable from PyPI.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from arbiter_client import AsyncArbiterClient, ScoreResult
 from arbiter_client.adapters.common import completion_text, group_key, reference_from_label, strip_special_tokens
 from arbiter_client.adapters.env import batching_from_env, client_options_from_env
 from arbiter_client.batching import MicroBatcher
+
+#: Components every reward dict carries (the server's default profile, r1-zero), judged or not.
+DEFAULT_COMPONENTS: tuple[str, ...] = ("format", "accuracy")
 
 
 def build_item(prompt: Any, response: Any, label: Any, index: int = 0) -> dict[str, Any]:
@@ -45,7 +50,10 @@ def to_slime(result: ScoreResult, unjudged_reward: float) -> dict[str, Any]:
     """slime's reward dict: `reward`, each component (top level and under `components`), `status`, `reason` and
     `judged`. A row Arbiter did not judge gets `unjudged_reward` (the client's fallback reward, default 0) and 0 for
     every component: slime has no "no reward", so this is the documented default; filter on `judged`."""
-    components = dict(result.components) if result.judged else dict.fromkeys(result.components, 0.0)
+    # The default profile's components are always there, so that `--reward-key accuracy` finds its key on a row
+    # that came back without components (an error, a fallback) instead of raising KeyError inside slime.
+    names = [*DEFAULT_COMPONENTS, *(n for n in result.components if n not in DEFAULT_COMPONENTS)]
+    components = {n: result.components.get(n, 0.0) if result.judged else 0.0 for n in names}
     out: dict[str, Any] = dict(components)
     out.update(
         {

@@ -14,7 +14,9 @@ and `ARBITER_URL=http://arbiter-0:8000,http://arbiter-1:8000` in the environment
 
 `compute_score(data_source, solution_str, ground_truth, extra_info, **reward_kwargs)` is async: verl's naive and
 dapo managers await it once per rollout, all rollouts of a batch concurrently. Those concurrent calls are
-coalesced (arbiter_client/batching.py) into a few batched requests instead of one request per rollout.
+coalesced (arbiter_client/batching.py) into a few batched requests instead of one request per rollout. For one
+request per reward worker's batch, use the reward-loop manager instead (arbiter_client/adapters/verl_manager.py,
+`reward.reward_manager.source=importlib`); it reads rows with this module's `build_item` and returns `to_verl`.
 
 What every call returns, **the same keys for every row** (verl builds its extra-info arrays from the first row's
 keys, so a row with fewer keys would fail the step):
@@ -34,7 +36,8 @@ keys, so a row with fewer keys would fail the step):
 
 Rows are read as verl's `examples/data_preprocess` scripts write them: `data_source` picks math or code (the
 sources of verl's `default_compute_score`, see `DATA_SOURCE_TASKS`), `reward_model.ground_truth` is a gold answer
-or tests (APPS/codecontests `{"inputs", "outputs"}`, as an object or JSON), and `extra_info` may carry `tests`
+or tests (APPS/codecontests `{"inputs", "outputs"}`, as an object or JSON; sandbox_fusion rows with `assert_case`
+are sent as stored, see `sandbox_fusion_reference`), and `extra_info` may carry `tests`
 (overriding the ground truth for code), `language` (codeforces rows: `cpp`), `index` and `uid`/`group`. A parquet
 file holds one schema for all rows, so keys of other rows arrive with None values (a math row with `tests: None`):
 None is read as absent.
@@ -43,6 +46,7 @@ None is read as absent.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -108,6 +112,31 @@ def task_of(data_source: str | None) -> Task | None:
     return None
 
 
+def sandbox_fusion_reference(label: Any) -> dict[str, Any] | None:
+    """A code reference carrying verl's sandbox_fusion test cases as the row stores them, or None for other labels.
+
+    Only rows with `assert_case` take this path (plain `inputs`/`outputs` rows are the API's IO tests already):
+    their fields go to the server untouched (`reference.tests` accepts dataset rows as they are stored), so the
+    client does not second-guess how asserts are judged. The one decoding is the storage's: a JSON string is
+    parsed, and None values (keys parquet added from other rows) are dropped.
+    """
+    value = _maybe_json(label)
+    if not isinstance(value, Mapping) or value.get("assert_case") is None:
+        return None
+    tests = {str(k): _plain(v) for k, v in value.items() if v is not None and k != "language"}
+    language = value.get("language")
+    return {"language": language if isinstance(language, str) else "python", "tests": tests}
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str) and value.strip()[:1] == "{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
 def build_item(
     index: int,
     data_source: str | None,
@@ -118,7 +147,11 @@ def build_item(
     """The API item for one verl rollout. A None value is read as absent (parquet gives every row every key)."""
     extra = extra_info or {}
     tests = extra.get("tests")
-    task, reference = reference_from_label(ground_truth if tests is None else tests, task_of(data_source))
+    label = ground_truth if tests is None else tests
+    task: Task | None = "code"
+    reference = sandbox_fusion_reference(label)
+    if reference is None:
+        task, reference = reference_from_label(label, task_of(data_source))
     language = extra.get("language")
     if reference is not None and task == "code" and isinstance(language, str):
         # Unknown languages go as written: the server names what it supports in its 422, and the row falls back.
@@ -150,8 +183,8 @@ def to_verl(result: ScoreResult, components: Sequence[str], unjudged_score: floa
     return out
 
 
-class _Options:
-    """reward_kwargs, checked."""
+class VerlOptions:
+    """reward_kwargs, checked (the function's, and the manager's in arbiter_client/adapters/verl_manager.py)."""
 
     def __init__(self, kwargs: Mapping[str, Any]) -> None:
         unknown = set(kwargs) - _OUR_KWARGS - _VERL_KWARGS
@@ -176,6 +209,9 @@ class _Options:
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        # numpy arrays and scalars (parquet columns read back through numpy): their Python values.
+        return _plain(value.tolist())
     if isinstance(value, (list, tuple)) or (isinstance(value, Sequence) and not isinstance(value, str)):
         return [_plain(v) for v in value]
     return value
@@ -217,6 +253,11 @@ class VerlScorer:
                 )
             return batcher
 
+    def batches_sent(self) -> int:
+        """Batched requests sent so far by this scorer's micro-batchers (what the tests and the benchmark read)."""
+        with self._lock:
+            return sum(b.batches_sent for b in self._batchers.values())
+
     async def compute_score(
         self,
         data_source: str,
@@ -225,7 +266,7 @@ class VerlScorer:
         extra_info: Mapping[str, Any] | None = None,
         **reward_kwargs: Any,
     ) -> dict[str, float]:
-        options = _Options(reward_kwargs)
+        options = VerlOptions(reward_kwargs)
         item = build_item(0, data_source, solution_str, ground_truth, extra_info)
         result = await self.batcher(options.rewards, options.urls).score(item)
         return to_verl(result, options.components, options.unjudged_score)
@@ -239,7 +280,7 @@ class VerlScorer:
         **reward_kwargs: Any,
     ) -> list[dict[str, float]]:
         """A whole batch in one call, for a custom reward manager that has it (and for scripts)."""
-        options = _Options(reward_kwargs)
+        options = VerlOptions(reward_kwargs)
         infos = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
         items = [
             build_item(i, ds, s, gt, info)
