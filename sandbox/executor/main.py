@@ -17,16 +17,18 @@ never runs any test (CE for all).
 
 from __future__ import annotations
 
+import binascii
 import os
+import shutil
 import signal
 import sys
 from typing import Any
 
+from .artifacts import build_key, collect, install
 from .cachelinks import CacheSeeder
 from .cleanup import Cleaner
 from .frames import Frames
 from .kinds import KINDS
-from .kinds.base import TestKind
 from .languages import LANGUAGES, Build, Language
 from .limits import ChildLimits
 from .process import ProcessRunner
@@ -71,10 +73,12 @@ class Executor:
         self.seeder = CacheSeeder(cfg)
         self.job_counter = 0
         self.dirty = False
+        self.job_builds = {"compiled": 0, "cached": 0}  # this job's compiler runs and builds served from the cache
 
     # ---------------------------------------------------------------- jobs
     def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
         self.job_counter += 1
+        self.job_builds = {"compiled": 0, "cached": 0}
         name = job.get("language", "python")
         kind_name = job.get("kind", "stdio")
         tests = job.get("tests") or []
@@ -92,16 +96,17 @@ class Executor:
         outcomes: list[dict[str, Any]] = []
         # Assert tests of compiled languages build the program together with each test's code: one build per
         # test (HumanEval-X has one test per problem). Everything else builds once per job.
-        per_test_build = kind_name == "assert" and lang.name != "python"
+        per_test_build = lang.builds_per_test(kind_name)
         try:
             build = None
             if not per_test_build:
-                build, compile_output = self.build(lang, job, jobdir, "b", None)
+                build, compile_output = self.build(lang, job, jobdir, "b", None, "job")
                 if build is None:
                     return {
                         "compile_output": compile_output,
                         "tests": [constant_outcome(Verdict.CE, compile_output) for _ in tests],
                         "dirty": self.dirty,
+                        "builds": dict(self.job_builds),
                     }
             stop = bool(job.get("stop_after_failure"))
             failed = False
@@ -111,7 +116,7 @@ class Executor:
                     continue
                 test_build = build
                 if per_test_build:
-                    test_build, msg = self.build(lang, job, jobdir, "b%d" % i, test)
+                    test_build, msg = self.build(lang, job, jobdir, "b%d" % i, test, "t%d" % i)
                     compile_output = compile_output or msg
                     if test_build is None:
                         outcomes.append(constant_outcome(Verdict.CE, msg))
@@ -123,16 +128,20 @@ class Executor:
                 failed = stop and out["verdict"] not in (RAN_OK, Verdict.AC)
         finally:
             self.cleaner.rmtree(jobdir)
-        return {"compile_output": compile_output, "tests": outcomes, "dirty": self.dirty}
+        return {
+            "compile_output": compile_output,
+            "tests": outcomes,
+            "dirty": self.dirty,
+            "builds": dict(self.job_builds),
+        }
 
     def build(
-        self, lang: Language, job: dict[str, Any], jobdir: str, name: str, test_code: Any
+        self, lang: Language, job: dict[str, Any], jobdir: str, name: str, test_code: Any, slot: str = "job"
     ) -> tuple[Build | None, str]:
-        """Write (and compile) the program; (None, message) on a compile error."""
+        """Write (and compile, or install from the build cache) the program; (None, message) on a compile error."""
         src_dir = os.path.join(jobdir, name)
         os.mkdir(src_dir, 0o755)
         build_dir = os.path.join(src_dir, "build")
-        self.cleaner.mkdir_for_user(build_dir, 0o755)
         source = job.get("source", "")
         try:
             if test_code is None:
@@ -142,13 +151,61 @@ class Executor:
         except ValueError as e:  # the test code lacks what the harness needs (a main, a #[test] fn)
             return None, "arbiter: cannot build the test: %s" % e
         if not lang.compiled:
+            self.cleaner.mkdir_for_user(build_dir, 0o755)
             return build, ""
+        kind = job.get("kind", "stdio")
+        argv, env = lang.compile_argv(build, kind), lang.compile_env(build)
+        cache = job.get("build_cache")
+        key = build_key(lang, kind, build, argv, env) if isinstance(cache, dict) else ""
+        sent = (cache.get("builds") or {}).get(slot) if isinstance(cache, dict) else None
+        if isinstance(sent, dict) and sent.get("key") == key:
+            served = self.serve_cached(build, sent)
+            if served is not None:
+                self.job_builds["cached"] += 1
+                return served
+        self.cleaner.mkdir_for_user(build_dir, 0o755)
         if lang.seed_cache:
             self.seeder.seed(lang.seed_cache, os.path.join(build_dir, lang.cache_name))
-        ok, msg = self.compile(lang, build, job.get("kind", "stdio"), job.get("compile_limits") or {})
+        ok, msg, final = self.compile(lang, build, argv, env, job.get("compile_limits") or {})
+        self.job_builds["compiled"] += 1
+        if isinstance(cache, dict) and final:
+            self.send_build(job, slot, key, lang, build, msg, ok, int(cache.get("max_bytes") or 0))
         return (build if ok else None), msg
 
-    def compile(self, lang: Language, build: Build, kind: TestKind, cl: dict[str, Any]) -> tuple[bool, str]:
+    def serve_cached(self, build: Build, sent: dict[str, Any]) -> tuple[Build | None, str] | None:
+        """Use a build the service sent (its key already checked): its compile error, or its files written into a
+        build directory of the executor's own (programs cannot change them). None: compile instead."""
+        if "error" in sent:
+            return None, str(sent["error"])
+        os.mkdir(build.build_dir, 0o755)
+        try:
+            install(build.build_dir, list(sent.get("files") or ()))
+        except (ValueError, KeyError, TypeError, binascii.Error) as e:
+            sys.stderr.write("executor: ignoring a malformed cached build: %s\n" % e)
+            shutil.rmtree(build.build_dir)
+            return None
+        return build, ""
+
+    def send_build(
+        self, job: dict[str, Any], slot: str, key: str, lang: Language, build: Build, msg: str, ok: bool, cap: int
+    ) -> None:
+        """Report a fresh build to the service before any test runs (see artifacts.py for why then)."""
+        frame: dict[str, Any] = {"type": "build", "id": job.get("id"), "slot": slot, "key": key}
+        if not ok:
+            frame["error"] = msg
+        else:
+            files = collect(build.build_dir, lang.cache_name, cap) if cap > 0 else None
+            if files is None:
+                frame["stored"] = False  # too large to keep: the service stops waiting for it
+            else:
+                frame["files"] = files
+        self.frames.write(frame)
+
+    def compile(
+        self, lang: Language, build: Build, argv: list[str], env: dict[str, str], cl: dict[str, Any]
+    ) -> tuple[bool, str, bool]:
+        """(compiled, the compiler's message, final): final is False when the outcome depends on the moment (a
+        time limit, the compiler not starting), so that it is not cached."""
         memory_mb = int(cl.get("memory_mb", 2048))
         limits = ChildLimits(
             cpu_s=float(cl.get("cpu_s", 20.0)),
@@ -160,24 +217,24 @@ class Executor:
             data_mb=memory_mb if not lang.address_space_limit else 0,
         )
         r = self.runner.run(
-            lang.compile_argv(build, kind),
+            argv,
             cwd=build.build_dir,
             limits=limits,
             stdin_data=b"",
             wall_s=float(cl.get("wall_s", 30.0)),
             max_out=CE_CAP,
             stderr_cap=CE_CAP,
-            env=lang.compile_env(build),
+            env=env,
         )
         self.cleaner.kill_all(r.pid)
         msg = (r.stderr + r.stdout).decode("utf-8", "replace")[:CE_CAP]
         if r.setup_error:
-            return False, "arbiter: cannot start the compiler: " + r.setup_error
+            return False, "arbiter: cannot start the compiler: " + r.setup_error, False
         if r.killed_wall or r.signal in (signal.SIGXCPU, signal.SIGKILL) or r.cpu_s > limits.cpu_s:
-            return False, (msg + "\ncompilation exceeded its time limit").strip()
+            return False, (msg + "\ncompilation exceeded its time limit").strip(), False
         if r.exit_code != 0:
-            return False, msg or "compilation failed"
-        return True, msg
+            return False, msg or "compilation failed", r.signal is None
+        return True, msg, True
 
     def run_test(
         self, job: dict[str, Any], lang: Language, test: Any, build: Build, jobdir: str, i: int

@@ -54,6 +54,9 @@ class Language:
     install_hint: ClassVar[str]
     #: compiler flags (part of the build cache key)
     flags: ClassVar[tuple[str, ...]] = ()
+    #: files whose identity (real path, size, mtime) keys the build cache besides the program: the compiler and
+    #: what a build reads from the toolchain's installation (empty: the toolchain binary alone)
+    identity_paths: ClassVar[tuple[str, ...]] = ()
     #: apply the memory limit as RLIMIT_AS; False for runtimes that reserve far more address space than they use
     #: (the JVM, Go, V8): they get RLIMIT_DATA (committed writable memory) plus their own flags instead
     address_space_limit: ClassVar[bool] = True
@@ -71,6 +74,11 @@ class Language:
     cache_name: ClassVar[str] = ""
     #: the compiler runs many threads / processes (counted by RLIMIT_NPROC)
     compile_processes: ClassVar[int] = 0  # 0: the job's compile limit
+
+    def builds_per_test(self, kind: TestKind) -> bool:
+        """Assert tests of a compiled language are built with the test's own code: one build per test (the
+        service's build cache keys them the same way, sandbox/build_cache.py)."""
+        return self.compiled and kind == "assert"
 
     def prepare(self, src_dir: str, build_dir: str, source: str) -> Build:
         """Write the program for a stdio build."""

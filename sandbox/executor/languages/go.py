@@ -71,6 +71,12 @@ class Go(Language):
     # testify and its dependencies compiled once (the image's build, or the bwrap backend's first start):
     # without it every job's empty cache recompiles them (~15 s of CPU)
     seed_cache = "/opt/arbiter/gocache"
+    # the standard library and testify are compiled into every binary: their installation keys the build cache
+    identity_paths = (
+        "/usr/bin/go",
+        "/usr/lib/go/VERSION",
+        "/usr/share/gocode/src/github.com/stretchr/testify/assert/assertions.go",
+    )
     cache_name = ".gocache"
 
     def assert_sources(self, source: str, test_code: str) -> dict[str, str]:
