@@ -178,6 +178,7 @@ class Intake:
                 tests=ref.tests,
                 cpu_s=limits.cpu_s if limits else None,
                 memory_mb=limits.memory_mb if limits else None,
+                cpu_multiplier=limits.cpu_multiplier if limits else None,
             )
         return ScoringItem(
             index=index,

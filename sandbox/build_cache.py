@@ -82,10 +82,10 @@ def service_key(language: str, kind: str, source: str, test_code: str | None) ->
 
 
 class BuildCache:
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, max_entry_bytes: int | None = None) -> None:
         self.max_bytes = max_bytes
-        # one build larger than a quarter of the cache would evict most of it: such builds are not kept
-        self.max_entry_bytes = max_bytes // 4
+        # by default a build larger than a quarter of the cache is not kept: it would evict most of it
+        self.max_entry_bytes = max_bytes // 4 if max_entry_bytes is None else max_entry_bytes
         self.stats = BuildCacheStats()
         self._lru: collections.OrderedDict[str, CachedBuild] = collections.OrderedDict()
         self._flights: dict[str, asyncio.Future[CachedBuild | None]] = {}
