@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,7 +100,11 @@ class BuildCache:
         if not self.enabled or not lang.compiled:
             return {}
         if lang.builds_per_test(job.kind):
-            return {"t%d" % i: service_key(lang.name, job.kind, job.source, str(t)) for i, t in enumerate(job.tests)}
+            slots = {"t%d" % i: service_key(lang.name, job.kind, job.source, str(t)) for i, t in enumerate(job.tests)}
+            if lang.combines_asserts and len(job.tests) > 1:  # one build of every test first (the executor's)
+                tests = json.dumps([str(t) for t in job.tests])
+                slots = {"all": service_key(lang.name, "assert-combined", job.source, tests), **slots}
+            return slots
         return {"job": service_key(lang.name, job.kind, job.source, None)}
 
     def get(self, skey: str) -> CachedBuild | None:

@@ -192,7 +192,8 @@ class JobOutcome:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> JobOutcome:
-        builds = d.get("builds") if isinstance(d.get("builds"), dict) else {}
+        raw = d.get("builds")
+        builds: dict[str, Any] = raw if isinstance(raw, dict) else {}
         return cls(
             compile_output=d.get("compile_output") or "",
             tests=[TestOutcome.from_json(t) for t in d.get("tests") or []],

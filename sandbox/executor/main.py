@@ -22,6 +22,7 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .artifacts import build_key, collect, install
@@ -94,12 +95,16 @@ class Executor:
         os.mkdir(jobdir, 0o755)
         compile_output = ""
         outcomes: list[dict[str, Any]] = []
-        # Assert tests of compiled languages build the program together with each test's code: one build per
-        # test (HumanEval-X has one test per problem). Everything else builds once per job.
+        # Assert tests of compiled languages build the program together with each test's code (HumanEval-X has
+        # one test per problem): several tests in one build where the language can (combined), else one build per
+        # test. Everything else builds once per job.
         per_test_build = lang.builds_per_test(kind_name)
         try:
             build = None
-            if not per_test_build:
+            if per_test_build and lang.combines_asserts and len(tests) > 1:
+                build = self.build_combined(lang, job, jobdir, [str(t) for t in tests])
+                per_test_build = build is None
+            elif not per_test_build:
                 build, compile_output = self.build(lang, job, jobdir, "b", None, "job")
                 if build is None:
                     return {
@@ -135,8 +140,30 @@ class Executor:
             "builds": dict(self.job_builds),
         }
 
+    def build_combined(self, lang: Language, job: dict[str, Any], jobdir: str, tests: list[str]) -> Build | None:
+        """Every assert test of the job in one build, or None (then test by test: a combined build that does not
+        compile, say two tests defining the same helper, must not turn into a CE that a build per test avoids)."""
+        source = job.get("source", "")
+        build, _ = self.build(
+            lang,
+            job,
+            jobdir,
+            "ball",
+            None,
+            slot="all",
+            prepare=lambda src, out: lang.prepare_combined(src, out, source, tests),
+        )
+        return build
+
     def build(
-        self, lang: Language, job: dict[str, Any], jobdir: str, name: str, test_code: Any, slot: str = "job"
+        self,
+        lang: Language,
+        job: dict[str, Any],
+        jobdir: str,
+        name: str,
+        test_code: Any,
+        slot: str = "job",
+        prepare: Callable[[str, str], Build] | None = None,
     ) -> tuple[Build | None, str]:
         """Write (and compile, or install from the build cache) the program; (None, message) on a compile error."""
         src_dir = os.path.join(jobdir, name)
@@ -144,7 +171,9 @@ class Executor:
         build_dir = os.path.join(src_dir, "build")
         source = job.get("source", "")
         try:
-            if test_code is None:
+            if prepare is not None:
+                build = prepare(src_dir, build_dir)
+            elif test_code is None:
                 build = lang.prepare(src_dir, build_dir, source)
             else:
                 build = lang.prepare_assert(src_dir, build_dir, source, str(test_code))
@@ -250,6 +279,8 @@ class Executor:
         try:
             nonce = os.urandom(16).hex().encode() if kind.needs_nonce else None
             argv = lang.run_argv(build, self.cfg, kind.name, memory_mb)
+            if argv is not None and build.test_args:
+                argv = argv + build.test_args[i]  # this test's part of a combined build
 
             def harness() -> None:
                 run_python_child(job, test, build.entry)
