@@ -128,6 +128,75 @@ async def test_cache_stays_within_its_bytes(pool) -> None:
     assert (await pool.run(_sum(programs[0], 2, 2))).compiles == 1  # least recent: evicted
 
 
+# Assert tests (HumanEval-X shape) of one job: one build for all of them where the language allows it.
+ASSERTS = {
+    "cpp": (
+        "#include <cstdlib>\nint add(int a, int b) { if (a < 0) std::exit(0); return a + b; }\n",
+        [
+            # both tests define issame: each test is in a namespace of its own
+            "#undef NDEBUG\n#include <assert.h>\nbool issame(int a,int b){return a==b;}\nint main(){assert(issame(add(2,3),5));}\n",
+            "#undef NDEBUG\n#include <assert.h>\nbool issame(int a,int b){return a==b;}\nint main(){assert(issame(add(2,3),6));}\n",
+            "#include <assert.h>\nint main(){ assert(add(-1, 1) == 0); }\n",  # the program exits 0 early: WA
+        ],
+        ["AC", "RE", "WA"],
+    ),
+    "c": (
+        "#include <stdlib.h>\nint add(int a, int b) { if (a < 0) exit(0); return a + b; }\n",
+        [
+            "#include <assert.h>\nint main(void){ assert(add(2, 3) == 5); return 0; }\n",
+            "#include <assert.h>\nint main(void){ assert(add(2, 3) == 6); return 0; }\n",
+            "#include <assert.h>\nint main(void){ assert(add(-1, 1) == 0); return 0; }\n",
+        ],
+        ["AC", "RE", "WA"],
+    ),
+    "rust": (
+        "fn add(a: i32, b: i32) -> i32 { if a < 0 { std::process::exit(0); } a + b }\nfn main() {}\n",
+        [
+            "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() { assert_eq!(add(2, 3), 5); }\n}\n",
+            "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() { assert_eq!(add(2, 3), 6); }\n}\n",
+            "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() { assert_eq!(add(-1, 1), 0); }\n}\n",
+        ],
+        ["AC", "RE", "WA"],
+    ),
+    "go": (
+        'package main\nimport "os"\nfunc Add(a, b int) int { if a < 0 { os.Exit(0) }; return a + b }\n',
+        [
+            'package main\nimport (\n "testing"\n "github.com/stretchr/testify/assert"\n)\n'
+            "func TestAdd(t *testing.T) { assert := assert.New(t); assert.Equal(5, Add(2, 3)) }\n",
+            'package main\nimport (\n "testing"\n "github.com/stretchr/testify/assert"\n)\n'
+            "func TestAdd(t *testing.T) { assert := assert.New(t); assert.Equal(6, Add(2, 3)) }\n",
+            'package main\nimport "testing"\nfunc TestAdd(t *testing.T) { if Add(-1, 1) != 0 { t.Fail() } }\n',
+        ],
+        ["AC", "RE", "RE"],  # os.Exit(0) inside a test fails it (-test.paniconexit0)
+    ),
+}
+
+
+@pytest.mark.parametrize("language", list(ASSERTS))
+async def test_assert_tests_of_one_job_compile_once(pool, language: str) -> None:
+    source, tests, verdicts = ASSERTS[language]
+    limits = Limits(cpu_s=2.0, memory_mb=512)
+    together = await pool.run(RunRequest.assert_based(source, tests, "", language=language, limits=limits))
+    assert together.verdicts == verdicts, together
+    assert (together.compiles, together.cached_builds) == (1, 0)
+    # the same verdicts as each test built on its own
+    alone = [await pool.run(RunRequest.assert_based(source, t, "", language=language, limits=limits)) for t in tests]
+    assert [r.verdicts[0] for r in alone] == verdicts
+    again = await pool.run(RunRequest.assert_based(source, tests, "", language=language, limits=limits))
+    assert (again.verdicts, again.compiles, again.cached_builds) == (verdicts, 0, 1)
+
+
+async def test_tests_that_clash_in_one_build_are_built_one_by_one(pool) -> None:
+    # C has no namespaces: two tests defining the same helper do not compile together, each compiles alone
+    helper = "#include <assert.h>\nstatic int same(int a, int b) { return a == b; }\n"
+    tests = [helper + "int main(void){ assert(same(1 + 1, 2)); return 0; }\n", helper + "int main(void){ return 1; }\n"]
+    r = await pool.run(RunRequest.assert_based("int x;\n", tests, "", language="c", limits=LIMITS))
+    assert r.verdicts == ["AC", "RE"]
+    assert r.compiles == 3  # the combined build, then one per test
+    again = await pool.run(RunRequest.assert_based("int x;\n", tests, "", language="c", limits=LIMITS))
+    assert (again.verdicts, again.compiles, again.cached_builds) == (["AC", "RE"], 0, 3)  # its CE is cached too
+
+
 # ------------------------------------------------------------------------------------------------ the cache alone
 def _entry(key: str, size: int) -> CachedBuild:
     return CachedBuild(key=key, files=({"path": "main", "mode": 0o755, "data": "A" * size},), error=None, size=size)
@@ -154,7 +223,8 @@ def test_slots_follow_the_executors_builds() -> None:
     assert cache.slots(_job("print(1)", language="python")) == {}
     assert list(cache.slots(_job("x", ("1\n", "2\n")))) == ["job"]  # one build for every stdio test
     asserts = cache.slots(_job("x", ("t1", "t2"), kind="assert"))
-    assert list(asserts) == ["t0", "t1"] and asserts["t0"] == service_key("cpp", "assert", "x", "t1")
+    assert list(asserts) == ["all", "t0", "t1"] and asserts["t0"] == service_key("cpp", "assert", "x", "t1")
+    assert list(cache.slots(_job("x", ("t1", "t2"), language="java", kind="assert"))) == ["t0", "t1"]
     assert BuildCache(max_bytes=0).slots(_job("x")) == {}  # off
 
 
