@@ -255,15 +255,16 @@ class Executor:
             stderr_cap=CE_CAP,
             env=env,
         )
-        self.cleaner.kill_all(r.pid)
+        # a process of the compiler's uid still alive could change the build after this: then it is not cached
+        alone = self.cleaner.kill_all(r.pid)
         msg = (r.stderr + r.stdout).decode("utf-8", "replace")[:CE_CAP]
         if r.setup_error:
             return False, "arbiter: cannot start the compiler: " + r.setup_error, False
         if r.killed_wall or r.signal in (signal.SIGXCPU, signal.SIGKILL) or r.cpu_s > limits.cpu_s:
             return False, (msg + "\ncompilation exceeded its time limit").strip(), False
         if r.exit_code != 0:
-            return False, msg or "compilation failed", r.signal is None
-        return True, msg, True
+            return False, msg or "compilation failed", alone and r.signal is None
+        return True, msg, alone
 
     def run_test(
         self, job: dict[str, Any], lang: Language, test: Any, build: Build, jobdir: str, i: int
