@@ -225,6 +225,7 @@ def test_slots_follow_the_executors_builds() -> None:
     asserts = cache.slots(_job("x", ("t1", "t2"), kind="assert"))
     assert list(asserts) == ["all", "t0", "t1"] and asserts["t0"] == service_key("cpp", "assert", "x", "t1")
     assert list(cache.slots(_job("x", ("t1", "t2"), language="java", kind="assert"))) == ["t0", "t1"]
+    assert cache.slots(_job("x", ("t1", "t2"), language="javascript", kind="assert")) == {}  # not compiled
     assert BuildCache(max_bytes=0).slots(_job("x")) == {}  # off
 
 

@@ -78,9 +78,10 @@ class Language:
     compile_processes: ClassVar[int] = 0  # 0: the job's compile limit
 
     def builds_per_test(self, kind: TestKind) -> bool:
-        """Assert tests of a compiled language are built with the test's own code: one build per test (the
-        service's build cache keys them the same way, sandbox/build_cache.py)."""
-        return self.compiled and kind == "assert"
+        """Assert tests are built (or, for a script, written) with the test's own code: one build per test (the
+        service's build cache keys compiled ones the same way, sandbox/build_cache.py). Python's run in the
+        warm interpreter's harness instead."""
+        return kind == "assert"
 
     def prepare(self, src_dir: str, build_dir: str, source: str) -> Build:
         """Write the program for a stdio build."""
