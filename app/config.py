@@ -125,6 +125,13 @@ class SandboxSettings(BaseModel):
         "not listed uses the sandbox's default (java 2, others 1).",
     )
 
+    build_cache_mb: int = Field(
+        _sandbox_default(PoolConfig, "build_cache_bytes") >> 20,
+        ge=0,
+        description="Memory for built programs kept across requests (compiled once per program, toolchain and "
+        "flags; the same program again skips its compiler); 0 turns the build cache off.",
+    )
+
     @model_validator(mode="after")
     def _test_fits_in_container(self) -> SandboxSettings:
         # A test allowed more memory than its container holds is killed by the container's OOM killer, which

@@ -216,6 +216,7 @@ class Intake:
                 tests=ref.tests,
                 cpu_s=limits.cpu_s if limits else None,
                 memory_mb=limits.memory_mb if limits else None,
+                cpu_multiplier=limits.cpu_multiplier if limits else None,
             )
         # Per-item reward settings travel in `extra`; each reward validates the ones it reads.
         extra: dict[str, object] = {"target_language": item.target_language} if item.target_language is not None else {}

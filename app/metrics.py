@@ -164,8 +164,22 @@ class _StateCollector(Collector):
             ("jobs", s.jobs, "Jobs (one program with its tests) run by the sandbox."),
             ("retries", s.retries, "Jobs retried on a fresh worker after a sandbox fault."),
             ("deduplicated", s.deduplicated, "Jobs shared with an identical concurrent job."),
+            ("compiles", s.compiles, "Compiler runs (build-cache misses)."),
+            ("build_cache_hits", s.build_cache_hits, "Builds served from the build cache instead of a compiler."),
+            (
+                "build_cache_shared",
+                s.build_cache_shared,
+                "Builds a job got from a concurrent job's compile of the same program (single flight).",
+            ),
+            ("build_cache_evictions", s.build_cache_evicted, "Built programs dropped to stay within the cache size."),
         ):
             yield CounterMetricFamily(f"arbiter_sandbox_{name}", doc, value=value)
+        yield GaugeMetricFamily(
+            "arbiter_sandbox_build_cache_bytes", "Bytes of built programs held.", value=s.build_cache_bytes
+        )
+        yield GaugeMetricFamily(
+            "arbiter_sandbox_build_cache_entries", "Built programs held.", value=s.build_cache_entries
+        )
 
 
 router = APIRouter()

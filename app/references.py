@@ -62,6 +62,13 @@ CodeTests = IOTests | AssertTests | list[StdioCase]
 class CodeLimits(_Model):
     cpu_s: float | None = Field(None, gt=0, description="CPU seconds per test (the time-out verdict's clock).")
     memory_mb: int | None = Field(None, gt=0, description="Memory per test.")
+    cpu_multiplier: float | None = Field(
+        None,
+        gt=0,
+        le=10,
+        description="Scales cpu_s for this item's language (Codeforces-style, e.g. 2 for a Java item); replaces "
+        "ARBITER_SANDBOX_CPU_MULTIPLIERS and the language's default for this item.",
+    )
 
 
 #: longest gold answer accepted (a whole worked solution fits; the math path is linear in it, see docs/math.md)

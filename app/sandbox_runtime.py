@@ -25,6 +25,7 @@ def pool_config(s: SandboxSettings) -> PoolConfig:
         max_jobs_per_worker=s.jobs_per_worker,
         acquire_timeout_s=s.queue_timeout_s,
         start_timeout_s=s.start_timeout_s,
+        build_cache_bytes=s.build_cache_mb << 20,
     )
 
 

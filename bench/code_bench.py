@@ -4,11 +4,14 @@ subprocess, 2 threads).
 
     .venv/bin/python bench/code_bench.py --backend bwrap [--tests 300] [--workers 2]
     .venv/bin/python bench/code_bench.py --backend all --languages all [--problems 164]
+    .venv/bin/python bench/code_bench.py --backend all --build-cache [--programs 5]
 
 --languages (all, or a comma list): per language, the compile time and per-test overhead of a trivial program and
 HumanEval-X problems/s through the pool, beside `docker run --rm` per program (compile and run in a fresh container
 of the same image) measured in the same run. The sandbox image is ARBITER_SANDBOX_IMAGE (default
 arbiter-sandbox:latest).
+
+--build-cache: a repeated C++ program served from the build cache beside the job that compiled it, same run.
 
 Backends: bwrap, docker, all. Extra rows for a backend (e.g. `docker run --rm` / `docker exec` per test) go into
 EXTRA_ROWS[backend]: a list of (label, callable(n_tests) -> list of per-test seconds).
@@ -282,6 +285,47 @@ async def bench_languages(name: str, langs: list[str], workers: int, n: int, pro
         await pool.close()
 
 
+# A Codeforces-style C++ program (bits/stdc++.h, as most submissions): what GRPO groups resend.
+CF_CPP = (
+    "#include <bits/stdc++.h>\nusing namespace std;\n"
+    "int main(){ios::sync_with_stdio(false);cin.tie(nullptr);int n;if(!(cin>>n))return 0;vector<long long> v(n);"
+    "for(auto&x:v)cin>>x;sort(v.begin(),v.end());map<long long,int> c;for(auto x:v)c[x]++;"
+    'cout<<accumulate(v.begin(),v.end(),0LL)<<" "<<c.size()<<"\\n";}\n'
+)
+
+
+async def bench_build_cache(name: str, workers: int, n: int) -> None:
+    """A repeated C++ program served from the build cache vs the job that compiled it, in the same run (target:
+    the repeat under 5% of the compile). Each program is fresh (a comment makes it new), then sent again with
+    another test, as the next GRPO step or another completion of the group would."""
+    from sandbox import CompileLimits
+    from sandbox.backends.docker import DockerConfig
+
+    image = os.environ.get("ARBITER_SANDBOX_IMAGE") or DockerConfig.image
+    backend = await create_backend(name, docker=DockerConfig(instance="bench", image=image))
+    pool = SandboxPool(backend, PoolConfig(size=workers, compile_limits=CompileLimits(cpu_s=30, wall_s=60)))
+    await pool.start()
+    compiled, cached = [], []
+    try:
+        for i in range(n):
+            src = CF_CPP + f"// program {i}\n"
+            for times, test in ((compiled, "3\n3 1 2\n"), (cached, "4\n5 5 1 2\n")):
+                want = "6 3\n" if times is compiled else "13 3\n"
+                t = time.perf_counter()
+                r = await pool.run(RunRequest.stdio(src, [test], [want], language="cpp"))
+                times.append(time.perf_counter() - t)
+                assert r.all_passed, r
+            assert (r.compiles, r.cached_builds) == (0, 1), r
+        stats = pool.stats()
+    finally:
+        await pool.close()
+    print(f"[{name}] build cache: a repeated C++ program (bits/stdc++.h, one test), medians of {n}")
+    row("first job: compile + one test", compiled)
+    row("repeat: build cache + one test", cached)
+    ratio = statistics.median(cached) / statistics.median(compiled)
+    print(f"  {'repeat / first':<48} {ratio * 100:7.2f} %  (target < 5 %; cache holds {stats.build_cache_bytes} B)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="bwrap", choices=["bwrap", "docker", "all"])
@@ -290,7 +334,12 @@ def main() -> None:
     ap.add_argument("--languages", default=None, help="all, or a comma list: the per-language table only")
     ap.add_argument("--problems", type=int, default=164, help="HumanEval-X problems per language")
     ap.add_argument("--programs", type=int, default=5, help="fresh programs per language for the compile figures")
+    ap.add_argument("--build-cache", action="store_true", help="the build-cache table only (C++, compiled vs cached)")
     a = ap.parse_args()
+    if a.build_cache:
+        for name in ["bwrap", "docker"] if a.backend == "all" else [a.backend]:
+            asyncio.run(bench_build_cache(name, a.workers, a.programs))
+        return
     if a.languages:
         from sandbox import LANGUAGES
 

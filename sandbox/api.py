@@ -31,6 +31,11 @@ class PoolConfig:
     retry_on_fault: bool = True  # retry a job once on a fresh worker after a boundary fault (SE)
     compile_limits: CompileLimits = field(default_factory=CompileLimits)
     output_excerpt_bytes: int = 2048  # first failure's stdout/stderr excerpt in RunResult
+    # Built programs kept across jobs (sandbox/build_cache.py), in bytes held; 0 turns the cache (and the single
+    # flight of compiles) off. How long a job waits for a concurrent job's compile of the same program: None is
+    # compile_limits.wall_s plus a margin.
+    build_cache_bytes: int = 256 << 20
+    build_wait_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,8 @@ class RunResult:
     first_failure: FailureInfo | None = None
     tests: list[TestOutcome] = field(default_factory=list)
     error: str | None = None  # why tests are SE (no worker free, boundary failed twice, ...)
+    compiles: int = 0  # compiler runs this result took (0 for an interpreted language or a cached build)
+    cached_builds: int = 0  # builds served from the build cache instead of the compiler
 
     @property
     def pass_fraction(self) -> float:

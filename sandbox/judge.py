@@ -101,4 +101,6 @@ def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, err
         first_failure=first,
         tests=judged,
         error=error,
+        compiles=outcome.compiles,
+        cached_builds=outcome.cached_builds,
     )

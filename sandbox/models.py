@@ -138,7 +138,7 @@ class Job:
         lang = LANGUAGES[self.language]
         per_test = self.limits.effective_wall_s + 0.5
         compile_s = self.compile_limits.wall_s if lang.compiled else 0.0
-        if self.kind == "assert" and lang.compiled and lang.name != "python":
+        if lang.builds_per_test(self.kind):
             per_test += compile_s  # built with each test's code
         return len(self.tests) * per_test + compile_s + 5.0
 
@@ -179,16 +179,27 @@ class JobOutcome:
     compile_output: str = ""
     tests: list[TestOutcome] = field(default_factory=list)
     dirty: bool = False  # the executor could not clean up: recycle its worker
+    compiles: int = 0  # compiler runs of this job
+    cached_builds: int = 0  # builds served from the build cache (no compiler run)
 
     def to_json(self) -> dict[str, Any]:
-        return {"compile_output": self.compile_output, "tests": [t.to_json() for t in self.tests], "dirty": self.dirty}
+        return {
+            "compile_output": self.compile_output,
+            "tests": [t.to_json() for t in self.tests],
+            "dirty": self.dirty,
+            "builds": {"compiled": self.compiles, "cached": self.cached_builds},
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> JobOutcome:
+        raw = d.get("builds")
+        builds: dict[str, Any] = raw if isinstance(raw, dict) else {}
         return cls(
             compile_output=d.get("compile_output") or "",
             tests=[TestOutcome.from_json(t) for t in d.get("tests") or []],
             dirty=bool(d.get("dirty")),
+            compiles=int(builds.get("compiled") or 0),
+            cached_builds=int(builds.get("cached") or 0),
         )
 
     @classmethod

@@ -12,6 +12,7 @@ from typing import Any
 
 from .api import PoolConfig, RunRequest, RunResult
 from .backends.base import Backend, WorkerTransport
+from .build_cache import BuildCache, BuildPlan
 from .errors import AcquireTimeout, PoolClosed, ProtocolError, SandboxError, WorkerLost, WorkerStartFailed
 from .judge import judge_outcome
 from .models import Job, JobOutcome, Verdict
@@ -34,6 +35,14 @@ class PoolStats:
     retries: int = 0
     deduplicated: int = 0
     unremoved: int = 0  # boundaries whose destruction failed (engine down), to be retried
+    # build cache (sandbox/build_cache.py): compiler runs, builds served from the cache, builds a job got from a
+    # concurrent job's compile, and what the cache holds
+    compiles: int = 0
+    build_cache_hits: int = 0
+    build_cache_shared: int = 0
+    build_cache_entries: int = 0
+    build_cache_bytes: int = 0
+    build_cache_evicted: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,9 @@ class SandboxPool:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._toolchains: dict[str, Toolchain] | None = None
         self._inflight: dict[str, asyncio.Task[tuple[JobOutcome, str | None]]] = {}
+        self.builds = BuildCache(self.config.build_cache_bytes)
+        self._compiles = 0
+        self._cached_builds = 0
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, wait: bool = True) -> None:
@@ -156,6 +168,12 @@ class SandboxPool:
             retries=self._retries,
             deduplicated=self._dedup,
             unremoved=self.backend.unremoved,
+            compiles=self._compiles,
+            build_cache_hits=self._cached_builds,
+            build_cache_shared=self.builds.stats.shared,
+            build_cache_entries=self.builds.stats.entries,
+            build_cache_bytes=self.builds.stats.bytes,
+            build_cache_evicted=self.builds.stats.evicted,
         )
 
     # ------------------------------------------------------------------ workers
@@ -330,12 +348,37 @@ class SandboxPool:
         return await asyncio.shield(task)
 
     async def _execute(self, job: Job) -> tuple[JobOutcome, str | None]:
+        wait_s = self.config.build_wait_s
+        plan = await self.builds.plan(job, job.compile_limits.wall_s + 5.0 if wait_s is None else wait_s)
+        try:
+            return await self._attempts(job, plan)
+        finally:
+            self.builds.finish(plan)
+
+    def _job_frame(self, job: Job, plan: BuildPlan) -> bytes:
+        """The job's frame, with its cached builds. Raises ProtocolError when the job cannot be framed."""
+        body = job.to_json()
+        if plan.slots:
+            body["build_cache"] = {"max_bytes": self.builds.max_entry_bytes, "builds": plan.attach}
+        return encode_frame({"type": "job", "job": body})
+
+    async def _exchange(self, worker: _Worker, frame: bytes, plan: BuildPlan, deadline: float) -> dict[str, Any]:
+        """Send the job's frame, keep the build frames that come before the result."""
+        await worker.transport.send(frame)
+        until = time.monotonic() + deadline
+        while True:
+            reply = await asyncio.wait_for(read_frame(worker.transport), max(0.0, until - time.monotonic()))
+            if reply.get("type") != "build":
+                return reply
+            self.builds.record(plan, reply)
+
+    async def _attempts(self, job: Job, plan: BuildPlan) -> tuple[JobOutcome, str | None]:
         n = len(job.tests)
         deadline = job.protocol_deadline_s + self.config.protocol_margin_s
         attempts = 2 if self.config.retry_on_fault else 1
         reason = "sandbox error"
         try:  # encoded once, before any worker is taken: a job that cannot be framed costs no worker
-            frame = encode_frame({"type": "job", "job": job.to_json()})
+            frame = self._job_frame(job, plan)
         except ProtocolError as e:
             reason = f"the job cannot be sent to the sandbox: {e}"
             return JobOutcome.system_error(n, reason), reason
@@ -348,8 +391,7 @@ class SandboxPool:
                 return JobOutcome.system_error(n, str(e)), str(e)
             healthy = False
             try:
-                await worker.transport.send(frame)
-                reply = await asyncio.wait_for(read_frame(worker.transport), deadline)
+                reply = await self._exchange(worker, frame, plan, deadline)
                 if reply.get("type") == "error":
                     # The executor could not read this job and said so; it is in step and healthy. The same job
                     # would fail the same way on any worker: no retry (a retry must never cost a second worker).
@@ -363,6 +405,8 @@ class SandboxPool:
                     raise ProtocolError(f"executor returned {len(outcome.tests)} outcomes for {n} tests")
                 worker.jobs += 1
                 self._jobs += 1
+                self._compiles += outcome.compiles
+                self._cached_builds += outcome.cached_builds
                 healthy = not outcome.dirty and not any(t.verdict == Verdict.SE for t in outcome.tests)
                 if healthy or attempt == attempts - 1:
                     if not healthy:

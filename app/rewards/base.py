@@ -39,6 +39,7 @@ class CodeReference:
     tests: CodeTests
     cpu_s: float | None = None
     memory_mb: int | None = None
+    cpu_multiplier: float | None = None  # the item's own (reference.limits.cpu_multiplier)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,8 @@ class CodeAccuracy:
         common: dict[str, Any] = {
             "language": reference.language,
             "limits": limits,
-            "cpu_multiplier": s.cpu_multipliers.get(reference.language),
+            # the item's own multiplier, else the setting's for its language, else the sandbox's default
+            "cpu_multiplier": reference.cpu_multiplier or s.cpu_multipliers.get(reference.language),
             "judge": compare,
             "stop_after_failure": stop_after_failure,
         }

@@ -17,17 +17,20 @@ never runs any test (CE for all).
 
 from __future__ import annotations
 
+import binascii
 import os
+import shutil
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from . import zygote
+from .artifacts import build_key, collect, install
 from .cachelinks import CacheSeeder
 from .cleanup import Cleaner
 from .frames import FrameError, Frames
 from .kinds import KINDS
-from .kinds.base import TestKind
 from .languages import LANGUAGES, Build, Language
 from .limits import ChildLimits
 from .process import ProcessRunner
@@ -72,10 +75,12 @@ class Executor:
         self.seeder = CacheSeeder(cfg)
         self.job_counter = 0
         self.dirty = False
+        self.job_builds = {"compiled": 0, "cached": 0}  # this job's compiler runs and builds served from the cache
 
     # ---------------------------------------------------------------- jobs
     def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
         self.job_counter += 1
+        self.job_builds = {"compiled": 0, "cached": 0}
         name = job.get("language", "python")
         kind_name = job.get("kind", "stdio")
         tests = job.get("tests") or []
@@ -91,18 +96,23 @@ class Executor:
         os.mkdir(jobdir, 0o755)
         compile_output = ""
         outcomes: list[dict[str, Any]] = []
-        # Assert tests of compiled languages build the program together with each test's code: one build per
-        # test (HumanEval-X has one test per problem). Everything else builds once per job.
-        per_test_build = kind_name == "assert" and lang.name != "python"
+        # Assert tests of compiled languages build the program together with each test's code (HumanEval-X has
+        # one test per problem): several tests in one build where the language can (combined), else one build per
+        # test. Everything else builds once per job.
+        per_test_build = lang.builds_per_test(kind_name)
         try:
             build = None
-            if not per_test_build:
-                build, compile_output = self.build(lang, job, jobdir, "b", None)
+            if per_test_build and lang.combines_asserts and len(tests) > 1:
+                build = self.build_combined(lang, job, jobdir, [str(t) for t in tests])
+                per_test_build = build is None
+            elif not per_test_build:
+                build, compile_output = self.build(lang, job, jobdir, "b", None, "job")
                 if build is None:
                     return {
                         "compile_output": compile_output,
                         "tests": [constant_outcome(Verdict.CE, compile_output) for _ in tests],
                         "dirty": self.dirty,
+                        "builds": dict(self.job_builds),
                     }
             stop = bool(job.get("stop_after_failure"))
             failed = False
@@ -112,7 +122,7 @@ class Executor:
                     continue
                 test_build = build
                 if per_test_build:
-                    test_build, msg = self.build(lang, job, jobdir, "b%d" % i, test)
+                    test_build, msg = self.build(lang, job, jobdir, "b%d" % i, test, "t%d" % i)
                     compile_output = compile_output or msg
                     if test_build is None:
                         outcomes.append(constant_outcome(Verdict.CE, msg))
@@ -124,32 +134,108 @@ class Executor:
                 failed = stop and out["verdict"] not in (RAN_OK, Verdict.AC)
         finally:
             self.cleaner.rmtree(jobdir)
-        return {"compile_output": compile_output, "tests": outcomes, "dirty": self.dirty}
+        return {
+            "compile_output": compile_output,
+            "tests": outcomes,
+            "dirty": self.dirty,
+            "builds": dict(self.job_builds),
+        }
+
+    def build_combined(self, lang: Language, job: dict[str, Any], jobdir: str, tests: list[str]) -> Build | None:
+        """Every assert test of the job in one build, or None (then test by test: a combined build that does not
+        compile, say two tests defining the same helper, must not turn into a CE that a build per test avoids)."""
+        source = job.get("source", "")
+        build, _ = self.build(
+            lang,
+            job,
+            jobdir,
+            "ball",
+            None,
+            slot="all",
+            prepare=lambda src, out: lang.prepare_combined(src, out, source, tests),
+        )
+        return build
 
     def build(
-        self, lang: Language, job: dict[str, Any], jobdir: str, name: str, test_code: Any
+        self,
+        lang: Language,
+        job: dict[str, Any],
+        jobdir: str,
+        name: str,
+        test_code: Any,
+        slot: str = "job",
+        prepare: Callable[[str, str], Build] | None = None,
     ) -> tuple[Build | None, str]:
-        """Write (and compile) the program; (None, message) on a compile error."""
+        """Write (and compile, or install from the build cache) the program; (None, message) on a compile error."""
         src_dir = os.path.join(jobdir, name)
         os.mkdir(src_dir, 0o755)
         build_dir = os.path.join(src_dir, "build")
-        self.cleaner.mkdir_for_user(build_dir, 0o755)
         source = job.get("source", "")
         try:
-            if test_code is None:
+            if prepare is not None:
+                build = prepare(src_dir, build_dir)
+            elif test_code is None:
                 build = lang.prepare(src_dir, build_dir, source)
             else:
                 build = lang.prepare_assert(src_dir, build_dir, source, str(test_code))
         except ValueError as e:  # the test code lacks what the harness needs (a main, a #[test] fn)
             return None, "arbiter: cannot build the test: %s" % e
         if not lang.compiled:
+            self.cleaner.mkdir_for_user(build_dir, 0o755)
             return build, ""
+        kind = job.get("kind", "stdio")
+        argv, env = lang.compile_argv(build, kind), lang.compile_env(build)
+        cache = job.get("build_cache")
+        key = build_key(lang, kind, build, argv, env) if isinstance(cache, dict) else ""
+        sent = (cache.get("builds") or {}).get(slot) if isinstance(cache, dict) else None
+        if isinstance(sent, dict) and sent.get("key") == key:
+            served = self.serve_cached(build, sent)
+            if served is not None:
+                self.job_builds["cached"] += 1
+                return served
+        self.cleaner.mkdir_for_user(build_dir, 0o755)
         if lang.seed_cache:
             self.seeder.seed(lang.seed_cache, os.path.join(build_dir, lang.cache_name))
-        ok, msg = self.compile(lang, build, job.get("kind", "stdio"), job.get("compile_limits") or {})
+        ok, msg, final = self.compile(lang, build, argv, env, job.get("compile_limits") or {})
+        self.job_builds["compiled"] += 1
+        if isinstance(cache, dict) and final:
+            self.send_build(job, slot, key, lang, build, msg, ok, int(cache.get("max_bytes") or 0))
         return (build if ok else None), msg
 
-    def compile(self, lang: Language, build: Build, kind: TestKind, cl: dict[str, Any]) -> tuple[bool, str]:
+    def serve_cached(self, build: Build, sent: dict[str, Any]) -> tuple[Build | None, str] | None:
+        """Use a build the service sent (its key already checked): its compile error, or its files written into a
+        build directory of the executor's own (programs cannot change them). None: compile instead."""
+        if "error" in sent:
+            return None, str(sent["error"])
+        os.mkdir(build.build_dir, 0o755)
+        try:
+            install(build.build_dir, list(sent.get("files") or ()))
+        except (ValueError, KeyError, TypeError, binascii.Error) as e:
+            sys.stderr.write("executor: ignoring a malformed cached build: %s\n" % e)
+            shutil.rmtree(build.build_dir)
+            return None
+        return build, ""
+
+    def send_build(
+        self, job: dict[str, Any], slot: str, key: str, lang: Language, build: Build, msg: str, ok: bool, cap: int
+    ) -> None:
+        """Report a fresh build to the service before any test runs (see artifacts.py for why then)."""
+        frame: dict[str, Any] = {"type": "build", "id": job.get("id"), "slot": slot, "key": key}
+        if not ok:
+            frame["error"] = msg
+        else:
+            files = collect(build.build_dir, lang.cache_name, cap) if cap > 0 else None
+            if files is None:
+                frame["stored"] = False  # too large to keep: the service stops waiting for it
+            else:
+                frame["files"] = files
+        self.frames.write(frame)
+
+    def compile(
+        self, lang: Language, build: Build, argv: list[str], env: dict[str, str], cl: dict[str, Any]
+    ) -> tuple[bool, str, bool]:
+        """(compiled, the compiler's message, final): final is False when the outcome depends on the moment (a
+        time limit, the compiler not starting), so that it is not cached."""
         memory_mb = int(cl.get("memory_mb", 2048))
         limits = ChildLimits(
             cpu_s=float(cl.get("cpu_s", 20.0)),
@@ -161,24 +247,25 @@ class Executor:
             data_mb=memory_mb if not lang.address_space_limit else 0,
         )
         r = self.runner.run(
-            lang.compile_argv(build, kind),
+            argv,
             cwd=build.build_dir,
             limits=limits,
             stdin_data=b"",
             wall_s=float(cl.get("wall_s", 30.0)),
             max_out=CE_CAP,
             stderr_cap=CE_CAP,
-            env=lang.compile_env(build),
+            env=env,
         )
-        self.cleaner.kill_all(r.pid)
+        # a process of the compiler's uid still alive could change the build after this: then it is not cached
+        alone = self.cleaner.kill_all(r.pid)
         msg = (r.stderr + r.stdout).decode("utf-8", "replace")[:CE_CAP]
         if r.setup_error:
-            return False, "arbiter: cannot start the compiler: " + r.setup_error
+            return False, "arbiter: cannot start the compiler: " + r.setup_error, False
         if r.killed_wall or r.signal in (signal.SIGXCPU, signal.SIGKILL) or r.cpu_s > limits.cpu_s:
-            return False, (msg + "\ncompilation exceeded its time limit").strip()
+            return False, (msg + "\ncompilation exceeded its time limit").strip(), False
         if r.exit_code != 0:
-            return False, msg or "compilation failed"
-        return True, msg
+            return False, msg or "compilation failed", alone and r.signal is None
+        return True, msg, alone
 
     def run_test(
         self, job: dict[str, Any], lang: Language, test: Any, build: Build, jobdir: str, i: int
@@ -194,6 +281,8 @@ class Executor:
         try:
             nonce = os.urandom(16).hex().encode() if kind.needs_nonce else None
             argv = lang.run_argv(build, self.cfg, kind.name, memory_mb)
+            if argv is not None and build.test_args:
+                argv = argv + build.test_args[i]  # this test's part of a combined build
 
             limits = ChildLimits.from_json(
                 lim,

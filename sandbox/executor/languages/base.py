@@ -32,6 +32,8 @@ class Build:
     build_dir: str
     files: list[str] = field(default_factory=list)  # names inside src_dir, the main source first
     entry: str = ""  # what run_argv starts (a binary, a class name, a script path)
+    # a combined assert build (every test of the job in one program): the arguments that select test i
+    test_args: list[list[str]] = field(default_factory=list)
 
     @property
     def main_source(self) -> str:
@@ -55,6 +57,9 @@ class Language:
     install_hint: ClassVar[str]
     #: compiler flags (part of the build cache key)
     flags: ClassVar[tuple[str, ...]] = ()
+    #: files whose identity (real path, size, mtime) keys the build cache besides the program: the compiler and
+    #: what a build reads from the toolchain's installation (empty: the toolchain binary alone)
+    identity_paths: ClassVar[tuple[str, ...]] = ()
     #: apply the memory limit as RLIMIT_AS; False for runtimes that reserve far more address space than they use
     #: (the JVM, Go, V8): they get RLIMIT_DATA (committed writable memory) plus their own flags instead
     address_space_limit: ClassVar[bool] = True
@@ -73,6 +78,12 @@ class Language:
     #: the compiler runs many threads / processes (counted by RLIMIT_NPROC)
     compile_processes: ClassVar[int] = 0  # 0: the job's compile limit
 
+    def builds_per_test(self, kind: TestKind) -> bool:
+        """Assert tests are built (or, for a script, written) with the test's own code: one build per test (the
+        service's build cache keys compiled ones the same way, sandbox/build_cache.py). Python's run in the
+        warm interpreter's harness instead."""
+        return kind == "assert"
+
     def prepare(self, src_dir: str, build_dir: str, source: str) -> Build:
         """Write the program for a stdio build."""
         return self._write(src_dir, build_dir, {self.source_name: source}, entry=os.path.join(build_dir, "main"))
@@ -85,6 +96,21 @@ class Language:
         return self._write(
             src_dir, build_dir, self.assert_sources(source, test_code), entry=os.path.join(build_dir, "main")
         )
+
+    #: several assert tests of one job can be built as one program (combined_sources), each test then selected
+    #: by its arguments; when that program does not compile (two tests define the same helper, say) the executor
+    #: builds test by test instead, so a combined build never changes a verdict
+    combines_asserts: ClassVar[bool] = False
+
+    def combined_sources(self, source: str, tests: list[str]) -> tuple[dict[str, str], list[list[str]]]:
+        """(files, arguments per test) of one build holding every test of the job."""
+        raise NotImplementedError(f"{self.name} builds assert tests one by one")
+
+    def prepare_combined(self, src_dir: str, build_dir: str, source: str, tests: list[str]) -> Build:
+        files, args = self.combined_sources(source, tests)
+        build = self._write(src_dir, build_dir, files, entry=os.path.join(build_dir, "main"))
+        build.test_args = args
+        return build
 
     @staticmethod
     def _write(src_dir: str, build_dir: str, files: dict[str, str], entry: str) -> Build:
@@ -109,6 +135,44 @@ class Language:
 
     def compile_env(self, build: Build) -> dict[str, str]:
         return {"TMPDIR": build.build_dir, "HOME": build.build_dir}
+
+
+C_REPORT = (
+    "    if (rc == 0) {\n"
+    "        char nonce[64];\n"
+    "        ssize_t n = read(4, nonce, sizeof nonce);\n"
+    '        if (n > 0 && write(3, "{\\"ok\\":true,\\"nonce\\":\\"", 20) == 20 && write(3, nonce, (size_t)n) == n)\n'
+    '            rc = write(3, "\\"}", 2) == 2 ? 0 : 1;\n'
+    "    }\n"
+    "    return rc;\n"
+    "}\n"
+)
+
+
+def c_family_combined(source: str, tests: list[str], namespaces: bool) -> tuple[str, list[list[str]]]:
+    """Every test of a job in one C / C++ program: each test's main renamed (C++: inside a namespace of its own,
+    with the test's preprocessor lines ahead of it, so that tests may define the same helpers), and a main of ours
+    that runs the test its first argument names and reports the nonce when that test returned 0."""
+    parts, calls = [], []
+    for i, test in enumerate(tests):
+        if namespaces:
+            lines = test.splitlines()
+            directives = "\n".join(line for line in lines if line.lstrip().startswith("#"))
+            body = "\n".join("" if line.lstrip().startswith("#") else line for line in lines)
+            renamed = rename_main(body, "__arbiter_test_main")
+            parts.append("%s\nnamespace __arbiter_t%d {\n%s\n}\n" % (directives, i, renamed))
+            calls.append("        case %d: rc = __arbiter_t%d::__arbiter_test_main(); break;\n" % (i, i))
+        else:
+            parts.append(rename_main(test, "__arbiter_test_main_%d" % i) + "\n")
+            calls.append("        case %d: rc = __arbiter_test_main_%d(); break;\n" % (i, i))
+    program = (
+        "#include <unistd.h>\n" + source + "\n" + "".join(parts) + "int main(int argc, char **argv) {\n"
+        "    int rc = 2, which = -1;\n"
+        "    if (argc > 1)\n"
+        "        for (const char *p = argv[1]; *p >= '0' && *p <= '9'; ++p) which = (which < 0 ? 0 : which * 10) + (*p - '0');\n"
+        "    switch (which) {\n" + "".join(calls) + "        default: return 2;\n    }\n" + C_REPORT
+    )
+    return program, [[str(i)] for i in range(len(tests))]
 
 
 def c_family_assert(source: str, test_code: str, extra_headers: str = "") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..kinds.base import TestKind
-from .base import Build, Language, c_family_assert
+from .base import Build, Language, c_family_assert, c_family_combined
 
 
 class Cpp(Language):
@@ -24,3 +24,9 @@ class Cpp(Language):
 
     def assert_sources(self, source: str, test_code: str) -> dict[str, str]:
         return {self.source_name: c_family_assert(source, test_code)}
+
+    combines_asserts = True
+
+    def combined_sources(self, source: str, tests: list[str]) -> tuple[dict[str, str], list[list[str]]]:
+        program, args = c_family_combined(source, tests, namespaces=True)
+        return {self.source_name: program}, args

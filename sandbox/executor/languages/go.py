@@ -37,6 +37,7 @@ _PACKAGE = re.compile(r"^\s*package\s+\w+\s*;?\s*")
 _IMPORT_BLOCK = re.compile(r"^\s*import\s*\((.*?)\)\s*", re.S)
 _IMPORT_ONE = re.compile(r"^\s*import\s+((?:[\w.]+\s+)?\"[^\"]*\")\s*;?\s*")
 _COMMENT_LINE = re.compile(r"^\s*//[^\n]*\n")
+_TEST_FUNC = re.compile(r"\bfunc\s+(Test\w*)\s*\(")
 
 
 def split_imports(code: str) -> tuple[list[str], str]:
@@ -71,6 +72,12 @@ class Go(Language):
     # testify and its dependencies compiled once (the image's build, or the bwrap backend's first start):
     # without it every job's empty cache recompiles them (~15 s of CPU)
     seed_cache = "/opt/arbiter/gocache"
+    # the standard library and testify are compiled into every binary: their installation keys the build cache
+    identity_paths = (
+        "/usr/bin/go",
+        "/usr/lib/go/VERSION",
+        "/usr/share/gocode/src/github.com/stretchr/testify/assert/assertions.go",
+    )
     cache_name = ".gocache"
 
     def assert_sources(self, source: str, test_code: str) -> dict[str, str]:
@@ -81,6 +88,29 @@ class Go(Language):
         specs = list(dict.fromkeys(test_imports + prog_imports))
         header = "package main\n\nimport (\n" + "".join("\t%s\n" % spec for spec in specs) + ")\n\n"
         return {"main_test.go": header + prog_rest + "\n" + test_rest, "arbiter_main_test.go": TEST_MAIN}
+
+    # every test's functions renamed with the test's index (TestX -> TestX_arbiter3) in one test binary, each test
+    # run with -test.run selecting its own; helpers two tests both define make that build fail (then one by one)
+    combines_asserts = True
+
+    def combined_sources(self, source: str, tests: list[str]) -> tuple[dict[str, str], list[list[str]]]:
+        prog_imports, prog_rest = split_imports(source)
+        specs: list[str] = []
+        rests, args = [], []
+        for i, test_code in enumerate(tests):
+            imports, rest = split_imports(test_code)
+            specs += imports
+            rests.append(_TEST_FUNC.sub(r"func \g<1>_arbiter%d(" % i, rest))
+            args.append(["-test.run", "^Test.*_arbiter%d$" % i])
+        header = (
+            "package main\n\nimport (\n" + "".join("\t%s\n" % s for s in dict.fromkeys(specs + prog_imports)) + ")\n\n"
+        )
+        return {"main_test.go": header + prog_rest + "\n" + "\n".join(rests), "arbiter_main_test.go": TEST_MAIN}, args
+
+    def prepare_combined(self, src_dir: str, build_dir: str, source: str, tests: list[str]) -> Build:
+        build = super().prepare_combined(src_dir, build_dir, source, tests)
+        build.entry = os.path.join(build_dir, "main.test")
+        return build
 
     def prepare_assert(self, src_dir: str, build_dir: str, source: str, test_code: str) -> Build:
         files = self.assert_sources(source, test_code)

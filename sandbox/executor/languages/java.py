@@ -15,7 +15,7 @@ import re
 
 from ..kinds.base import TestKind
 from ..settings import Settings
-from .base import NONCE_PATH, REPORT_PATH, Build, Language
+from .base import NONCE_PATH, REPORT_PATH, Build, Language, matching_brace
 
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _PUBLIC_CLASS = re.compile(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+([A-Za-z_$][\w$]*)")
@@ -52,8 +52,17 @@ def main_class(source: str) -> tuple[str, str]:
     runs = None
     m = _MAIN.search(text)
     if m is not None:
-        declared = [c.group(1) for c in _CLASS.finditer(text, 0, m.start())]
-        runs = declared[-1] if declared else None
+        # the classes whose bodies enclose main, outermost first: main belongs to the innermost one, which the
+        # JVM names Outer$Inner when it is nested (a helper class declared before main is not one of them)
+        enclosing = []
+        for c in _CLASS.finditer(text, 0, m.start()):
+            body = text.find("{", c.end())
+            try:
+                if 0 <= body < m.start() and matching_brace(text, body) > m.start():
+                    enclosing.append(c.group(1))
+            except ValueError:  # unbalanced: javac will say so
+                pass
+        runs = "$".join(enclosing) if enclosing else None
     stem = public.group(1) if public else (runs or "Main")
     return stem, runs or stem
 

@@ -26,6 +26,9 @@ class Python(Language):
         build.entry = os.path.join(src_dir, self.source_name)
         return build
 
+    def builds_per_test(self, kind: TestKind) -> bool:
+        return False  # check(candidate) runs in the in-process harness (pyharness.py)
+
     def run_argv(self, build: Build, cfg: Settings, kind: TestKind, memory_mb: int) -> list[str] | None:
         # call and assert tests need the in-process harness; stdio tests may exec a fresh interpreter
         if cfg.python_mode == "exec" and kind == "stdio":
