@@ -31,7 +31,6 @@ A false positive teaches the policy to cheat, so every doubt resolves to "not eq
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from typing import Literal
 import sympy
 
 from app.math.choices import choice_letter
+from app.math.limits import MAX_ANSWER_CHARS
 from app.math.normalize import normalize
 from app.math.parse import (
     Alternatives,
@@ -57,8 +57,10 @@ from app.math.parse import (
     Union,
     Unparsed,
     Value,
+    as_interval,
     parse_answer,
     split_top,
+    to_sympy,
 )
 from app.math.reference import named_values, reference_answer, state_values
 
@@ -71,7 +73,8 @@ class VerifyConfig:
 
     decimal_rule: Literal["written_precision", "exact"] = "written_precision"
     min_significant_digits: int = 3
-    max_answer_chars: int = 1000
+    #: predictions longer than this are wrong without a parse (limits.py says why it is what it is)
+    max_answer_chars: int = MAX_ANSWER_CHARS
     percent_as_fraction: bool = False
     rel_tol: float = 0.0
     integer_only: bool = False
@@ -300,7 +303,7 @@ def _eq(a: Value, b: Value, cfg: VerifyConfig) -> str | None:
                 return m
         return None
     if isinstance(a, (Number, Expr)) and isinstance(b, (Number, Expr)):
-        return _scalar_eq(a, b, cfg)
+        return scalar_eq(a, b, cfg)
     if isinstance(a, Choice) and isinstance(b, Choice):
         return "choice" if a.letter == b.letter else None
     if isinstance(a, Text) or isinstance(b, Text):
@@ -366,13 +369,8 @@ def _stated_by_chain(c: Chain, cfg: VerifyConfig) -> Value | None:
 
 
 def _interval_of(v: Value) -> Interval | Set | None:
-    if isinstance(v, Interval):
-        return v
-    if isinstance(v, Tuple) and len(v.items) == 2:
-        return Interval(v.items[0], v.items[1], False, False)  # (a, b) also reads as an open interval
-    if isinstance(v, Set):
-        return v
-    return None
+    v = as_interval(v)
+    return v if isinstance(v, (Interval, Set)) else None
 
 
 def _matrix_rows(v: Value) -> tuple[tuple[Value, ...], ...] | None:
@@ -411,10 +409,6 @@ def _set_eq(xs: Sequence[Value], ys: Sequence[Value], cfg: VerifyConfig) -> bool
 # ---------------------------------------------------------------------------------------------- scalars
 
 
-def _to_sympy(v: Number | Expr) -> sympy.Basic:
-    return v.to_sympy() if isinstance(v, Number) else v.expr
-
-
 def _sig_digits(n: Number) -> int:
     assert n.decimals is not None
     q = abs(n.value) * Fraction(10) ** n.decimals
@@ -437,7 +431,7 @@ def _decimal_matches(d: Number, exact: Fraction | sympy.Basic, cfg: VerifyConfig
 
 
 def _within_tolerance(a: Number | Expr, b: Number | Expr, rel_tol: float) -> bool:
-    xa, xb = _to_sympy(a), _to_sympy(b)
+    xa, xb = to_sympy(a), to_sympy(b)
     if xa.free_symbols or xb.free_symbols:
         return False
     va, vb = sympy.N(xa, 30), sympy.N(xb, 30)
@@ -446,7 +440,9 @@ def _within_tolerance(a: Number | Expr, b: Number | Expr, rel_tol: float) -> boo
     return bool(abs(va - vb) <= rel_tol * max(abs(va), abs(vb)))
 
 
-def _scalar_eq(a: Number | Expr, b: Number | Expr, cfg: VerifyConfig) -> str | None:
+def scalar_eq(a: Number | Expr, b: Number | Expr, cfg: VerifyConfig) -> str | None:
+    """The method that shows two scalars equal ("numeric" / "symbolic"), or None; the worker pool's fast path
+    calls it on two plain Numbers, which costs Fraction arithmetic only."""
     method = _scalar_eq_strict(a, b, cfg)
     if method is None and cfg.rel_tol > 0 and _within_tolerance(a, b, cfg.rel_tol):
         return "numeric"
@@ -462,13 +458,12 @@ def _scalar_eq_strict(a: Number | Expr, b: Number | Expr, cfg: VerifyConfig) -> 
         d, x = (a, b) if a.decimals is not None else (b, a)
         return "numeric" if _decimal_matches(d, x.value, cfg) else None
     if isinstance(a, Number) and a.decimals is not None:
-        return "numeric" if _decimal_matches(a, _to_sympy(b), cfg) else None
+        return "numeric" if _decimal_matches(a, to_sympy(b), cfg) else None
     if isinstance(b, Number) and b.decimals is not None:
-        return "numeric" if _decimal_matches(b, _to_sympy(a), cfg) else None
-    return "symbolic" if _sym_equal(_to_sympy(a), _to_sympy(b)) else None
+        return "numeric" if _decimal_matches(b, to_sympy(a), cfg) else None
+    return "symbolic" if _sym_equal(to_sympy(a), to_sympy(b)) else None
 
 
-_RNG = random.Random(20240531)
 _POINTS = [sympy.Rational(37, 100), sympy.Rational(129, 100), sympy.Rational(-271, 100), sympy.Rational(53, 10)]
 
 
@@ -519,8 +514,8 @@ def _relation_eq(a: Relation, b: Relation) -> bool:
         return False
     if not all(isinstance(v, (Number, Expr)) for v in (a.lhs, a.rhs, b.lhs, b.rhs)):
         return False
-    da = _to_sympy(a.lhs) - _to_sympy(a.rhs)  # type: ignore[arg-type]
-    db = _to_sympy(b.lhs) - _to_sympy(b.rhs)  # type: ignore[arg-type]
+    da = to_sympy(a.lhs) - to_sympy(a.rhs)  # type: ignore[arg-type]
+    db = to_sympy(b.lhs) - to_sympy(b.rhs)  # type: ignore[arg-type]
     if _sym_equal(da, db):
         return True
     if a.op in ("=", "!=") and _sym_equal(da, -db):

@@ -25,11 +25,10 @@ import re
 from dataclasses import dataclass
 
 from app.math.braces import brace_partners
+from app.math.limits import MARKER_WINDOW_CHARS, MAX_ANSWER_CHARS, MAX_WHOLE_CHARS
 from app.math.normalize import normalize
+from app.math.words import has_prose
 
-MAX_ANSWER_CHARS = 2000
-#: the whole completion is taken as the answer only when it is this short (and has no prose)
-MAX_WHOLE_CHARS = 200
 #: boxes kept as candidates of a "several boxes" answer
 MAX_CANDIDATES = 16
 
@@ -55,52 +54,6 @@ _LINE_MARKER = re.compile(
 _NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?")
 _HEDGE_OR = re.compile(r"(?:\s|\}|^)(?:or|\\text\{\s*or\s*\}|\\lor|\\vee)(?:\s|\\|\{|$)")
 _LETTERS = re.compile(r"^\(?([A-E])\)?(?:\s*,\s*\(?([A-E])\)?)+$")
-# a word of prose: 3+ letters not preceded by a backslash (commands) or another letter
-_PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
-_MATH_WORDS = frozenset(
-    [
-        "sin",
-        "cos",
-        "tan",
-        "cot",
-        "sec",
-        "csc",
-        "log",
-        "exp",
-        "sqrt",
-        "max",
-        "min",
-        "gcd",
-        "lcm",
-        "det",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "mod",
-        "pi",
-        "frac",
-        "dfrac",
-        "tfrac",
-        "cdot",
-        "times",
-        "infty",
-        "text",
-        "left",
-        "right",
-        "boxed",
-        # environment names: \begin{pmatrix} .. \end{pmatrix}
-        "pmatrix",
-        "bmatrix",
-        "vmatrix",
-        "matrix",
-        "smallmatrix",
-        "array",
-        "cases",
-    ]
-)
 # characters that glue a number to an expression around it: then the number is part of it, not the answer
 _GLUE_BEFORE = frozenset("+-*/^_=({[\\|<>!")
 _GLUE_AFTER = frozenset("+-*/^_=)}]\\|<>!(")
@@ -125,7 +78,8 @@ def _boxed_all(text: str) -> list[str]:
                 found.append(text[i + 1 : close].strip())
         elif m.end() < len(text) and text[m.end()] == " ":
             # \boxed 5 : one token up to white space or a math delimiter
-            tok = re.match(r"[^\s$]+", text[i : i + MAX_ANSWER_CHARS])
+            # one character past the limit: an overlong token is refused whole, never cut to a shorter answer
+            tok = re.match(r"[^\s$]+", text[i : i + MAX_ANSWER_CHARS + 1])
             if tok:
                 found.append(tok.group(0).rstrip(".,"))
     return [f for f in found if f]
@@ -204,14 +158,9 @@ def _finish(answer: str, source: str) -> Extraction:
     return Extraction(answer, source, None)
 
 
-def has_prose(text: str) -> bool:
-    """A word of three or more letters that is not a LaTeX command or a function name."""
-    return any(w.group(0).lower() not in _MATH_WORDS for w in _PROSE_WORD.finditer(text))
-
-
 def _after_marker(text: str, start: int) -> str | None:
     """The answer written after a marker ending at text[start]: its first math span, else its first sentence."""
-    rest = text[start : start + 4 * MAX_ANSWER_CHARS]
+    rest = text[start : start + MARKER_WINDOW_CHARS]
     line = rest.split("\n", 1)[0].strip()
     if not line and "\n" in rest:
         line = rest.split("\n", 2)[1].strip()

@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 
 from app.math.braces import brace_partners
+from app.math.limits import NORMALIZE_CACHE_CHARS
 
 _UNIT_WORDS = (
     # length, area, volume, mass, time, money, angles, counting nouns that MATH answers carry
@@ -153,15 +154,11 @@ def _strip_outer_braces(s: str) -> str:
     return s[lo : hi + 1]
 
 
-#: answers up to this long are cached (4096 entries): memory stays bounded whatever the input
-_CACHED_CHARS = 1000
-
-
 def normalize(answer: str, *, keep_lhs: bool = False) -> str:
     """Normalize a final answer (already extracted) to a canonical string. `keep_lhs` keeps a leading `y =`
     (compare.py retries with it against a gold that is an equation). Short answers are cached: golds repeat
     across a GRPO group and verification normalizes the same strings several times."""
-    if len(answer) <= _CACHED_CHARS:
+    if len(answer) <= NORMALIZE_CACHE_CHARS:  # 4096 entries of bounded length: bounded memory
         return _normalize_cached(answer, keep_lhs)
     return _normalize(answer, keep_lhs)
 

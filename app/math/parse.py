@@ -19,6 +19,7 @@ from functools import lru_cache
 import sympy
 
 from app.math.latex import IMAGINARY_SYMBOLS, LatexParseError, latex_to_sympy
+from app.math.words import has_non_math_words
 
 
 class Value:
@@ -103,8 +104,6 @@ class Unparsed(Value):
     reason: str = ""
 
 
-STRUCTURED = (Number, Expr, Tuple, Set, Interval, Union, Matrix, Relation, Chain, Choice, Text, Alternatives)
-
 _OPEN = "([{"
 _CLOSE = ")]}"
 _INT = re.compile(r"-?\d+")
@@ -118,42 +117,7 @@ _MIXED = re.compile(r"(-?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
 _SCI = re.compile(r"(-?\d+(?:\.\d+)?)(?:(?:\\times|\\cdot|\*)\s?10\^(?:\{(-?\d+)\}|(\d))|[eE]([-+]?\d+))")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _CHOICE = re.compile(r"\(([A-Z])\)|([A-Z])")
-_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _TEXTY = re.compile(r"[A-Za-z0-9 ,.'\-]+")
-_KNOWN_WORDS = frozenset(
-    [
-        "sin",
-        "cos",
-        "tan",
-        "cot",
-        "sec",
-        "csc",
-        "log",
-        "exp",
-        "sqrt",
-        "max",
-        "min",
-        "gcd",
-        "lcm",
-        "det",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "mod",
-        "deg",
-        "dots",
-        "pi",
-        # matrix environments inside arithmetic (`2\\begin{pmatrix}..\\end{pmatrix}`): latex2sympy2 evaluates them
-        "begin",
-        "end",
-        "pmatrix",
-        "bmatrix",
-        "matrix",
-    ]
-)
 _REL = re.compile(r"\\leq|\\geq|\\neq|\\lt|\\gt|<=|>=|!=|<|>|=")
 _REL_NAME = {
     "\\leq": "<=",
@@ -169,7 +133,6 @@ _REL_NAME = {
     "=": "=",
 }
 _MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix|array|smallmatrix)\}(.*)\\end\{\1\}", re.S)
-_X = sympy.Symbol("x")
 
 
 def _depth_scan(s: str):
@@ -291,7 +254,7 @@ def _parse(s: str, depth: int) -> Value:
         nested = _nested_list_matrix(s, depth)
         if nested is not None:
             return nested
-    if _WORD.search(s) and any(w.lower() not in _KNOWN_WORDS for w in _WORD.findall(s)):
+    if has_non_math_words(s):
         if _TEXTY.fullmatch(s):
             return Text(" ".join(s.casefold().replace(",", " , ").split()).replace(" ,", ","))
         raise _Fail("words mixed with math")
@@ -314,7 +277,7 @@ def _parse(s: str, depth: int) -> Value:
         for v in values:
             if not isinstance(v, (Interval, Set, Tuple)):
                 raise _Fail("a union of something other than intervals")
-        return Union(tuple(_as_interval(v) for v in values))
+        return Union(tuple(as_interval(v) for v in values))
 
     rels = _top_relations(s)
     if rels:
@@ -382,7 +345,8 @@ def _set_of(parts: list[str], depth: int) -> Set:
     return Set(tuple(items))
 
 
-def _as_interval(v: Value) -> Value:
+def as_interval(v: Value) -> Value:
+    """`(a, b)` also reads as the open interval; any other value is itself."""
     if isinstance(v, Tuple) and len(v.items) == 2:
         return Interval(v.items[0], v.items[1], False, False)
     return v
@@ -450,7 +414,7 @@ def _linear_interval(lhs: Value, op: str, rhs: Value) -> Interval | None:
     """`-x > -1` is `x < 1`: a linear inequality in one variable, solved (the sign of the factor flips it)."""
     if not isinstance(lhs, (Number, Expr)) or not isinstance(rhs, (Number, Expr)):
         return None
-    d = _sym(lhs) - _sym(rhs)
+    d = to_sympy(lhs) - to_sympy(rhs)
     syms = d.free_symbols
     if len(syms) != 1:
         return None
@@ -467,7 +431,8 @@ def _linear_interval(lhs: Value, op: str, rhs: Value) -> Interval | None:
     return Interval(_NINF, root, False, closed) if less else Interval(root, _INF, closed, False)
 
 
-def _sym(v: Number | Expr) -> sympy.Basic:
+def to_sympy(v: Number | Expr) -> sympy.Basic:
+    """The sympy value of a scalar (a Number becomes an exact Rational)."""
     return v.to_sympy() if isinstance(v, Number) else v.expr
 
 
@@ -477,7 +442,8 @@ def _number(s: str) -> Number:
     return Number(Fraction(int(s)))
 
 
-def _fast_number(s: str) -> Number | None:
+def fast_number(s: str) -> Number | None:
+    """A plain number (integer, decimal, `\\frac{a}{b}`, `a/b`, mixed, scientific) without sympy, else None."""
     if _INT.fullmatch(s):
         return Number(Fraction(int(s)))
     if _DEC.fullmatch(s):
@@ -516,7 +482,7 @@ def _fast_number(s: str) -> Number | None:
 
 
 def _leaf(s: str) -> Value:
-    num = _fast_number(s)
+    num = fast_number(s)
     if num is not None:
         return num
     if _MIXED.fullmatch(s):

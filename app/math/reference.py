@@ -16,6 +16,7 @@ import re
 
 from app.math.braces import brace_partners
 from app.math.parse import split_top
+from app.math.words import has_words
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _GOLD_OR = re.compile(r"\s+(?:or|and)\s+|\s*(?<!\\);\s*")
@@ -51,13 +52,9 @@ def reference_answer(gold: str) -> str:
             gold = distinct[-1] if len(distinct) == 1 or len(distinct) > MAX_GOLD_BOXES else ", ".join(distinct)
     if (" or " in gold or " and " in gold or ";" in gold) and "\\text" not in gold:
         parts = [p for p in _GOLD_OR.split(gold) if p.strip()]
-        if len(parts) > 1 and all(not _has_prose_letters(p) for p in parts):
+        if len(parts) > 1 and all(not has_words(p) for p in parts):
             gold = ", ".join(p.strip() for p in parts)
     return gold
-
-
-def _has_prose_letters(s: str) -> bool:
-    return bool(re.search(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}", s))
 
 
 def is_constant(s: str) -> bool:

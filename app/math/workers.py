@@ -28,17 +28,17 @@ import struct
 import sys
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 
-from app.math.compare import DEFAULT_CONFIG, Verdict, VerifyConfig, verify, verify_candidates
+from app.math.compare import DEFAULT_CONFIG, Verdict, VerifyConfig, scalar_eq, verify, verify_candidates
+from app.math.limits import FAST_PATH_CHARS
+from app.math.normalize import normalize
+from app.math.parse import fast_number
 
 log = logging.getLogger("arbiter.math.workers")
 
 _HDR = struct.Struct(">I")
 _MAX_CHUNK = 64
-#: the parent answers only short pairs itself (microseconds each, and its normalize cache stays small)
-_FAST_CHARS = 1000
 #: (golds, prediction, config); a tuple prediction is the candidates of several different boxes
 Key = tuple[tuple[str, ...], str | tuple[str, ...], VerifyConfig]
 
@@ -132,58 +132,49 @@ class _Proc:
 
 
 @dataclass
-class PoolStats:
+class MathPoolStats:
+    """Counters of a MathWorkerPool since it started (app/metrics.py exports them); sandbox.PoolStats is the
+    sandbox pool's, a different pool."""
+
     cache_hits: int = 0
     cache_misses: int = 0
     dedup_hits: int = 0
     fast_path: int = 0
-    verified: int = 0
     timeouts: int = 0
     errors: int = 0
     worker_restarts: int = 0
     recycled: int = 0
-    extra: dict = field(default_factory=dict)
-
-
-@lru_cache(maxsize=8192)
-def _norm(s: str) -> str:
-    from app.math.normalize import normalize
-
-    return normalize(s)
 
 
 def _fast_verdict(key: Key) -> Verdict | None:
     """Decide in the parent when it costs microseconds: equal normalized strings, or two plain numbers."""
-    from app.math.compare import _scalar_eq
-    from app.math.parse import _fast_number
-
     golds, pred, config = key
     if isinstance(pred, tuple) or len(pred) > config.max_answer_chars or not golds:
         return None
-    if len(pred) > _FAST_CHARS or any(len(g) > _FAST_CHARS for g in golds):
+    if len(pred) > FAST_PATH_CHARS or any(len(g) > FAST_PATH_CHARS for g in golds):
         return None  # a long gold (a whole solution, nested braces) is normalized in a worker, under the deadline
     if config.choices or config.integer_only or config.rel_tol or config.percent_as_fraction:
         return None  # per-item options change what equal means: the worker decides
-    pn = _norm(pred)
+    pn = normalize(pred)
     if not pn:
         return None
     numbers = True
     for g in golds:
-        gn = _norm(g)
+        gn = normalize(g)
         if gn == pn:
             return Verdict(True, "string", gn, pn)
-    pnum = _fast_number(pn)
+    pnum = fast_number(pn)
     if pnum is None:
         return None
     for g in golds:
-        gnum = _fast_number(_norm(g))
+        gnum = fast_number(normalize(g))
         if gnum is None:
             numbers = False
             continue
-        if _scalar_eq(gnum, pnum, config):
-            return Verdict(True, "numeric", _norm(g), pn)
+        if scalar_eq(gnum, pnum, config):
+            return Verdict(True, "numeric", normalize(g), pn)
     if numbers:
-        return Verdict(False, "numeric", _norm(golds[0]), pn, "not equivalent")
+        return Verdict(False, "numeric", normalize(golds[0]), pn, "not equivalent")
     return None
 
 
@@ -209,7 +200,7 @@ class MathWorkerPool:
         self.timeout_s = timeout_s
         self.cache_size = cache_size
         self.max_chunk = max_chunk
-        self.stats = PoolStats()
+        self.stats = MathPoolStats()
         self._cache: OrderedDict[Key, Verdict] = OrderedDict()
         self._inflight: dict[Key, asyncio.Future] = {}
         self._queue: deque[list[_Item]] = deque()
@@ -218,27 +209,6 @@ class MathWorkerPool:
         self._procs: list[_Proc | None] = []
         self._closed = False
         self._started = False
-
-    # counters as plain ints, for metrics
-    @property
-    def cache_hits(self) -> int:
-        return self.stats.cache_hits
-
-    @property
-    def cache_misses(self) -> int:
-        return self.stats.cache_misses
-
-    @property
-    def dedup_hits(self) -> int:
-        return self.stats.dedup_hits
-
-    @property
-    def timeouts(self) -> int:
-        return self.stats.timeouts
-
-    @property
-    def worker_restarts(self) -> int:
-        return self.stats.worker_restarts
 
     @property
     def cache_len(self) -> int:
@@ -364,11 +334,9 @@ class MathWorkerPool:
             self._cache.popitem(last=False)
 
     def _resolve(self, item: _Item, verdict: Verdict) -> None:
-        if verdict.status == "ok":
-            self.stats.verified += 1
-        elif verdict.status == "timeout":
+        if verdict.status == "timeout":
             self.stats.timeouts += 1
-        else:
+        elif verdict.status != "ok":
             self.stats.errors += 1
         self._remember(item.key, verdict)
         self._inflight.pop(item.key, None)
@@ -534,4 +502,4 @@ def _failed(status: str, reason: str) -> Verdict:
     return Verdict(False, "none", None, None, reason, status=status)
 
 
-__all__ = ["MathWorkerPool", "PoolStats"]
+__all__ = ["MathPoolStats", "MathWorkerPool"]

@@ -38,7 +38,7 @@ async def test_power_tower_times_out_within_deadline_and_pool_recovers(pool):
     assert elapsed < TIMEOUT + 0.5
     out = await pool.verify_many([("x^2", r"x \cdot x"), ("2", "3")])
     assert [(v.status, v.correct) for v in out] == [("ok", True), ("ok", False)]
-    assert pool.timeouts == 1
+    assert pool.stats.timeouts == 1
 
 
 async def test_timeout_mid_chunk_keeps_the_rest(pool):
@@ -76,32 +76,32 @@ async def test_identical_pairs_are_verified_once(pool):
     pairs = [("x+1", "1+x")] * 10 + [("x+2", "2+x")] * 5
     out = await pool.verify_many(pairs)
     assert all(v.correct for v in out)
-    assert pool.dedup_hits == 13
-    assert pool.cache_misses == 2
+    assert pool.stats.dedup_hits == 13
+    assert pool.stats.cache_misses == 2
 
 
 async def test_cache_serves_repeats_across_calls(pool):
     await pool.verify_many([("x+1", "1+x"), (r"\frac12", "0.5")])
-    hits = pool.cache_hits
+    hits = pool.stats.cache_hits
     out = await pool.verify_many([("x+1", "1+x"), (r"\frac12", "0.5")])
     assert all(v.correct for v in out)
-    assert pool.cache_hits == hits + 2
+    assert pool.stats.cache_hits == hits + 2
     # a different config is a different key
     await pool.verify_many([("x+1", "1+x")], VerifyConfig(min_significant_digits=5))
-    assert pool.cache_hits == hits + 2
+    assert pool.stats.cache_hits == hits + 2
 
 
 async def test_cache_is_bounded():
     async with MathWorkerPool(workers=1, timeout_s=5, cache_size=3) as p:
         await p.verify_many([(str(i), str(i)) for i in range(10)])
         assert p.cache_len == 3
-        assert isinstance(p.cache_hits, int) and isinstance(p.cache_misses, int)
+        assert isinstance(p.stats.cache_hits, int) and isinstance(p.stats.cache_misses, int)
 
 
 async def test_timeouts_are_not_cached(pool):
     await pool.verify_many([("5", TOWER)])
     [v] = await pool.verify_many([("5", TOWER)])
-    assert v.status == "timeout" and pool.timeouts == 2
+    assert v.status == "timeout" and pool.stats.timeouts == 2
 
 
 async def test_worker_killed_from_outside_is_replaced(pool):
@@ -117,4 +117,4 @@ async def test_concurrent_calls_share_in_flight_work(pool):
         pool.verify_many([("x^2+2x+1", "(x+1)^2")]), pool.verify_many([("x^2+2x+1", "(x+1)^2")])
     )
     assert a[0].correct and b[0].correct
-    assert pool.cache_misses == 1
+    assert pool.stats.cache_misses == 1
