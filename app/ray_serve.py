@@ -36,6 +36,7 @@ from app.api.schemas import ScoreRequest
 from app.batch_split import plan_parts
 from app.config import Settings
 from app.main import create_app
+from app.services import Services
 
 log = logging.getLogger("arbiter.ray")
 
@@ -283,12 +284,12 @@ class ArbiterReplica:
 
     async def check_health(self) -> None:
         """Serve's health check is the engine's readiness: a replica whose engine cannot score is restarted."""
-        services = self._app.state.services if self._app is not None else None
+        services: Services | None = self._app.state.services if self._app is not None else None
         if services is None:
             raise RuntimeError("the scoring engine is not running")
-        readiness = services.readiness()
-        if not readiness.ready:
-            raise RuntimeError(f"the scoring engine is not ready: {readiness.sandbox.get('reason')}")
+        ready, _math, sandbox = services.readiness()
+        if not ready:
+            raise RuntimeError(f"the scoring engine is not ready: {sandbox.get('reason')}")
 
 
 def build(args: dict[str, Any]) -> serve.Application:

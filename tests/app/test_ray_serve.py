@@ -77,24 +77,27 @@ def cluster() -> Iterator[tuple[Cluster, Any, str]]:
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     worker = cluster.add_node(num_cpus=1)
     ray.init(address=cluster.address)
-    port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    env = {"ARBITER_MATH_WORKERS": "1", "ARBITER_SANDBOX_WORKERS": "1", "ARBITER_LOG_LEVEL": "warning"}
-    deployment = ArbiterReplica.options(  # type: ignore[attr-defined]
-        num_replicas=2,
-        autoscaling_config=None,
-        ray_actor_options={"num_cpus": 1, "runtime_env": {"env_vars": env}},
-        health_check_period_s=2,
-        graceful_shutdown_timeout_s=10,
-    )
-    deploy(deployment, 2)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        yield cluster, worker, url
+    try:  # the cluster goes down even when the deployment fails: a cluster left running would be joined by later tests
+        port = free_port()
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        env = {"ARBITER_MATH_WORKERS": "1", "ARBITER_SANDBOX_WORKERS": "1", "ARBITER_LOG_LEVEL": "warning"}
+        deployment = ArbiterReplica.options(  # type: ignore[attr-defined]
+            num_replicas=2,
+            autoscaling_config=None,
+            ray_actor_options={"num_cpus": 1, "runtime_env": {"env_vars": env}},
+            health_check_period_s=2,
+            graceful_shutdown_timeout_s=10,
+        )
+        deploy(deployment, 2)
+        yield cluster, worker, url_of(port)
     finally:
         serve.shutdown()
         ray.shutdown()
         cluster.shutdown()
+
+
+def url_of(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
 
 
 def replica_nodes(response: httpx.Response) -> set[str]:

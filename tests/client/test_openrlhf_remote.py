@@ -64,7 +64,7 @@ async def test_openrlhf_http_remote_rm_against_get_reward(arbiter_url: str, toke
     # It keeps the one-query response's lists as they come.
     assert (right["reward"], right["scores"]) == ([2.0], [1.0])
     assert (wrong["reward"], wrong["scores"]) == ([1.0], [0.0])
-    assert right["extra_logs"] == {"format": [1.0], "accuracy": [1.0]}
+    assert right["extra_logs"] == {"format": [1.0], "accuracy": [1.0], "judged": [1.0]}
 
 
 async def test_openrlhf_file_reward_func_of_the_installed_adapter(

@@ -194,7 +194,8 @@ def run_ray(config: Any, batch: Any) -> tuple[torch.Tensor, dict[str, list[Any]]
     from verl.experimental.reward_loop.reward_loop import RewardLoopManager
 
     env = {k: v for k, v in os.environ.items() if k.startswith("ARBITER_") or k.startswith("HF_")}
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
+    # address="local": a new cluster of its own, never one another test (or a trainer) left running on this host
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
     try:
         manager = RewardLoopManager(config)
         start = time.perf_counter()
