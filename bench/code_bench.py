@@ -152,12 +152,70 @@ async def bench_backend(name: str, n: int, workers: int, programs) -> None:
         await pool.close()
 
 
+# ------------------------------------------------------------------------------------------------ assert harness
+# The out-of-process assert harness (issue 13) against the in-process one it replaced: the executor package of
+# ASSERT_BASELINE_COMMIT, exported from git, run by the same bwrap backend in the same run.
+ASSERT_BASELINE_COMMIT = "fee7eda"
+SQUARE = "def square(x):\n    return x * x\n"
+SQUARE_CHECK = "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(3) == 9\n"
+
+
+def _export_executor(commit: str, dest: str) -> str:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    archive = subprocess.run(
+        ["git", "-C", root, "archive", commit, "sandbox/executor"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
+    return os.path.join(dest, "sandbox", "executor")
+
+
+async def _assert_rows(label: str, workers: int, n: int, programs) -> None:
+    from sandbox.backends.bwrap import BwrapBackend
+
+    pool = SandboxPool(BwrapBackend(), PoolConfig(size=workers))
+    await pool.start()
+    try:
+        lat = []
+        for _ in range(n):
+            t = time.perf_counter()
+            r = await pool.run(RunRequest.assert_based(SQUARE, SQUARE_CHECK, "square"))
+            lat.append(time.perf_counter() - t)
+            assert r.verdicts == ["AC"], r
+        row(f"{label}: 1 assert test per job (sequential)", lat)
+        dt, ok = await pool_humaneval(pool, programs)
+        print(
+            f"  {label + f': HumanEval, {workers} workers':<48} {len(programs) / dt:7.1f} problems/s   "
+            f"({dt:.2f}s, {ok}/{len(programs)} canonical solutions pass)"
+        )
+    finally:
+        await pool.close()
+
+
+def bench_assert_harness(n: int, workers: int, programs) -> None:
+    """Per-test cost of assert tests: in-process harness (baseline commit) vs the out-of-process one, bwrap."""
+    import sandbox.backends.bwrap as bwrap
+
+    print(f"[assert harness, bwrap: in-process ({ASSERT_BASELINE_COMMIT}) vs out-of-process (this tree)]")
+    here = bwrap.EXECUTOR_DIR
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            bwrap.EXECUTOR_DIR = type(here)(_export_executor(ASSERT_BASELINE_COMMIT, d))
+            asyncio.run(_assert_rows("in-process harness (before)", workers, n, programs))
+        finally:
+            bwrap.EXECUTOR_DIR = here
+    asyncio.run(_assert_rows("out-of-process harness (now)", workers, n, programs))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="bwrap", choices=["bwrap", "docker", "all"])
     ap.add_argument("--tests", type=int, default=300, help="trivial tests per row")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only", choices=["all", "assert"], default="all", help="assert: the assert-harness rows only")
     a = ap.parse_args()
+    if a.only == "assert":
+        bench_assert_harness(min(a.tests, 100), a.workers, humaneval_programs())
+        return
     programs = humaneval_programs()
     print(f"Per-test overhead of `{TRIVIAL}` and HumanEval ({len(programs)} problems); {os.cpu_count()} cores")
     print("[baseline, no isolation]")

@@ -134,6 +134,9 @@ class RunResult:
     first_failure: FailureInfo | None = None
     tests: list[TestOutcome] = field(default_factory=list)
     error: str | None = None  # why tests are SE (no worker free, boundary failed twice, ...)
+    # the reference's tests cannot run (assert test code that does not compile, defines no check): the item is an
+    # error, never a wrong answer of the program
+    reference_error: str | None = None
 
     @property
     def pass_fraction(self) -> float:

@@ -89,6 +89,7 @@ def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, err
         ),
         None,
     )
+    reference_error = next((t.reference_error for t in judged if t.reference_error), None)
     if error is None and Verdict.SE in verdicts:
         error = next((t.stderr for t in judged if t.verdict == Verdict.SE), "") or "sandbox error"
     return RunResult(
@@ -101,4 +102,5 @@ def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, err
         first_failure=first,
         tests=judged,
         error=error,
+        reference_error=reference_error,
     )

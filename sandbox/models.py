@@ -157,6 +157,9 @@ class TestOutcome:
     stderr: str = ""
     return_value: Any = None
     truncated: bool = False
+    # the test itself could not run (assert test code that does not compile, defines no check): the item's
+    # error, never the program's wrong answer
+    reference_error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

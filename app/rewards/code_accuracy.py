@@ -69,6 +69,9 @@ class CodeAccuracy:
             result = await self._sandbox.run(request)
         except SandboxUnavailable as exc:
             return Component.failed("sandbox_unavailable", str(exc))
+        if result.reference_error is not None:
+            # The reference cannot be run: blaming the program would teach it nothing true.
+            return Component.failed("error", f"reference: {result.reference_error}")
         details = _details(result)
         if result.system_error:
             # The boundary failed even after the pool's retry on a fresh worker: not the program's fault, so

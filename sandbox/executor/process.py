@@ -37,11 +37,14 @@ class ProcessRunner:
         harness: Callable[[], None] | None = None,
         result_pipe: bool = False,
         nonce: bytes | None = None,
+        extra_fds: dict[int, int] | None = None,
     ) -> Finished:
         """Fork a child (exec argv, or call harness() in the child when argv is None) and supervise it.
 
         result_pipe: the child's fd 3 is a pipe whose contents come back as Finished.result (harness reports).
-        nonce: written to a pipe on the child's fd 4 (the assert harness echoes it on fd 3 after the test's end)."""
+        nonce: written to a pipe on the child's fd 4 (the assert harness echoes it on fd 3 after the test's end).
+        extra_fds: {child fd: our fd} handed to the child; ours are closed here after the fork (the child owns them,
+        so that a peer reading them sees end of file when the child is gone)."""
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -53,6 +56,8 @@ class ProcessRunner:
         if nonce is not None:
             non_r, non_w = os.pipe()
             fds[4] = non_r
+        handed = list((extra_fds or {}).values())
+        fds.update(extra_fds or {})
         # fds must not collide with targets during dup2: move sources above 10
         fds = {t: (os.dup(s) if s < 10 else s) for t, s in fds.items()}
         # setup-status pipe (close-on-exec, like subprocess): data on it means the sandbox failed to start the
@@ -93,6 +98,11 @@ class ProcessRunner:
             except OSError:
                 pass
         os.close(e_w)
+        for fd in set(handed) - set(fds.values()):  # sources >= 10 were not dup'ed: closed just above
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         if non_w is not None and nonce is not None:
             os.write(non_w, nonce)
             os.close(non_w)

@@ -16,6 +16,8 @@ class Kind:
     result_pipe: ClassVar[bool] = False
     #: a fresh nonce per test on the child's fd 4, echoed in the report after the test's own end
     needs_nonce: ClassVar[bool] = False
+    #: the kind runs its tests itself (run(executor, job, test, src, cwd) -> (outcome, pgid)), not as one process
+    own_run: ClassVar[bool] = False
 
     def stdin(self, test: Any) -> bytes:
         return b""
