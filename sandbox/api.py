@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from .compare import JudgeMode
+from .compare import COMPARATORS, Comparator, JudgeMode
 from .models import LANGUAGES, TEST_KINDS, CompileLimits, Job, LanguageName, Limits, TestKind, TestOutcome, Verdict
 
 
@@ -30,6 +30,16 @@ class PoolConfig:
     retry_on_fault: bool = True  # retry a job once on a fresh worker after a boundary fault (SE)
     compile_limits: CompileLimits = field(default_factory=CompileLimits)
     output_excerpt_bytes: int = 2048  # first failure's stdout/stderr excerpt in RunResult
+
+
+@dataclass(frozen=True)
+class CheckerProgram:
+    """A custom checker (special judge) in the testlib convention: `checker input output answer`, exit 0 AC,
+    1 WA, 2 presentation error, a score in [0, 1] as the first token of stdout for partial credit. It runs in the
+    sandbox in its own process (judge's uid), never in the program's (sandbox/executor/checker.py)."""
+
+    language: Literal["python", "cpp"]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,9 @@ class RunRequest:
     # see WA of stdio / call tests): the rest are SKIP, not passed. For all-or-nothing scoring, where the result
     # cannot change, it saves the time-outs of a looping program on every later test.
     stop_after_failure: bool = False
+    # how stdio outputs are judged: a built-in comparator (compare.py; None: `judge` decides, tolerant =
+    # whitespace) or a checker program (the expected answers then enter the sandbox, for the checker only)
+    checker: Comparator | CheckerProgram | None = None
 
     @classmethod
     def stdio(cls, source: str, inputs: Sequence[str], outputs: Sequence[str], **kw: Any) -> RunRequest:
@@ -100,6 +113,16 @@ class RunRequest:
             raise ValueError("stdio inputs must be strings")
         if self.judge not in ("tolerant", "exact"):
             raise ValueError("judge must be 'tolerant' or 'exact'")
+        if isinstance(self.checker, Comparator):
+            if self.checker.type not in COMPARATORS:
+                raise ValueError(f"checker type must be one of {', '.join(COMPARATORS)}, not {self.checker.type!r}")
+            if not (self.checker.abs_tol >= 0 and self.checker.rel_tol >= 0):
+                raise ValueError("checker tolerances must be >= 0")
+        if isinstance(self.checker, CheckerProgram):
+            if self.kind != "stdio":
+                raise ValueError("a checker program judges stdin/stdout tests only")
+            if self.checker.language not in ("python", "cpp"):
+                raise ValueError("checker language must be python or cpp")
 
     def to_job(self, compile_limits: CompileLimits | None = None) -> Job:
         return Job(
@@ -112,6 +135,12 @@ class RunRequest:
             limits=self.limits,
             compile_limits=compile_limits or CompileLimits(),
             stop_after_failure=self.stop_after_failure,
+            checker=(
+                {"language": self.checker.language, "source": self.checker.source}
+                if isinstance(self.checker, CheckerProgram)
+                else None
+            ),
+            answers=tuple(self.expected or ()) if isinstance(self.checker, CheckerProgram) else None,
         )
 
 

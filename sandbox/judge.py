@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-from .api import FailureInfo, RunRequest, RunResult
-from .compare import compare_output, compare_values
+from .api import CheckerProgram, FailureInfo, RunRequest, RunResult
+from .compare import Comparator, compare_output, compare_values
 from .models import RAN_OK, JobOutcome, TestKind, TestOutcome, Verdict
 
 
@@ -30,6 +30,10 @@ class StdioGrader(Grader):
 
     def grade(self, req: RunRequest, i: int, t: TestOutcome) -> Verdict:
         assert req.expected is not None  # RunRequest.validate
+        if isinstance(req.checker, CheckerProgram):
+            return Verdict.SE  # the checker program decides inside the sandbox: a bare OK means it never ran
+        if isinstance(req.checker, Comparator):
+            return Verdict.AC if req.checker.matches(t.stdout, req.expected[i]) else Verdict.WA
         return Verdict.AC if compare_output(t.stdout, req.expected[i], req.judge) else Verdict.WA
 
 
@@ -68,8 +72,8 @@ def _verdict(req: RunRequest, i: int, t: TestOutcome) -> Verdict:
         return GRADERS[req.kind].grade(req, i, t)
     if v == Verdict.SKIP and not req.stop_after_failure:
         return Verdict.SE  # the executor skips tests only when asked to
-    if v == Verdict.AC and req.kind != "assert":
-        return Verdict.SE  # only the assert harness may claim AC inside the sandbox
+    if v == Verdict.AC and req.kind != "assert" and not isinstance(req.checker, CheckerProgram):
+        return Verdict.SE  # only the assert harness and a checker program may claim AC inside the sandbox
     return Verdict(v)
 
 

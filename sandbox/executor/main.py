@@ -22,6 +22,7 @@ import signal
 import sys
 from typing import Any
 
+from .checker import Checker
 from .cleanup import Cleaner
 from .frames import Frames
 from .kinds import KINDS
@@ -89,6 +90,11 @@ class Executor:
                         "tests": [constant_outcome(Verdict.CE, compile_output) for _ in tests],
                         "dirty": self.dirty,
                     }
+            checker = None
+            if job.get("checker"):
+                checker = Checker(self.cfg, job["checker"], jobdir)
+                checker.prepare(job.get("compile_limits") or {})
+            answers = job.get("answers") or []
             stop = bool(job.get("stop_after_failure"))
             failed = False
             for i, test in enumerate(tests):
@@ -96,6 +102,9 @@ class Executor:
                     outcomes.append(constant_outcome(Verdict.SKIP, "not run: an earlier test failed"))
                     continue
                 out = self.run_test(job, lang, test, src, build_dir, jobdir, i)
+                if checker is not None and out["verdict"] == RAN_OK and i < len(answers):
+                    # the program and everything it started are gone (run_test's cleanup) before the checker runs
+                    out = checker.check(out, str(test), str(answers[i]), i)
                 outcomes.append(out)
                 failed = stop and out["verdict"] not in (RAN_OK, Verdict.AC)
         finally:
@@ -226,6 +235,15 @@ class Executor:
                 self.frames.write({"type": "error", "message": "unknown frame type %r" % t})
 
 
+def _undumpable() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = Settings(sys.argv[1:] if argv is None else argv)
     # Keep the protocol on private fds; fd 1 goes to stderr so stray prints cannot corrupt the stream.
@@ -243,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         os.makedirs(cfg.workroot, exist_ok=True)
     except OSError:
         pass  # the backend made it (read-only parent): the mkdir of the first job says if not
+    if not cfg.switch_user:
+        # one uid for the executor and the programs: make the executor (which holds jobs' expected answers and
+        # test code) undumpable, so that programs can neither ptrace it nor read its memory through /proc
+        _undumpable()
     preload()
     ex = Executor(cfg, Frames(rfd, wfd))
     try:
