@@ -27,11 +27,18 @@ def _convert(index: int, item: ScoreItem, tags: TagConfig) -> ScoringItem:
         reference = MathReference(answers=answers)
     elif task == "code" and ref.tests is not None:
         limits = ref.limits
+        if ref.interactor is not None:
+            raise InvalidRequest(
+                f"items.{index}.reference.interactor: interactive problems are not supported yet; "
+                "give stdin/stdout tests with a checker instead"
+            )
         reference = CodeReference(
             language=ref.language,
             tests=ref.tests,
             cpu_s=limits.cpu_s if limits else None,
             memory_mb=limits.memory_mb if limits else None,
+            checker=ref.checker,
+            subtasks=ref.subtasks,
         )
     return ScoringItem(
         index=index,

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.code_formats import BuiltinChecker, DatasetTests, Interactor, ProgramChecker, Subtask
+
 Language = Literal["python", "cpp"]
 
 
@@ -57,8 +59,15 @@ class Reference(_Model):
 
     answer: str | list[str] | None = Field(None, description="Gold answer, or a list of acceptable ones.")
     language: Language = "python"
-    tests: IOTests | AssertTests | list[StdioCase] | None = None
+    tests: IOTests | AssertTests | list[StdioCase] | DatasetTests | None = None
     limits: CodeLimits | None = None
+    checker: BuiltinChecker | ProgramChecker | None = Field(
+        None, description="How stdin/stdout outputs are judged (default whitespace); see docs/code.md."
+    )
+    interactor: Interactor | None = Field(None, description="Makes the tests interactive (not supported yet: 422).")
+    subtasks: list[Subtask] | None = Field(
+        None, description="IOI-style subtasks: the score is the share of points of the subtasks whose tests all pass."
+    )
 
     @field_validator("answer")
     @classmethod

@@ -38,6 +38,9 @@ class CodeReference:
     tests: Any
     cpu_s: float | None = None
     memory_mb: int | None = None
+    #: reference.checker (app/code_formats.py BuiltinChecker | ProgramChecker) and reference.subtasks
+    checker: Any = None
+    subtasks: Any = None
 
 
 @dataclass(frozen=True, slots=True)
