@@ -71,6 +71,9 @@ class RunRequest:
     # how stdio outputs are judged: a built-in comparator (compare.py; None: `judge` decides, tolerant =
     # whitespace) or a checker program (the expected answers then enter the sandbox, for the checker only)
     checker: Comparator | CheckerProgram | None = None
+    # interactive tests: an interactor program (same shape as a checker program) talks with the program through
+    # its stdin/stdout and decides AC / WA (sandbox/executor/interactor.py); expected outputs are not used
+    interactor: CheckerProgram | None = None
 
     @classmethod
     def stdio(cls, source: str, inputs: Sequence[str], outputs: Sequence[str], **kw: Any) -> RunRequest:
@@ -103,7 +106,10 @@ class RunRequest:
         if self.kind not in lang.kinds:
             runs = ", ".join(k for k in TEST_KINDS if k in lang.kinds)
             raise ValueError(f"{self.language} programs run {runs} tests, not {self.kind}")
-        if self.kind in ("stdio", "call") and (self.expected is None or len(self.expected) != len(self.inputs)):
+        if self.interactor is not None:
+            if self.kind != "stdio" or self.checker is not None:
+                raise ValueError("an interactor judges stdin/stdout tests, without a checker")
+        elif self.kind in ("stdio", "call") and (self.expected is None or len(self.expected) != len(self.inputs)):
             raise ValueError("expected must have one entry per input")
         if self.kind == "call" and not self.fn_name:
             raise ValueError("call-based tests need fn_name")
@@ -141,6 +147,9 @@ class RunRequest:
                 else None
             ),
             answers=tuple(self.expected or ()) if isinstance(self.checker, CheckerProgram) else None,
+            interactor=(
+                {"language": self.interactor.language, "source": self.interactor.source} if self.interactor else None
+            ),
         )
 
 

@@ -30,8 +30,8 @@ class StdioGrader(Grader):
 
     def grade(self, req: RunRequest, i: int, t: TestOutcome) -> Verdict:
         assert req.expected is not None  # RunRequest.validate
-        if isinstance(req.checker, CheckerProgram):
-            return Verdict.SE  # the checker program decides inside the sandbox: a bare OK means it never ran
+        if isinstance(req.checker, CheckerProgram) or req.interactor is not None:
+            return Verdict.SE  # the checker / interactor decides inside the sandbox: a bare OK means it never ran
         if isinstance(req.checker, Comparator):
             return Verdict.AC if req.checker.matches(t.stdout, req.expected[i]) else Verdict.WA
         return Verdict.AC if compare_output(t.stdout, req.expected[i], req.judge) else Verdict.WA
@@ -72,7 +72,8 @@ def _verdict(req: RunRequest, i: int, t: TestOutcome) -> Verdict:
         return GRADERS[req.kind].grade(req, i, t)
     if v == Verdict.SKIP and not req.stop_after_failure:
         return Verdict.SE  # the executor skips tests only when asked to
-    if v == Verdict.AC and req.kind != "assert" and not isinstance(req.checker, CheckerProgram):
+    judged_inside = req.kind == "assert" or isinstance(req.checker, CheckerProgram) or req.interactor is not None
+    if v == Verdict.AC and not judged_inside:
         return Verdict.SE  # only the assert harness and a checker program may claim AC inside the sandbox
     return Verdict(v)
 

@@ -99,9 +99,12 @@ class Job:
     # under the judge's uid and needs the expected answers, which then (and only then) enter the sandbox
     checker: dict[str, str] | None = None
     answers: tuple[str, ...] | None = None
+    # an interactor program {"language", "source"}: connected to the program's stdin/stdout (stdio tests)
+    interactor: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "interactor": self.interactor,
             "checker": self.checker,
             "answers": list(self.answers) if self.answers is not None else None,
             "id": self.id,
@@ -130,6 +133,7 @@ class Job:
             id=d.get("id"),
             stop_after_failure=bool(d.get("stop_after_failure")),
             checker=d.get("checker"),
+            interactor=d.get("interactor"),
             answers=tuple(d["answers"]) if d.get("answers") is not None else None,
         )
 
@@ -146,6 +150,7 @@ class Job:
         per_test = self.limits.effective_wall_s + 0.5 + (2.5 if self.kind == "assert" else 0.0)  # harness grace
         compile_s = self.compile_limits.wall_s if LANGUAGES[self.language].compiled else 0.0
         checker_s = (30.0 + 20.0 * len(self.tests)) if self.checker else 0.0  # checker compile + runs
+        checker_s += (30.0 + 2.5 * len(self.tests)) if self.interactor else 0.0  # interactor compile + grace
         return len(self.tests) * per_test + compile_s + checker_s + 5.0
 
 

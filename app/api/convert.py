@@ -27,11 +27,8 @@ def _convert(index: int, item: ScoreItem, tags: TagConfig) -> ScoringItem:
         reference = MathReference(answers=answers)
     elif task == "code" and ref.tests is not None:
         limits = ref.limits
-        if ref.interactor is not None:
-            raise InvalidRequest(
-                f"items.{index}.reference.interactor: interactive problems are not supported yet; "
-                "give stdin/stdout tests with a checker instead"
-            )
+        if ref.interactor is not None and ref.checker is not None:
+            raise InvalidRequest(f"items.{index}.reference: give an interactor or a checker, not both")
         reference = CodeReference(
             language=ref.language,
             tests=ref.tests,
@@ -39,6 +36,7 @@ def _convert(index: int, item: ScoreItem, tags: TagConfig) -> ScoringItem:
             memory_mb=limits.memory_mb if limits else None,
             checker=ref.checker,
             subtasks=ref.subtasks,
+            interactor=ref.interactor,
         )
     return ScoringItem(
         index=index,

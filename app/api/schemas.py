@@ -64,7 +64,9 @@ class Reference(_Model):
     checker: BuiltinChecker | ProgramChecker | None = Field(
         None, description="How stdin/stdout outputs are judged (default whitespace); see docs/code.md."
     )
-    interactor: Interactor | None = Field(None, description="Makes the tests interactive (not supported yet: 422).")
+    interactor: Interactor | None = Field(
+        None, description="Makes the tests interactive: the interactor talks with the program (docs/code.md)."
+    )
     subtasks: list[Subtask] | None = Field(
         None, description="IOI-style subtasks: the score is the share of points of the subtasks whose tests all pass."
     )

@@ -41,6 +41,7 @@ class CodeReference:
     #: reference.checker (app/code_formats.py BuiltinChecker | ProgramChecker) and reference.subtasks
     checker: Any = None
     subtasks: Any = None
+    interactor: Any = None  # reference.interactor (app/code_formats.py Interactor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,6 +143,19 @@ class CodeAccuracy:
             "stop_after_failure": stop_after_failure,
         }
         checker = _checker(reference.checker)
+        if reference.interactor is not None:
+            # interactive: each test's input goes to the interactor (its input file); outputs are not used
+            if isinstance(tests, DatasetTests) and tests.normalized().kind == "stdio":
+                raw = list(tests.normalized().inputs)
+            elif isinstance(tests, IOTests) and not tests.fn_name:
+                raw = list(tests.inputs)
+            elif isinstance(tests, list):
+                raw = [case.input for case in tests]
+            else:
+                raise TestsFormatError("interactive tests are stdin/stdout tests (inputs for the interactor)")
+            inputs = tuple(_text(i, "input", value) for i, value in enumerate(raw))
+            interactor = CheckerProgram(reference.interactor.language, reference.interactor.source)
+            return RunRequest(source, kind="stdio", inputs=inputs, interactor=interactor, **common)
         if isinstance(tests, DatasetTests):
             norm = tests.normalized()
             if norm.nbytes > s.max_test_bytes:

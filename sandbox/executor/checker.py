@@ -33,21 +33,23 @@ class _AsJudge:
 
 
 class Checker:
+    what = "checker"
+
     def __init__(self, cfg: Settings, spec: dict[str, Any], jobdir: str) -> None:
         self.cfg = cfg
         self.language = str(spec.get("language") or "python")
         if self.language not in SOURCE_NAMES:
-            raise ValueError("checker language must be python or cpp, not %r" % self.language)
+            raise ValueError("%s language must be python or cpp, not %r" % (self.what, self.language))
         self.judge = _AsJudge(cfg)
         self.runner = ProcessRunner(self.judge)  # type: ignore[arg-type]
-        self.dir = os.path.join(jobdir, "judge")
+        self.dir = os.path.join(jobdir, "judge-" + self.what)
         Cleaner(self.judge).mkdir_for_user(self.dir, 0o700)  # type: ignore[arg-type]
-        self.source = os.path.join(self.dir, SOURCE_NAMES[self.language])
+        self.source = os.path.join(self.dir, SOURCE_NAMES[self.language].replace("checker", self.what))
         with open(self.source, "w", encoding="utf-8") as f:
             f.write(str(spec.get("source") or ""))
         if cfg.switch_user:
             os.chown(self.source, cfg.judge_uid, cfg.judge_uid)
-        self.argv = [cfg.python, self.source] if self.language == "python" else [os.path.join(self.dir, "checker")]
+        self.argv = [cfg.python, self.source] if self.language == "python" else [os.path.join(self.dir, self.what)]
         self.error: str | None = None
 
     def prepare(self, compile_limits: dict[str, Any]) -> None:
@@ -70,7 +72,9 @@ class Checker:
             stderr_cap=CHECKER_OUTPUT_CAP,
         )
         if r.exit_code != 0:
-            self.error = "the checker does not compile: " + (r.stderr + r.stdout).decode("utf-8", "replace")[-2000:]
+            self.error = (
+                "the %s does not compile: " % self.what + (r.stderr + r.stdout).decode("utf-8", "replace")[-2000:]
+            )
 
     def check(self, outcome: dict[str, Any], test_input: str, answer: str, index: int) -> dict[str, Any]:
         """Judge one test that ran to completion: sets verdict AC / WA (and score), or reference_error."""

@@ -25,6 +25,7 @@ from typing import Any
 from .checker import Checker
 from .cleanup import Cleaner
 from .frames import Frames
+from .interactor import Dialogue, Interactor
 from .kinds import KINDS
 from .languages import LANGUAGES, Language
 from .limits import ChildLimits
@@ -59,6 +60,7 @@ class Executor:
         self.cleaner = Cleaner(cfg)
         self.job_counter = 0
         self.dirty = False
+        self.interactor: Interactor | None = None  # the current job's, if it is interactive
 
     # ---------------------------------------------------------------- jobs
     def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +90,17 @@ class Executor:
                     return {
                         "compile_output": compile_output,
                         "tests": [constant_outcome(Verdict.CE, compile_output) for _ in tests],
+                        "dirty": self.dirty,
+                    }
+            self.interactor = None
+            if job.get("interactor"):
+                self.interactor = Interactor(self.cfg, job["interactor"], jobdir)
+                self.interactor.prepare(job.get("compile_limits") or {})
+                if self.interactor.error is not None:
+                    err = self.interactor.error
+                    return {
+                        "compile_output": compile_output,
+                        "tests": [dict(constant_outcome(Verdict.WA, err), reference_error=err) for _ in tests],
                         "dirty": self.dirty,
                     }
             checker = None
@@ -161,17 +174,22 @@ class Executor:
             def harness() -> None:
                 run_python_child(job, test, src)
 
+            dialogue: Dialogue | None = None
+            if self.interactor is not None and kind.name == "stdio":
+                dialogue = self.interactor.start(str(test), i)
+
             r = self.runner.run(
                 argv,
                 cwd=cwd,
                 limits=ChildLimits.from_json(lim, address_space=lang.address_space_limit, big_stack=lang.big_stack),
-                stdin_data=kind.stdin(test),
+                stdin_data=b"" if dialogue is not None else kind.stdin(test),
                 wall_s=wall,
                 max_out=int(lim.get("max_output_bytes", 1 << 20)),
                 env=lang.run_env(cwd, memory_mb),
                 harness=harness if argv is None else None,
                 result_pipe=kind.result_pipe,
                 nonce=nonce,
+                extra_fds=dialogue.program_fds if dialogue is not None else None,
             )
             pgid = r.pid
             verdict = classify(r, cpu, memory_mb, lang.oom_markers)
@@ -189,6 +207,8 @@ class Executor:
             }
             if verdict == RAN_OK:
                 out = kind.finish(out, r, nonce)
+            if dialogue is not None:
+                out = dialogue.finish(out, r)
         finally:
             if not self.cleaner.kill_all(pgid):
                 self.dirty = True

@@ -57,11 +57,29 @@ def test_a_shape_that_cannot_be_judged_is_a_422_naming_the_field(client):
     assert r.status_code == 422 and "input_output" in r.text
     body = {
         "items": [
-            item("x", "print(1)", [{"input": "1", "output": "1"}], interactor={"language": "python", "source": "x"})
+            item("x", "print(1)", [{"input": "1", "output": "1"}], interactor={"language": "java", "source": "x"})
         ]
     }
     r = client.post("/v1/score", json=body)
     assert r.status_code == 422 and "interactor" in r.text
+
+
+def test_interactive_item(client):
+    interactor = {
+        "language": "python",
+        "source": "import sys\nn = int(open(sys.argv[1]).read())\nprint(n, flush=True)\n"
+        "sys.exit(0 if int(sys.stdin.readline()) == 2 * n else 1)\n",
+    }
+    tests = [{"input": "21", "output": ""}, {"input": "5", "output": ""}]
+    [right, wrong] = score(
+        client,
+        [
+            item("r", "print(2 * int(input()), flush=True)", tests, interactor=interactor),
+            item("w", "print(int(input()) + 21, flush=True)", tests, interactor=interactor),
+        ],
+    )
+    assert right["components"]["accuracy"] == 1.0, right
+    assert wrong["details"]["accuracy"]["verdicts"] == ["AC", "WA"], wrong
 
 
 def test_builtin_and_program_checkers(client):
