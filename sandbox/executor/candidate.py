@@ -173,8 +173,7 @@ def _serve(g: dict) -> None:
             write_frame(REPLY_FD, {"exc": "TypeError", "msg": str(e)})
 
 
-def main() -> None:
-    path = sys.argv[1]
+def _run(path: str) -> None:
     sys.argv = [path]
     with open(path, encoding="utf-8") as f:
         source = f.read()
@@ -182,6 +181,47 @@ def main() -> None:
     sys.modules["__main__"] = _Module(g)  # type: ignore[assignment]
     exec(compile(source, path, "exec"), g)
     _serve(g)
+
+
+def main() -> None:
+    _run(sys.argv[1])
+
+
+def run_program(path: str) -> None:
+    """The candidate forked from the clean zygote (zygote.py; already limited, unprivileged): fresh streams as
+    `python3 file.py` has them, the program, the call loop; exit status as the interpreter would. Never returns."""
+    import io
+    import random
+    import traceback
+
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="backslashreplace"
+    )
+    sys.stderr = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+        encoding="utf-8",
+        errors="backslashreplace",
+        line_buffering=True,
+    )
+    random.seed()
+    code = 0
+    try:
+        _run(path)
+    except SystemExit as e:
+        code = e.code if _type(e.code) is _int else 0 if e.code is None else 1
+    except BaseException:
+        try:
+            traceback.print_exc()
+        except BaseException:
+            pass
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    os._exit(code & 0xFF)
 
 
 if __name__ == "__main__":

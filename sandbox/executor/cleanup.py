@@ -27,6 +27,7 @@ def kill_pids(pids: Iterable[int]) -> None:
 class Cleaner:
     def __init__(self, cfg: Settings) -> None:
         self.cfg = cfg
+        self.keep: set[int] = set()  # the executor's own helpers (the zygote), spared in a private pid namespace
 
     def mkdir_for_user(self, path: str, mode: int = 0o700) -> None:
         os.mkdir(path, mode)
@@ -66,6 +67,7 @@ class Cleaner:
             except (OSError, ValueError, IndexError):
                 break
         keep.add(1)
+        keep |= self.keep
         return [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in keep]
 
     def kill_all(self, pgid: int | None = None) -> bool:

@@ -33,6 +33,7 @@ from .process import ProcessRunner
 from .pyharness import preload, run_python_child
 from .settings import Settings
 from .verdicts import RAN_OK, Verdict, classify
+from .zygote import Zygote
 
 PROTOCOL_VERSION = 1
 CE_CAP = 16 * 1024
@@ -61,6 +62,7 @@ class Executor:
         self.job_counter = 0
         self.dirty = False
         self.interactor: Interactor | None = None  # the current job's, if it is interactive
+        self.zygote: Zygote | None = None  # forks assert-test candidates (kinds/asserts.py)
 
     # ---------------------------------------------------------------- jobs
     def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -286,7 +288,12 @@ def main(argv: list[str] | None = None) -> int:
         # test code) undumpable, so that programs can neither ptrace it nor read its memory through /proc
         _undumpable()
     preload()
+    # before any job is read: the zygote's memory must never hold one (see zygote.py)
+    zygote = Zygote.start(cfg, close=(rfd, wfd))
     ex = Executor(cfg, Frames(rfd, wfd))
+    ex.zygote = zygote
+    if zygote is not None:
+        ex.cleaner.keep.add(zygote.pid)
     try:
         ex.serve()
     except (BrokenPipeError, KeyboardInterrupt):

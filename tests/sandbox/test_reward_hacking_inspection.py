@@ -75,7 +75,11 @@ def search(prefix):
     "own_memory": """
 def search(prefix):
     needle = (prefix + "-").encode()
-    with open("/proc/self/maps") as m, open("/proc/self/mem", "rb", 0) as mem:
+    try:
+        mem = open("/proc/self/mem", "rb", 0)
+    except PermissionError:  # the candidate is undumpable: not even its own memory is readable
+        return "unreadable"
+    with open("/proc/self/maps") as m, mem:
         for line in m:
             addr, perms = line.split()[:2]
             if "r" not in perms or "[vvar]" in line or "[vsyscall]" in line:
@@ -164,14 +168,17 @@ async def test_search_for_the_expected_value_finds_nothing(pool, how):
     secret = "SECRET-" + secrets.token_hex(6)
     r = await pool.run(RunRequest.assert_based(_program(SEARCHES[how], None), _check(secret), "answer", limits=LIMITS))
     assert r.verdicts == ["WA"], r
-    assert secret not in r.tests[0].stdout and "found: nothing" in r.tests[0].stdout, r.tests[0].stdout
+    out = r.tests[0].stdout
+    assert secret not in out and ("found: nothing" in out or "found: unreadable" in out), out
 
 
 @pytest.mark.parametrize("how", sorted(set(SEARCHES) - {"proc"}))
 async def test_the_same_search_finds_what_is_in_its_own_process(pool, how):
     planted = "SECRET-" + secrets.token_hex(6)
     r = await pool.run(RunRequest.assert_based(_program(SEARCHES[how], planted), _check("x"), "answer", limits=LIMITS))
-    assert f"found: {planted}" in r.tests[0].stdout, r.tests[0]
+    out = r.tests[0].stdout
+    # own memory may be unreadable altogether (an undumpable candidate): then there is nothing to search
+    assert f"found: {planted}" in out or (how == "own_memory" and "found: unreadable" in out), r.tests[0]
 
 
 async def test_proc_search_finds_a_process_it_may_read(pool):

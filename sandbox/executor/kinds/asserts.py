@@ -58,23 +58,39 @@ class Assert(Kind):
         for fd in (req_w, rep_r, res_w):
             os.close(fd)
         try:
-            r = ex.runner.run(
-                [ex.cfg.python, "-I", "-B", runner, src],
-                cwd=cwd,
-                limits=ChildLimits.from_json(lim),
-                stdin_data=b"",
-                wall_s=wall,
-                max_out=int(lim.get("max_output_bytes", 1 << 20)),
-                env={"PYTHONDONTWRITEBYTECODE": "1"},
-                extra_fds={REQUEST_FD: req_r, REPLY_FD: rep_w},
-            )
+            if ex.zygote is not None:
+                z = ex.zygote.run(
+                    src, cwd, ChildLimits.from_json(lim), wall, int(lim.get("max_output_bytes", 1 << 20)), req_r, rep_w
+                )
+                if z is None:
+                    ex.zygote = None  # gone: later tests start candidate.py as a fresh interpreter
+                    ex.dirty = True
+                    z = Finished(0, 0, 0.0, 0.0, b"", b"", b"", False, False, False, 0.0, "the candidate zygote failed")
+                r = z
+            else:
+                r = self._exec_candidate(ex, lim, runner, src, cwd, wall, req_r, rep_w)
             # every process of the candidate gone: a harness still waiting for a reply sees the end of its pipe
-            ex.cleaner.kill_all(r.pid)
+            ex.cleaner.kill_all(r.pid or None)
             report = _read_report(res_r, HARNESS_GRACE_S)
         finally:
             os.close(res_r)
             _kill_harness(hpid)
         return self.verdict(r, report, cpu, memory_mb), r.pid
+
+    @staticmethod
+    def _exec_candidate(
+        ex: Executor, lim: dict[str, Any], runner: str, src: str, cwd: str, wall: float, req_r: int, rep_w: int
+    ) -> Finished:
+        return ex.runner.run(
+            [ex.cfg.python, "-I", "-B", runner, src],
+            cwd=cwd,
+            limits=ChildLimits.from_json(lim),
+            stdin_data=b"",
+            wall_s=wall,
+            max_out=int(lim.get("max_output_bytes", 1 << 20)),
+            env={"PYTHONDONTWRITEBYTECODE": "1"},
+            extra_fds={REQUEST_FD: req_r, REPLY_FD: rep_w},
+        )
 
     @staticmethod
     def _start_harness(
