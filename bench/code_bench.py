@@ -206,15 +206,52 @@ def bench_assert_harness(n: int, workers: int, programs) -> None:
     asyncio.run(_assert_rows("out-of-process harness (now)", workers, n, programs))
 
 
+# ------------------------------------------------------------------------------------------------ checkers
+CHECKER = "import sys\nsys.exit(0 if open(sys.argv[2]).read().split() == open(sys.argv[3]).read().split() else 1)\n"
+
+
+async def _checker_rows(n: int) -> None:
+    from sandbox import CheckerProgram
+    from sandbox.backends.bwrap import BwrapBackend
+
+    pool = SandboxPool(BwrapBackend(), PoolConfig(size=1))
+    await pool.start()
+    try:
+        for label, checker in (
+            ("plain comparison (service)", None),
+            ("python checker program", CheckerProgram("python", CHECKER)),
+        ):
+            lat = []
+            for i in range(n):
+                t = time.perf_counter()
+                r = await pool.run(RunRequest.stdio(TRIVIAL, [f"{i}\n"], [str(i)], checker=checker))
+                lat.append(time.perf_counter() - t)
+                assert r.verdicts == ["AC"], r
+            row(f"bwrap stdio test, {label}", lat)
+    finally:
+        await pool.close()
+
+
+def bench_checker(n: int) -> None:
+    """A test judged by a checker program (testlib convention, its own process) beside plain comparison."""
+    print("[checker, bwrap: plain comparison vs a checker program per test]")
+    asyncio.run(_checker_rows(n))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="bwrap", choices=["bwrap", "docker", "all"])
     ap.add_argument("--tests", type=int, default=300, help="trivial tests per row")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--only", choices=["all", "assert"], default="all", help="assert: the assert-harness rows only")
+    ap.add_argument(
+        "--only", choices=["all", "assert", "checker"], default="all", help="the assert-harness or checker rows only"
+    )
     a = ap.parse_args()
     if a.only == "assert":
         bench_assert_harness(min(a.tests, 100), a.workers, humaneval_programs())
+        return
+    if a.only == "checker":
+        bench_checker(min(a.tests, 100))
         return
     programs = humaneval_programs()
     print(f"Per-test overhead of `{TRIVIAL}` and HumanEval ({len(programs)} problems); {os.cpu_count()} cores")
@@ -225,6 +262,8 @@ def main() -> None:
         f"  {'HumanEval, python3 file.py per problem, 2 threads':<48} {len(programs) / dt:7.1f} problems/s   "
         f"({dt:.2f}s, {ok}/{len(programs)} pass)"
     )
+    bench_assert_harness(min(a.tests, 100), a.workers, programs)
+    bench_checker(min(a.tests, 100))
     names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
     for name in names:
         try:

@@ -153,9 +153,9 @@ class CodeAccuracy:
                 raw = [case.input for case in tests]
             else:
                 raise TestsFormatError("interactive tests are stdin/stdout tests (inputs for the interactor)")
-            inputs = tuple(_text(i, "input", value) for i, value in enumerate(raw))
+            stdin = tuple(_text(i, "input", value) for i, value in enumerate(raw))
             interactor = CheckerProgram(reference.interactor.language, reference.interactor.source)
-            return RunRequest(source, kind="stdio", inputs=inputs, interactor=interactor, **common)
+            return RunRequest(source, kind="stdio", inputs=stdin, interactor=interactor, **common)
         if isinstance(tests, DatasetTests):
             norm = tests.normalized()
             if norm.nbytes > s.max_test_bytes:

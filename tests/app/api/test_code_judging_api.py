@@ -4,6 +4,7 @@ reference reported as the item's error."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,10 +20,18 @@ pytestmark = pytest.mark.bwrap
 CODE = "<think>t</think>\n<answer>\n```{lang}\n{src}\n```\n</answer>"
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    settings = Settings(math=MathSettings(workers=1), sandbox=SandboxSettings(backend="bwrap", workers=2))
-    with TestClient(create_app(settings)) as c:
+@pytest.fixture(scope="module", params=["bwrap", "docker"])
+def client(request) -> Iterator[TestClient]:
+    """The app on each backend (docker: ARBITER_SANDBOX_IMAGE, as the sandbox suites); a backend that cannot start
+    skips locally and fails in CI, like tests/sandbox."""
+    sandbox = SandboxSettings(backend=request.param, workers=2, instance=f"pytest-api-{os.getpid()}")
+    if request.param == "docker" and os.environ.get("ARBITER_SANDBOX_IMAGE"):
+        sandbox = sandbox.model_copy(update={"image": os.environ["ARBITER_SANDBOX_IMAGE"]})
+    with TestClient(create_app(Settings(math=MathSettings(workers=1), sandbox=sandbox))) as c:
+        if c.get("/readyz").status_code != 200:
+            if os.environ.get("CI"):
+                pytest.fail(f"sandbox backend {request.param} unavailable in CI")
+            pytest.skip(f"sandbox backend {request.param} unavailable")
         yield c
 
 
