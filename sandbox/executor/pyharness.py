@@ -60,6 +60,9 @@ PRELOAD = (
     "numbers",
     "textwrap",
     "unicodedata",
+    # the assert harness's own (unittest for BigCodeBench-style tests): imported once, not per test
+    "unittest",
+    "types",
 )
 
 # Captured before any user code runs: the harness relies only on these references.
