@@ -73,7 +73,7 @@ class SandboxSettings(BaseModel):
     max_test_bytes: int = Field(
         64 * 1024 * 1024,
         ge=1024,
-        description="Most bytes of test inputs and outputs one dataset-format code item may carry.",
+        description="Most bytes of test inputs and outputs (and test code) one code item may carry.",
     )
 
     @model_validator(mode="after")

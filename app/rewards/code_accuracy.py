@@ -142,6 +142,11 @@ class CodeAccuracy:
             "judge": compare,
             "stop_after_failure": stop_after_failure,
         }
+        nbytes = _test_bytes(tests)
+        if nbytes > s.max_test_bytes:
+            raise TestsFormatError(
+                f"{nbytes} bytes of tests, the limit is {s.max_test_bytes} (ARBITER_SANDBOX_MAX_TEST_BYTES)"
+            )
         checker = _checker(reference.checker)
         if reference.interactor is not None:
             # interactive: each test's input goes to the interactor (its input file); outputs are not used
@@ -158,10 +163,6 @@ class CodeAccuracy:
             return RunRequest(source, kind="stdio", inputs=stdin, interactor=interactor, **common)
         if isinstance(tests, DatasetTests):
             norm = tests.normalized()
-            if norm.nbytes > s.max_test_bytes:
-                raise TestsFormatError(
-                    f"{norm.nbytes} bytes of tests, the limit is {s.max_test_bytes} (ARBITER_SANDBOX_MAX_TEST_BYTES)"
-                )
             if norm.checker is not None and checker is None:
                 checker = CheckerProgram(norm.checker.language, norm.checker.source)
             return self._from_normalized(source, norm, reference.language, checker, common)
@@ -234,6 +235,19 @@ def _mode_value(result: RunResult, mode: str, weighted_share: float) -> float:
     if mode == "weighted":
         return float(result.all_passed) + weighted_share * fraction
     return float(result.all_passed)
+
+
+def _test_bytes(tests: IOTests | AssertTests | list[StdioCase] | DatasetTests) -> int:
+    """Bytes of the tests' inputs and outputs (as JSON): bounds what one item may send into the sandbox."""
+    if isinstance(tests, DatasetTests):
+        return tests.normalized().nbytes
+    if isinstance(tests, IOTests):
+        values: list[Any] = [*tests.inputs, *tests.outputs]
+    elif isinstance(tests, AssertTests):
+        values = [tests.test_code]
+    else:
+        values = [x for case in tests for x in (case.input, case.output)]
+    return sum(len(json.dumps(v, ensure_ascii=False)) for v in values)
 
 
 def _count_tests(tests: IOTests | AssertTests | list[StdioCase] | DatasetTests) -> int:

@@ -72,3 +72,20 @@ def test_pickled_objects_in_livecodebench_rows_are_refused():
     evil = base64.b64encode(zlib.compress(pickle.dumps(ValueError("x")))).decode()
     with pytest.raises(ValidationError, match="not plain data"):
         Reference(tests={"public_test_cases": "[]", "private_test_cases": evil})
+
+
+def test_many_tests_are_bounded_by_bytes_not_only_by_count():
+    from app.config import SandboxSettings
+    from app.rewards.base import CodeReference
+    from app.rewards.code_accuracy import CodeAccuracy, TestsFormatError
+
+    rows = {"public_tests": {"input": ["x" * 100] * 600, "output": ["y"] * 600}}
+    ref = CodeReference(language="python", tests=Reference(tests=rows).tests)
+    request = CodeAccuracy(None, SandboxSettings()).build_request("print(1)", ref, "tolerant")  # type: ignore[arg-type]
+    assert len(request.inputs) == 600  # past the old cap of 512
+    small = SandboxSettings(max_test_bytes=4096)
+    with pytest.raises(TestsFormatError, match="ARBITER_SANDBOX_MAX_TEST_BYTES"):
+        CodeAccuracy(None, small).build_request("print(1)", ref, "tolerant")  # type: ignore[arg-type]
+    io_ref = CodeReference(language="python", tests=Reference(tests={"inputs": ["x" * 5000], "outputs": ["y"]}).tests)
+    with pytest.raises(TestsFormatError, match="bytes of tests"):
+        CodeAccuracy(None, small).build_request("print(1)", io_ref, "tolerant")  # type: ignore[arg-type]
