@@ -142,9 +142,7 @@ def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr  # type: ignore[misc]
     sys.argv = [path]
     _random.seed()
-    result_fd = 3  # the report pipe (call and assert tests only report)
-    saved_builtins = dict(builtins.__dict__)
-    saved_modules = _snapshot_modules() if kind == "assert" else None
+    result_fd = 3  # the report pipe (call tests report their return value)
 
     def report(obj) -> None:
         data = _json_dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")[:RESULT_CAP]
@@ -173,31 +171,6 @@ def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
             value = fn(*args)
             value = _plain(value)
             report({"ok": True, "value": _to_json(value)})
-        elif kind == "assert":
-            entry = g.get(job.get("entry_point") or "")
-            if entry is None or not callable(entry):
-                raise NameError("entry point %r is not defined" % job.get("entry_point"))
-            # Restore builtins and the preloaded modules before the test's code runs; the test sees the program's
-            # globals (HumanEval tests call helpers of the prompt) but a private copy of the builtins snapshot.
-            builtins.__dict__.clear()
-            builtins.__dict__.update(saved_builtins)
-            if saved_modules is not None:
-                _restore_modules(saved_modules)
-            tg = dict(g)
-            tg["__name__"] = "__arbiter_test__"
-            tg["__builtins__"] = dict(saved_builtins)
-            exec(compile(test, "<test>", "exec"), tg)
-            check = tg.get("check")
-            if check is None or not callable(check):
-                raise NameError("test code defines no check(candidate)")
-
-            def candidate(*a, **k):
-                return _plain(entry(*a, **k))
-
-            check(candidate)
-            # only now read the nonce: it was never in this process's memory while user code ran
-            nonce = os.read(4, 64).decode("ascii", "replace")
-            report({"ok": True, "nonce": nonce})
     except SystemExit as e:
         c = e.code
         if c is None:
@@ -236,26 +209,6 @@ def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
         except BaseException:
             pass
     _os_exit(code_exit)
-
-
-def _snapshot_modules() -> dict:
-    return {
-        name: (m, dict(m.__dict__))
-        for name, m in list(sys.modules.items())
-        if m is not None and _type(getattr(m, "__dict__", None)) is _dict
-    }
-
-
-def _restore_modules(snap: dict) -> None:
-    """Undo attribute patches of modules loaded before the program ran (math.isclose = lambda *a: True ...)."""
-    for name, (m, saved) in snap.items():
-        sys.modules[name] = m
-        d = m.__dict__
-        for k in [k for k in d if k not in saved]:
-            del d[k]
-        for k, v in saved.items():
-            if d.get(k, d) is not v:
-                d[k] = v
 
 
 class _Module:
