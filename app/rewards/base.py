@@ -39,6 +39,10 @@ class CodeReference:
     tests: CodeTests
     cpu_s: float | None = None
     memory_mb: int | None = None
+    #: reference.checker (app/code_formats.py BuiltinChecker | ProgramChecker) and reference.subtasks
+    checker: Any = None
+    subtasks: Any = None
+    interactor: Any = None  # reference.interactor (app/code_formats.py Interactor)
 
 
 @dataclass(frozen=True, slots=True)
