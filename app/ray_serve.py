@@ -286,9 +286,9 @@ class ArbiterReplica:
         services = self._app.state.services if self._app is not None else None
         if services is None:
             raise RuntimeError("the scoring engine is not running")
-        readiness = services.readiness()
-        if not readiness.ready:
-            raise RuntimeError(f"the scoring engine is not ready: {readiness.sandbox.get('reason')}")
+        ready, _math, sandbox = services.readiness()
+        if not ready:
+            raise RuntimeError(f"the scoring engine is not ready: {sandbox.get('reason')}")
 
 
 def build(args: dict[str, Any]) -> serve.Application:
