@@ -118,7 +118,14 @@ class SandboxSettings(BaseModel):
     )
     max_cpu_s: float = Field(20.0, gt=0, description="Upper bound on an item's own cpu_s limit.")
     max_memory_mb: int = Field(1024, ge=16, description="Upper bound on an item's own memory_mb limit.")
-    max_tests: int = Field(512, ge=1, description="Most tests one code item may carry.")
+    max_tests: int = Field(
+        4096, ge=1, description="Most tests one code item may carry (CodeContests and TACO rows carry hundreds)."
+    )
+    max_test_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes of test inputs and outputs (and test code) one code item may carry.",
+    )
     cpu_multipliers: dict[str, float] = Field(
         default_factory=dict,
         description='Per-language CPU-time multipliers applied to cpu_s, e.g. {"java": 2.5} (JSON); a language '

@@ -211,12 +211,17 @@ class Intake:
             reference = MathReference(answers=answers)
         elif task == "code" and ref.tests is not None:
             limits = ref.limits
+            if ref.interactor is not None and ref.checker is not None:
+                raise InvalidRequest(f"{_at(where, 'reference')}: give an interactor or a checker, not both")
             reference = CodeReference(
                 language=ref.language,
                 tests=ref.tests,
                 cpu_s=limits.cpu_s if limits else None,
                 memory_mb=limits.memory_mb if limits else None,
                 cpu_multiplier=limits.cpu_multiplier if limits else None,
+                checker=ref.checker,
+                subtasks=ref.subtasks,
+                interactor=ref.interactor,
             )
         # Per-item reward settings travel in `extra`; each reward validates the ones it reads.
         extra: dict[str, object] = {"target_language": item.target_language} if item.target_language is not None else {}

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.code_formats import BuiltinChecker, DatasetTests, Interactor, ProgramChecker, Subtask
+
 Language = Literal["python", "c", "cpp", "java", "javascript", "go", "rust"]
 LANGUAGES: tuple[Language, ...] = ("python", "c", "cpp", "java", "javascript", "go", "rust")
 
@@ -55,8 +57,9 @@ class AssertTests(_Model):
     entry_point: str | None = Field(None, min_length=1, description="Python only: the function check() gets.")
 
 
-#: The three test kinds a code reference may carry: stdin/stdout or call-based, assert-based, open-r1 list.
-CodeTests = IOTests | AssertTests | list[StdioCase]
+#: The test shapes a code reference may carry: stdin/stdout or call-based, assert-based, open-r1 list, or a
+#: dataset row's own test fields (app/code_formats.py).
+CodeTests = IOTests | AssertTests | list[StdioCase] | DatasetTests
 
 
 class CodeLimits(_Model):
@@ -98,6 +101,15 @@ class Reference(_Model):
     language: Language = "python"
     tests: CodeTests | None = None
     limits: CodeLimits | None = None
+    checker: BuiltinChecker | ProgramChecker | None = Field(
+        None, description="How stdin/stdout outputs are judged (default whitespace); see docs/code.md."
+    )
+    interactor: Interactor | None = Field(
+        None, description="Makes the tests interactive: the interactor talks with the program (docs/code.md)."
+    )
+    subtasks: list[Subtask] | None = Field(
+        None, description="IOI-style subtasks: the score is the share of points of the subtasks whose tests all pass."
+    )
 
     @field_validator("answer")
     @classmethod

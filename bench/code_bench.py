@@ -326,6 +326,92 @@ async def bench_build_cache(name: str, workers: int, n: int) -> None:
     print(f"  {'repeat / first':<48} {ratio * 100:7.2f} %  (target < 5 %; cache holds {stats.build_cache_bytes} B)")
 
 
+# ------------------------------------------------------------------------------------------------ assert harness
+# The out-of-process assert harness (issue 13) against the in-process one it replaced: the executor package of
+# ASSERT_BASELINE_COMMIT, exported from git, run by the same bwrap backend in the same run.
+ASSERT_BASELINE_COMMIT = "fee7eda"
+SQUARE = "def square(x):\n    return x * x\n"
+SQUARE_CHECK = "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(3) == 9\n"
+
+
+def _export_executor(commit: str, dest: str) -> str:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    archive = subprocess.run(
+        ["git", "-C", root, "archive", commit, "sandbox/executor"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
+    return os.path.join(dest, "sandbox", "executor")
+
+
+async def _assert_rows(label: str, workers: int, n: int, programs) -> None:
+    from sandbox.backends.bwrap import BwrapBackend
+
+    pool = SandboxPool(BwrapBackend(), PoolConfig(size=workers))
+    await pool.start()
+    try:
+        lat = []
+        for _ in range(n):
+            t = time.perf_counter()
+            r = await pool.run(RunRequest.assert_based(SQUARE, SQUARE_CHECK, "square"))
+            lat.append(time.perf_counter() - t)
+            assert r.verdicts == ["AC"], r
+        row(f"{label}: 1 assert test per job (sequential)", lat)
+        dt, ok = await pool_humaneval(pool, programs)
+        print(
+            f"  {label + f': HumanEval, {workers} workers':<48} {len(programs) / dt:7.1f} problems/s   "
+            f"({dt:.2f}s, {ok}/{len(programs)} canonical solutions pass)"
+        )
+    finally:
+        await pool.close()
+
+
+def bench_assert_harness(n: int, workers: int, programs) -> None:
+    """Per-test cost of assert tests: in-process harness (baseline commit) vs the out-of-process one, bwrap."""
+    import sandbox.backends.bwrap as bwrap
+
+    print(f"[assert harness, bwrap: in-process ({ASSERT_BASELINE_COMMIT}) vs out-of-process (this tree)]")
+    here = bwrap.EXECUTOR_DIR
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            bwrap.EXECUTOR_DIR = type(here)(_export_executor(ASSERT_BASELINE_COMMIT, d))
+            asyncio.run(_assert_rows("in-process harness (before)", workers, n, programs))
+        finally:
+            bwrap.EXECUTOR_DIR = here
+    asyncio.run(_assert_rows("out-of-process harness (now)", workers, n, programs))
+
+
+# ------------------------------------------------------------------------------------------------ checkers
+CHECKER = "import sys\nsys.exit(0 if open(sys.argv[2]).read().split() == open(sys.argv[3]).read().split() else 1)\n"
+
+
+async def _checker_rows(n: int) -> None:
+    from sandbox import CheckerProgram
+    from sandbox.backends.bwrap import BwrapBackend
+
+    pool = SandboxPool(BwrapBackend(), PoolConfig(size=1))
+    await pool.start()
+    try:
+        for label, checker in (
+            ("plain comparison (service)", None),
+            ("python checker program", CheckerProgram("python", CHECKER)),
+        ):
+            lat = []
+            for i in range(n):
+                t = time.perf_counter()
+                r = await pool.run(RunRequest.stdio(TRIVIAL, [f"{i}\n"], [str(i)], checker=checker))
+                lat.append(time.perf_counter() - t)
+                assert r.verdicts == ["AC"], r
+            row(f"bwrap stdio test, {label}", lat)
+    finally:
+        await pool.close()
+
+
+def bench_checker(n: int) -> None:
+    """A test judged by a checker program (testlib convention, its own process) beside plain comparison."""
+    print("[checker, bwrap: plain comparison vs a checker program per test]")
+    asyncio.run(_checker_rows(n))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="bwrap", choices=["bwrap", "docker", "all"])
@@ -335,10 +421,19 @@ def main() -> None:
     ap.add_argument("--problems", type=int, default=164, help="HumanEval-X problems per language")
     ap.add_argument("--programs", type=int, default=5, help="fresh programs per language for the compile figures")
     ap.add_argument("--build-cache", action="store_true", help="the build-cache table only (C++, compiled vs cached)")
+    ap.add_argument(
+        "--only", choices=["all", "assert", "checker"], default="all", help="the assert-harness or checker rows only"
+    )
     a = ap.parse_args()
     if a.build_cache:
         for name in ["bwrap", "docker"] if a.backend == "all" else [a.backend]:
             asyncio.run(bench_build_cache(name, a.workers, a.programs))
+        return
+    if a.only == "assert":
+        bench_assert_harness(min(a.tests, 100), a.workers, humaneval_programs())
+        return
+    if a.only == "checker":
+        bench_checker(min(a.tests, 100))
         return
     if a.languages:
         from sandbox import LANGUAGES
@@ -356,6 +451,8 @@ def main() -> None:
         f"  {'HumanEval, python3 file.py per problem, 2 threads':<48} {len(programs) / dt:7.1f} problems/s   "
         f"({dt:.2f}s, {ok}/{len(programs)} pass)"
     )
+    bench_assert_harness(min(a.tests, 100), a.workers, programs)
+    bench_checker(min(a.tests, 100))
     names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
     for name in names:
         try:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import FailureInfo, PoolConfig, RunRequest, RunResult, available_cores
+from .api import CheckerProgram, FailureInfo, PoolConfig, RunRequest, RunResult, available_cores
 from .backends.base import Backend, WorkerTransport
-from .compare import compare_output, compare_values
+from .compare import COMPARATORS, Comparator, compare_output, compare_values
 from .errors import (
     AcquireTimeout,
     BackendUnavailable,
@@ -31,12 +31,15 @@ from .models import LANGUAGES, TEST_KINDS, VERDICTS, CompileLimits, LanguageName
 from .pool import PoolStats, SandboxPool, Toolchain
 
 __all__ = [
+    "COMPARATORS",
     "LANGUAGES",
     "TEST_KINDS",
     "VERDICTS",
     "AcquireTimeout",
     "Backend",
     "BackendUnavailable",
+    "CheckerProgram",
+    "Comparator",
     "CompileLimits",
     "FailureInfo",
     "LanguageName",

@@ -7,9 +7,9 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from .compare import JudgeMode
+from .compare import COMPARATORS, Comparator, JudgeMode
 from .models import LANGUAGES, TEST_KINDS, CompileLimits, Job, LanguageName, Limits, TestKind, TestOutcome, Verdict
 
 
@@ -36,6 +36,16 @@ class PoolConfig:
     # compile_limits.wall_s plus a margin.
     build_cache_bytes: int = 256 << 20
     build_wait_s: float | None = None
+
+
+@dataclass(frozen=True)
+class CheckerProgram:
+    """A custom checker (special judge) in the testlib convention: `checker input output answer`, exit 0 AC,
+    1 WA, 2 presentation error, a score in [0, 1] as the first token of stdout for partial credit. It runs in the
+    sandbox in its own process (judge's uid), never in the program's (sandbox/executor/checker.py)."""
+
+    language: Literal["python", "cpp"]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,12 @@ class RunRequest:
     # Scales limits.cpu_s (and the default wall cap derived from it); None: the language's own multiplier
     # (sandbox.LANGUAGES[language].cpu_multiplier, e.g. 2 for Java), as Codeforces-style judges do.
     cpu_multiplier: float | None = None
+    # how stdio outputs are judged: a built-in comparator (compare.py; None: `judge` decides, tolerant =
+    # whitespace) or a checker program (the expected answers then enter the sandbox, for the checker only)
+    checker: Comparator | CheckerProgram | None = None
+    # interactive tests: an interactor program (same shape as a checker program) talks with the program through
+    # its stdin/stdout and decides AC / WA (sandbox/executor/interactor.py); expected outputs are not used
+    interactor: CheckerProgram | None = None
 
     @classmethod
     def stdio(cls, source: str, inputs: Sequence[str], outputs: Sequence[str], **kw: Any) -> RunRequest:
@@ -99,7 +115,10 @@ class RunRequest:
         if self.kind not in lang.kinds:
             runs = ", ".join(k for k in TEST_KINDS if k in lang.kinds)
             raise ValueError(f"{self.language} programs run {runs} tests, not {self.kind}")
-        if self.kind in ("stdio", "call") and (self.expected is None or len(self.expected) != len(self.inputs)):
+        if self.interactor is not None:
+            if self.kind != "stdio" or self.checker is not None:
+                raise ValueError("an interactor judges stdin/stdout tests, without a checker")
+        elif self.kind in ("stdio", "call") and (self.expected is None or len(self.expected) != len(self.inputs)):
             raise ValueError("expected must have one entry per input")
         if self.kind == "call" and not self.fn_name:
             raise ValueError("call-based tests need fn_name")
@@ -113,6 +132,16 @@ class RunRequest:
             raise ValueError("stdio inputs must be strings")
         if self.judge not in ("tolerant", "exact"):
             raise ValueError("judge must be 'tolerant' or 'exact'")
+        if isinstance(self.checker, Comparator):
+            if self.checker.type not in COMPARATORS:
+                raise ValueError(f"checker type must be one of {', '.join(COMPARATORS)}, not {self.checker.type!r}")
+            if not (self.checker.abs_tol >= 0 and self.checker.rel_tol >= 0):
+                raise ValueError("checker tolerances must be >= 0")
+        if isinstance(self.checker, CheckerProgram):
+            if self.kind != "stdio":
+                raise ValueError("a checker program judges stdin/stdout tests only")
+            if self.checker.language not in ("python", "cpp"):
+                raise ValueError("checker language must be python or cpp")
 
     @property
     def effective_limits(self) -> Limits:
@@ -132,6 +161,15 @@ class RunRequest:
             limits=self.effective_limits,
             compile_limits=compile_limits or CompileLimits(),
             stop_after_failure=self.stop_after_failure,
+            checker=(
+                {"language": self.checker.language, "source": self.checker.source}
+                if isinstance(self.checker, CheckerProgram)
+                else None
+            ),
+            answers=tuple(self.expected or ()) if isinstance(self.checker, CheckerProgram) else None,
+            interactor=(
+                {"language": self.interactor.language, "source": self.interactor.source} if self.interactor else None
+            ),
         )
 
 
@@ -156,6 +194,9 @@ class RunResult:
     error: str | None = None  # why tests are SE (no worker free, boundary failed twice, ...)
     compiles: int = 0  # compiler runs this result took (0 for an interpreted language or a cached build)
     cached_builds: int = 0  # builds served from the build cache instead of the compiler
+    # the reference's tests cannot run (assert test code that does not compile, defines no check): the item is an
+    # error, never a wrong answer of the program
+    reference_error: str | None = None
 
     @property
     def pass_fraction(self) -> float:

@@ -7,6 +7,14 @@ Modes:
       equal when they are equal integers, or, if either is not an integer, within rel_tol / abs_tol
       ("1" == "1.0", "0.3333333" == "0.33333333"). Large integers compare exactly.
   exact: the strings must be identical after normalizing "\r\n" to "\n".
+Comparators (`reference.checker`, Comparator below), for stdin/stdout tests:
+  whitespace (default): the tolerant mode above (today's default).
+  exact: the exact mode above.
+  tokens: the outputs split on any white space (line breaks included) must be equal token for token.
+  float: token for token; two tokens that both read as numbers are equal when |a - b| <= abs_tol or
+      |a - b| <= rel_tol * |b| (b expected: Codeforces' doubleCompare), other tokens must be identical.
+  lines_unordered: the same lines (trailing white space and trailing empty lines ignored) in any order.
+  case_insensitive: token for token, ignoring case ("YES" == "yes").
 Call-based return values are compared as JSON values: tuples equal lists, dict keys must match, bools are not
 numbers, floats compare with tolerance in tolerant mode and exactly in exact mode (ints equal floats of the
 same value in both).
@@ -16,9 +24,19 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 JudgeMode = Literal["tolerant", "exact"]
+ComparatorType = Literal["exact", "whitespace", "tokens", "float", "lines_unordered", "case_insensitive"]
+COMPARATORS: tuple[ComparatorType, ...] = (
+    "exact",
+    "whitespace",
+    "tokens",
+    "float",
+    "lines_unordered",
+    "case_insensitive",
+)
 REL_TOL = 1e-6
 ABS_TOL = 1e-6
 _NUM = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
@@ -117,3 +135,39 @@ def compare_values(
             for k in actual
         )
     return False
+
+
+@dataclass(frozen=True)
+class Comparator:
+    """A built-in checker: how one output is compared with its expected answer (module docstring)."""
+
+    type: ComparatorType = "whitespace"
+    abs_tol: float = 1e-6  # float only
+    rel_tol: float = 1e-6  # float only
+
+    def matches(self, actual: str, expected: str) -> bool:
+        if self.type == "whitespace":
+            return compare_output(actual, expected, "tolerant")
+        if self.type == "exact":
+            return compare_output(actual, expected, "exact")
+        if self.type == "lines_unordered":
+            return sorted(_lines(actual)) == sorted(_lines(expected))
+        a, e = actual.split(), expected.split()
+        if len(a) != len(e):
+            return False
+        if self.type == "tokens":
+            return a == e
+        if self.type == "case_insensitive":
+            return all(x.casefold() == y.casefold() for x, y in zip(a, e))
+        return all(self._float_token(x, y) for x, y in zip(a, e))
+
+    def _float_token(self, a: str, b: str) -> bool:
+        if a == b:
+            return True
+        if not (_NUM.match(a) and _NUM.match(b)):
+            return False
+        x, y = float(a), float(b)
+        if math.isinf(x) or math.isinf(y) or math.isnan(x) or math.isnan(y):
+            return False
+        diff = abs(x - y)
+        return diff <= self.abs_tol or diff <= self.rel_tol * abs(y)

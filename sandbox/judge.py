@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-from .api import FailureInfo, RunRequest, RunResult
-from .compare import compare_output, compare_values
+from .api import CheckerProgram, FailureInfo, RunRequest, RunResult
+from .compare import Comparator, compare_output, compare_values
 from .models import RAN_OK, JobOutcome, TestKind, TestOutcome, Verdict
 
 
@@ -30,6 +30,10 @@ class StdioGrader(Grader):
 
     def grade(self, req: RunRequest, i: int, t: TestOutcome) -> Verdict:
         assert req.expected is not None  # RunRequest.validate
+        if isinstance(req.checker, CheckerProgram) or req.interactor is not None:
+            return Verdict.SE  # the checker / interactor decides inside the sandbox: a bare OK means it never ran
+        if isinstance(req.checker, Comparator):
+            return Verdict.AC if req.checker.matches(t.stdout, req.expected[i]) else Verdict.WA
         return Verdict.AC if compare_output(t.stdout, req.expected[i], req.judge) else Verdict.WA
 
 
@@ -68,8 +72,9 @@ def _verdict(req: RunRequest, i: int, t: TestOutcome) -> Verdict:
         return GRADERS[req.kind].grade(req, i, t)
     if v == Verdict.SKIP and not req.stop_after_failure:
         return Verdict.SE  # the executor skips tests only when asked to
-    if v == Verdict.AC and req.kind != "assert":
-        return Verdict.SE  # only the assert harness may claim AC inside the sandbox
+    judged_inside = req.kind == "assert" or isinstance(req.checker, CheckerProgram) or req.interactor is not None
+    if v == Verdict.AC and not judged_inside:
+        return Verdict.SE  # only the assert harness and a checker program may claim AC inside the sandbox
     return Verdict(v)
 
 
@@ -89,6 +94,7 @@ def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, err
         ),
         None,
     )
+    reference_error = next((t.reference_error for t in judged if t.reference_error), None)
     if error is None and Verdict.SE in verdicts:
         error = next((t.stderr for t in judged if t.verdict == Verdict.SE), "") or "sandbox error"
     return RunResult(
@@ -103,4 +109,5 @@ def judge_outcome(req: RunRequest, outcome: JobOutcome, excerpt: int = 2048, err
         error=error,
         compiles=outcome.compiles,
         cached_builds=outcome.cached_builds,
+        reference_error=reference_error,
     )

@@ -95,9 +95,18 @@ class Job:
     compile_limits: CompileLimits = field(default_factory=CompileLimits)
     id: str | None = None
     stop_after_failure: bool = False
+    # a custom checker program {"language", "source"} (stdio tests): it runs in the sandbox in its own process
+    # under the judge's uid and needs the expected answers, which then (and only then) enter the sandbox
+    checker: dict[str, str] | None = None
+    answers: tuple[str, ...] | None = None
+    # an interactor program {"language", "source"}: connected to the program's stdin/stdout (stdio tests)
+    interactor: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "interactor": self.interactor,
+            "checker": self.checker,
+            "answers": list(self.answers) if self.answers is not None else None,
             "id": self.id,
             "source": self.source,
             "language": self.language,
@@ -123,6 +132,9 @@ class Job:
             compile_limits=CompileLimits(**(d.get("compile_limits") or {})),
             id=d.get("id"),
             stop_after_failure=bool(d.get("stop_after_failure")),
+            checker=d.get("checker"),
+            interactor=d.get("interactor"),
+            answers=tuple(d["answers"]) if d.get("answers") is not None else None,
         )
 
     def key(self) -> str:
@@ -136,11 +148,13 @@ class Job:
     def protocol_deadline_s(self) -> float:
         """Sum of the per-test wall caps, plus compilation, plus cleanup margins."""
         lang = LANGUAGES[self.language]
-        per_test = self.limits.effective_wall_s + 0.5
+        per_test = self.limits.effective_wall_s + 0.5 + (2.5 if self.kind == "assert" else 0.0)  # harness grace
         compile_s = self.compile_limits.wall_s if lang.compiled else 0.0
         if lang.builds_per_test(self.kind):
             per_test += compile_s  # built with each test's code
-        return len(self.tests) * per_test + compile_s + 5.0
+        checker_s = (30.0 + 20.0 * len(self.tests)) if self.checker else 0.0  # checker compile + runs
+        checker_s += (30.0 + 2.5 * len(self.tests)) if self.interactor else 0.0  # interactor compile + grace
+        return len(self.tests) * per_test + compile_s + checker_s + 5.0
 
 
 @dataclass
@@ -160,6 +174,11 @@ class TestOutcome:
     stderr: str = ""
     return_value: Any = None
     truncated: bool = False
+    # the test itself could not run (assert test code that does not compile, defines no check): the item's
+    # error, never the program's wrong answer
+    reference_error: str | None = None
+    score: float | None = None  # a checker program's score for this test (partial credit), 0..1
+    checker_message: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -10,19 +10,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.code_formats import BuiltinChecker, DatasetTests, Interactor, ProgramChecker, Subtask
 from app.intake import OpenRLHFRequest, RewardSelection, RewardsField, ScoreItem, SlimeRequest
 from app.references import AssertTests, CodeLimits, IOTests, Language, Reference, StdioCase
 
 __all__ = [
     "AdvantageOptions",
     "AssertTests",
+    "BuiltinChecker",
     "CodeLimits",
+    "DatasetTests",
     "Health",
     "IOTests",
+    "Interactor",
     "ItemResult",
     "Language",
     "OpenRLHFRequest",
     "OpenRLHFResponse",
+    "ProgramChecker",
     "Readiness",
     "Reference",
     "RewardSelection",
@@ -31,6 +36,7 @@ __all__ = [
     "ScoreResponse",
     "SlimeRequest",
     "StdioCase",
+    "Subtask",
 ]
 
 

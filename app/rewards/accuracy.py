@@ -18,11 +18,14 @@ from app.rewards.math_accuracy import MathAccuracy
 
 
 class AccuracyParams(RewardParams):
-    mode: Literal["pass_fraction", "all_or_nothing"] = Field(
+    mode: Literal["pass_fraction", "all_or_nothing", "weighted"] = Field(
         "pass_fraction",
         description="Code: the share of tests passed, or 1 only when every test passes (all_or_nothing also stops a "
-        "job at its first crash or time-out: the remaining tests report SKIP, the reward cannot change).",
+        "job at its first crash or time-out: the remaining tests report SKIP, the reward cannot change), or "
+        "weighted: all_or_nothing + weighted_share * the share passed (open-r1's weighted_sum). Items with "
+        "reference.subtasks score the share of points of the subtasks whose tests all pass (IOI).",
     )
+    weighted_share: float = Field(0.1, ge=0, le=1, description="weighted mode: the share passed counts this much.")
     compare: Literal["tolerant", "exact"] = Field(
         "tolerant",
         description="Code stdout comparison: tolerant ignores trailing white space and compares numbers with a "
@@ -49,7 +52,10 @@ class AccuracyReward:
         math_items = [item for item in items if item.task == "math"]
         code_items = [item for item in items if item.task == "code"]
         math_results, code_results = await asyncio.gather(
-            self._math.score(math_items), self._code.score(code_items, mode=params.mode, compare=params.compare)
+            self._math.score(math_items),
+            self._code.score(
+                code_items, mode=params.mode, compare=params.compare, weighted_share=params.weighted_share
+            ),
         )
         by_index = {item.index: comp for item, comp in zip(math_items, math_results)}
         by_index.update({item.index: comp for item, comp in zip(code_items, code_results)})

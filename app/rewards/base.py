@@ -40,6 +40,10 @@ class CodeReference:
     cpu_s: float | None = None
     memory_mb: int | None = None
     cpu_multiplier: float | None = None  # the item's own (reference.limits.cpu_multiplier)
+    #: reference.checker (app/code_formats.py BuiltinChecker | ProgramChecker) and reference.subtasks
+    checker: Any = None
+    subtasks: Any = None
+    interactor: Any = None  # reference.interactor (app/code_formats.py Interactor)
 
 
 @dataclass(frozen=True, slots=True)

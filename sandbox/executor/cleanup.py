@@ -60,7 +60,8 @@ def kill_pids(pids: Iterable[int]) -> None:
 class Cleaner:
     def __init__(self, cfg: Settings, spare: Callable[[], Iterable[int]] = tuple) -> None:
         self.cfg = cfg
-        self.spare = spare  # pids of the executor's own helpers (the zygote) that cleanup must not kill
+        # pids of the executor's own helpers (the zygote, an assert test's harness) that cleanup must not kill
+        self.spare = spare
 
     def mkdir_for_user(self, path: str, mode: int = 0o700) -> None:
         os.mkdir(path, mode)

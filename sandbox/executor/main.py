@@ -28,15 +28,17 @@ from typing import Any
 from . import zygote
 from .artifacts import build_key, collect, install
 from .cachelinks import CacheSeeder
+from .checker import Checker
 from .cleanup import Cleaner
 from .frames import FrameError, Frames
+from .interactor import Dialogue, Interactor
 from .kinds import KINDS
 from .languages import LANGUAGES, Build, Language
 from .limits import ChildLimits
 from .process import ProcessRunner
 from .settings import Settings
 from .verdicts import RAN_OK, Verdict, classify
-from .zygote import ZygoteLost
+from .zygote import ZygoteLost, undumpable
 
 PROTOCOL_VERSION = 1
 CE_CAP = 16 * 1024
@@ -71,11 +73,14 @@ class Executor:
         self.cfg = cfg
         self.frames = frames
         self.runner = ProcessRunner(cfg)
-        self.cleaner = Cleaner(cfg, spare=self.runner.zygote.pids)
+        #: the current assert test's harness (kinds/asserts.py): it reports after the candidate's cleanup
+        self.helpers: set[int] = set()
+        self.cleaner = Cleaner(cfg, spare=lambda: (*self.runner.zygote.pids(), *self.helpers))
         self.seeder = CacheSeeder(cfg)
         self.job_counter = 0
         self.dirty = False
         self.job_builds = {"compiled": 0, "cached": 0}  # this job's compiler runs and builds served from the cache
+        self.interactor: Interactor | None = None  # the current job's, if it is interactive
 
     # ---------------------------------------------------------------- jobs
     def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +119,23 @@ class Executor:
                         "dirty": self.dirty,
                         "builds": dict(self.job_builds),
                     }
+            self.interactor = None
+            if job.get("interactor"):
+                self.interactor = Interactor(self.cfg, job["interactor"], jobdir)
+                self.interactor.prepare(job.get("compile_limits") or {})
+                if self.interactor.error is not None:
+                    err = self.interactor.error
+                    return {
+                        "compile_output": compile_output,
+                        "tests": [dict(constant_outcome(Verdict.WA, err), reference_error=err) for _ in tests],
+                        "dirty": self.dirty,
+                        "builds": dict(self.job_builds),
+                    }
+            checker = None
+            if job.get("checker"):
+                checker = Checker(self.cfg, job["checker"], jobdir)
+                checker.prepare(job.get("compile_limits") or {})
+            answers = job.get("answers") or []
             stop = bool(job.get("stop_after_failure"))
             failed = False
             for i, test in enumerate(tests):
@@ -130,6 +152,9 @@ class Executor:
                         continue
                 assert test_build is not None
                 out = self.run_test(job, lang, test, test_build, jobdir, i)
+                if checker is not None and out["verdict"] == RAN_OK and i < len(answers):
+                    # the program and everything it started are gone (run_test's cleanup) before the checker runs
+                    out = checker.check(out, str(test), str(answers[i]), i)
                 outcomes.append(out)
                 failed = stop and out["verdict"] not in (RAN_OK, Verdict.AC)
         finally:
@@ -279,22 +304,29 @@ class Executor:
         self.cleaner.mkdir_for_user(cwd)
         pgid = None
         try:
-            nonce = os.urandom(16).hex().encode() if kind.needs_nonce else None
-            argv = lang.run_argv(build, self.cfg, kind.name, memory_mb)
-            if argv is not None and build.test_args:
-                argv = argv + build.test_args[i]  # this test's part of a combined build
-
             limits = ChildLimits.from_json(
                 lim,
                 address_space=lang.address_space_limit,
                 data_mb=0 if lang.address_space_limit else memory_mb + lang.data_overhead_mb,
                 big_stack=lang.big_stack,
             )
+            if lang.name in kind.own_run_languages:
+                out, pgid = kind.run(self, job, test, build.entry, cwd, limits)  # type: ignore[attr-defined]
+                return out
+            nonce = os.urandom(16).hex().encode() if kind.needs_nonce else None
+            argv = lang.run_argv(build, self.cfg, kind.name, memory_mb)
+            if argv is not None and build.test_args:
+                argv = argv + build.test_args[i]  # this test's part of a combined build
+
+            dialogue: Dialogue | None = None
+            if self.interactor is not None and kind.name == "stdio":
+                dialogue = self.interactor.start(str(test), i)
+
             r = self.runner.run(
                 argv,
                 cwd=cwd,
                 limits=limits,
-                stdin_data=kind.stdin(test) if kind.name != "assert" else b"",
+                stdin_data=b"" if dialogue is not None or kind.name == "assert" else kind.stdin(test),
                 wall_s=wall,
                 max_out=int(lim.get("max_output_bytes", 1 << 20)),
                 env=lang.run_env(build, memory_mb),
@@ -304,6 +336,7 @@ class Executor:
                 else None,
                 result_pipe=kind.result_pipe,
                 nonce=nonce,
+                extra_fds=dialogue.program_fds if dialogue is not None else None,
             )
             pgid = r.pid
             verdict = classify(r, cpu, memory_mb, lang.oom_markers)
@@ -321,6 +354,8 @@ class Executor:
             }
             if verdict == RAN_OK:
                 out = kind.finish(out, r, nonce)
+            if dialogue is not None:
+                out = dialogue.finish(out, r)
         finally:
             if not self.cleaner.kill_all(pgid):
                 self.dirty = True
@@ -411,6 +446,15 @@ def main(argv: list[str] | None = None) -> int:
         os.makedirs(cfg.workroot, exist_ok=True)
     except OSError:
         pass  # the backend made it (read-only parent): the mkdir of the first job says if not
+    if not cfg.switch_user:
+        # one uid for the executor and the programs: make the executor (which holds jobs' expected answers and
+        # test code) undumpable, so that programs can neither ptrace it nor read its memory through /proc
+        undumpable()
+    # the assert harness's imports, once: it is forked from the executor per assert test (kinds/asserts.py)
+    import unittest  # noqa: F401
+
+    from . import pyharness  # noqa: F401
+
     ex = Executor(cfg, Frames(rfd, wfd))
     try:
         try:

@@ -139,13 +139,52 @@ class ProcessRunner:
         python_child: dict[str, Any] | None = None,
         result_pipe: bool = False,
         nonce: bytes | None = None,
-        zygote_retry: bool = True,
+        extra_fds: dict[int, int] | None = None,
     ) -> Finished:
         """Start a child and supervise it: fork and exec argv, or (argv None) have the zygote fork a warm Python
-        child that runs pyharness.run_python_child on python_child ({"job", "test", "src"}).
+        child on python_child (zygote.py: {"job", "test", "src"} for a Python test, {"role": "candidate", "src"}
+        for an assert test's candidate).
 
         result_pipe: the child's fd 3 is a pipe whose contents come back as Finished.result (harness reports).
-        nonce: written to a pipe on the child's fd 4 (the assert harness echoes it on fd 3 after the test's end)."""
+        nonce: written to a pipe on the child's fd 4 (the assert harness echoes it on fd 3 after the test's end).
+        extra_fds: {child fd: our fd} handed to the child; ours are closed here after the fork (the child owns them,
+        so that a peer reading them sees end of file when the child is gone)."""
+        try:
+            return self._run(
+                argv,
+                cwd=cwd,
+                limits=limits,
+                stdin_data=stdin_data,
+                wall_s=wall_s,
+                max_out=max_out,
+                stderr_cap=stderr_cap,
+                env=env,
+                python_child=python_child,
+                result_pipe=result_pipe,
+                nonce=nonce,
+                extra_fds=extra_fds or {},
+                zygote_retry=True,
+            )
+        finally:
+            _close_all(*(extra_fds or {}).values())
+
+    def _run(
+        self,
+        argv: list[str] | None,
+        *,
+        cwd: str,
+        limits: ChildLimits,
+        stdin_data: bytes,
+        wall_s: float,
+        max_out: int,
+        stderr_cap: int,
+        env: dict[str, str] | None,
+        python_child: dict[str, Any] | None,
+        result_pipe: bool,
+        nonce: bytes | None,
+        extra_fds: dict[int, int],
+        zygote_retry: bool,
+    ) -> Finished:
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -157,6 +196,8 @@ class ProcessRunner:
         if nonce is not None:
             non_r, non_w = os.pipe()
             fds[4] = non_r
+        # private copies of the handed fds (above 10, like every source): a retry below starts from the originals
+        fds.update({t: fcntl.fcntl(s, fcntl.F_DUPFD_CLOEXEC, 10) for t, s in extra_fds.items()})
         # fds must not collide with targets during dup2: move sources above 10
         fds = {t: (os.dup(s) if s < 10 else s) for t, s in fds.items()}
         # setup-status pipe (close-on-exec, like subprocess): data on it means the sandbox failed to start the
@@ -177,7 +218,7 @@ class ProcessRunner:
                 if zygote_retry:
                     # It died before it forked this test (killed from outside between two tests, its death not
                     # yet seen): a fresh zygote and fresh pipes, once.
-                    return self.run(
+                    return self._run(
                         argv,
                         cwd=cwd,
                         limits=limits,
@@ -189,6 +230,7 @@ class ProcessRunner:
                         python_child=python_child,
                         result_pipe=result_pipe,
                         nonce=nonce,
+                        extra_fds=extra_fds,
                         zygote_retry=False,
                     )
                 return _not_started("the warm Python interpreter was lost: %s" % e, time.monotonic() - t0)

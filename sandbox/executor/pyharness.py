@@ -6,18 +6,27 @@ tests/sandbox/test_conformance.py). Caveat: all children of one worker share the
 (PYTHONHASHSEED is fixed per interpreter), so set/dict-of-str iteration order is the same across the tests of one
 worker (it still differs between workers and restarts). `random` is reseeded per fork.
 
-Call tests report the return value (plain JSON data only) on fd 3; assert tests report on fd 3 the nonce they
-read from fd 4 only after check(candidate) returned: a program that exits early never reports it.
+Call tests report the return value (plain JSON data only) on fd 3.
+
+Assert tests never run here with the program: run_assert_harness() is the TEST side of an assert test, forked
+from the executor under the judge's uid (not the program's), undumpable, so the program can neither ptrace it
+nor read its /proc files. It runs the test code; every name the program defines (the entry point, helpers of the
+prompt) is a proxy that sends the call's arguments as plain data to the candidate process (candidate.py, a fresh
+interpreter that holds nothing but the program) and decodes the reply into the harness's own objects. Only this
+process says whether the test passed.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sys
 import threading
 import traceback
 from typing import Any
+
+from .candidate import REPLY_FD, REQUEST_FD, NotPlainData, decode, encode, read_frame, write_frame
 
 RESULT_CAP = 16 * 1024 * 1024
 
@@ -51,6 +60,9 @@ PRELOAD = (
     "numbers",
     "textwrap",
     "unicodedata",
+    # the assert harness's own (unittest for BigCodeBench-style tests): imported once, not per test
+    "unittest",
+    "types",
 )
 
 # Captured before any user code runs: the harness relies only on these references.
@@ -130,9 +142,7 @@ def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr  # type: ignore[misc]
     sys.argv = [path]
     _random.seed()
-    result_fd = 3  # the report pipe (call and assert tests only report)
-    saved_builtins = dict(builtins.__dict__)
-    saved_modules = _snapshot_modules() if kind == "assert" else None
+    result_fd = 3  # the report pipe (call tests report their return value)
 
     def report(obj) -> None:
         # ASCII-only JSON (the frames' encoding): a returned lone surrogate is reported, not an undecodable report
@@ -162,31 +172,6 @@ def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
             value = fn(*args)
             value = _plain(value)
             report({"ok": True, "value": _to_json(value)})
-        elif kind == "assert":
-            entry = g.get(job.get("entry_point") or "")
-            if entry is None or not callable(entry):
-                raise NameError("entry point %r is not defined" % job.get("entry_point"))
-            # Restore builtins and the preloaded modules before the test's code runs; the test sees the program's
-            # globals (HumanEval tests call helpers of the prompt) but a private copy of the builtins snapshot.
-            builtins.__dict__.clear()
-            builtins.__dict__.update(saved_builtins)
-            if saved_modules is not None:
-                _restore_modules(saved_modules)
-            tg = dict(g)
-            tg["__name__"] = "__arbiter_test__"
-            tg["__builtins__"] = dict(saved_builtins)
-            exec(compile(test, "<test>", "exec"), tg)
-            check = tg.get("check")
-            if check is None or not callable(check):
-                raise NameError("test code defines no check(candidate)")
-
-            def candidate(*a, **k):
-                return _plain(entry(*a, **k))
-
-            check(candidate)
-            # only now read the nonce: it was never in this process's memory while user code ran
-            nonce = os.read(4, 64).decode("ascii", "replace")
-            report({"ok": True, "nonce": nonce})
     except SystemExit as e:
         c = e.code
         if c is None:
@@ -227,26 +212,6 @@ def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
     _os_exit(code_exit)
 
 
-def _snapshot_modules() -> dict:
-    return {
-        name: (m, dict(m.__dict__))
-        for name, m in list(sys.modules.items())
-        if m is not None and _type(getattr(m, "__dict__", None)) is _dict
-    }
-
-
-def _restore_modules(snap: dict) -> None:
-    """Undo attribute patches of modules loaded before the program ran (math.isclose = lambda *a: True ...)."""
-    for name, (m, saved) in snap.items():
-        sys.modules[name] = m
-        d = m.__dict__
-        for k in [k for k in d if k not in saved]:
-            del d[k]
-        for k, v in saved.items():
-            if d.get(k, d) is not v:
-                d[k] = v
-
-
 class _Module:
     """Minimal stand-in for the __main__ module object (pickle, dataclasses and typing look it up)."""
 
@@ -262,3 +227,136 @@ def _find_function(g: dict, name: str):
     if fn is None or not callable(fn):
         raise NameError("function %r is not defined (neither top level nor a method of class Solution)" % name)
     return fn
+
+
+# ---------------------------------------------------------------- assert tests: the test side
+class CandidateGone(BaseException):
+    """The candidate process ended (or sent garbage) while the test waited for a reply. A BaseException, so that
+    the test code's own `except Exception` cannot swallow it."""
+
+
+class _Test:
+    """One run of test code against the candidate's proxies (in the harness process)."""
+
+    def __init__(self, req_fd: int, rep_fd: int) -> None:
+        self.req_fd = req_fd
+        self.rep_fd = rep_fd
+        self.calls = 0
+
+    def proxy(self, name: str):
+        def call(*args, **kwargs):
+            self.calls += 1
+            # NotPlainData (a TypeError) propagates to the test code: a lambda argument, say, cannot cross
+            write_frame(self.req_fd, {"fn": name, "args": encode(list(args)), "kwargs": encode(dict(kwargs))})
+            try:
+                reply = read_frame(self.rep_fd)
+            except NotPlainData as e:
+                raise CandidateGone("the program sent a malformed reply: %s" % e) from None
+            if _type(reply) is not _dict:
+                raise CandidateGone("the program ended during a call to %s()" % name)
+            if "ok" in reply:
+                try:
+                    return decode(reply["ok"])
+                except NotPlainData as e:
+                    raise CandidateGone("the program sent a malformed value: %s" % e) from None
+            found = getattr(__import__("builtins"), str(reply.get("exc")), None)
+            # the program's own exception class cannot cross: a builtin one of that name does, else a generic one
+            exc: type[Exception] = RuntimeError
+            if isinstance(found, type) and issubclass(found, Exception):
+                exc = found
+            raise exc(str(reply.get("msg", "")))
+
+        call.__name__ = call.__qualname__ = name
+        return call
+
+
+def _plain_callables(hello: Any) -> list[str]:
+    if _type(hello) is not _dict or _type(hello.get("names")) is not _list:
+        raise CandidateGone("the program ended before its functions could be called")
+    return [n for n in hello["names"] if _type(n) is _str and n.isidentifier()]
+
+
+def _solution_module(names: dict):
+    """`solution`: the module KodCode-style tests import the program as (`from solution import f`)."""
+    import types
+
+    m = types.ModuleType("solution")
+    m.__dict__.update(names)
+    return m
+
+
+def run_assert_harness(test: str, entry_point: str, report_fd: int) -> None:
+    """The harness process (already limited, under the judge's uid). Reports on report_fd one JSON object:
+    {"ok": true} when the test ran to its end, {"ok": false, "why": ...} when it failed, or
+    {"ok": false, "reference_error": ...} when the test code itself cannot run. Never returns."""
+    out: dict[str, Any]
+    t = _Test(REQUEST_FD, REPLY_FD)
+    try:
+        out = _run_test(t, test, entry_point)
+    except CandidateGone as e:
+        out = {"ok": False, "why": str(e)}
+    except BaseException as e:  # any failure of the test is a failed test, with the test's traceback
+        out = {"ok": False, "why": "".join(traceback.format_exception_only(_type(e), e)).strip()[:4000]}
+    try:
+        data = _json_dumps(out).encode("utf-8", "backslashreplace")
+        view = memoryview(data)
+        while view:
+            view = view[_os_write(report_fd, view) :]
+    except OSError:
+        pass
+    _os_exit(0)
+
+
+def _run_test(t: _Test, test: str, entry_point: str) -> dict[str, Any]:
+    import builtins
+    import unittest
+
+    try:
+        tree = ast.parse(test, "<test>")
+        code = compile(tree, "<test>", "exec")
+    except (SyntaxError, ValueError) as e:
+        return {"ok": False, "reference_error": "the test code does not compile: %s" % e}
+    check_mode = any(_isinstance(n, ast.FunctionDef) and n.name == "check" for n in tree.body)  # type: ignore[attr-defined]
+    import builtins as _b
+
+    # Names of builtins are never proxied: a program defining abs() must not answer the test's own abs() calls.
+    names = {n: t.proxy(n) for n in _plain_callables(read_frame(REPLY_FD)) if not hasattr(_b, n)}
+    sys.modules["solution"] = _solution_module(names)
+    g: dict[str, Any] = {"__name__": "__arbiter_test__", "__builtins__": builtins}
+    g.update(names)
+    if not check_mode:
+        # MBPP-style asserts at top level, then KodCode-style test_* functions and BigCodeBench-style TestCases
+        exec(code, g)
+        for name, fn in list(g.items()):
+            if name.startswith("test") and _type(fn).__name__ == "function" and names.get(name) is not fn:
+                fn()
+        cases = [c for c in g.values() if _isinstance(c, _type) and issubclass(c, unittest.TestCase)]
+        if cases:
+            suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in cases)
+            result = unittest.TestResult()
+            suite.run(result)
+            if result.errors or result.failures or not result.wasSuccessful() or result.testsRun == 0:
+                first = (result.failures + result.errors)[0][1] if (result.failures or result.errors) else ""
+                return {"ok": False, "why": ("unittest: %s" % first.strip().splitlines()[-1:])[:4000]}
+        if t.calls == 0:  # nothing in the test involves the program: the reference's fault, not the program's
+            return {
+                "ok": False,
+                "reference_error": "the test code never calls the program (no check(candidate), test_* function, "
+                "TestCase or assert that calls it)",
+            }
+        return {"ok": True}
+    try:
+        exec(code, g)
+    except (CandidateGone, NameError):
+        raise
+    except BaseException as e:
+        if t.calls == 0:  # the test's own definitions failed before the program was involved
+            return {"ok": False, "reference_error": "the test code fails before calling the program: %r" % e}
+        raise
+    check = g.get("check")
+    if not callable(check) or check in names.values():
+        return {"ok": False, "reference_error": "the test code defines no check(candidate)"}
+    if entry_point not in names:
+        return {"ok": False, "why": "the program defines no function %s" % entry_point}
+    check(names[entry_point])
+    return {"ok": True}

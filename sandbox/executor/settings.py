@@ -11,6 +11,7 @@ class Settings:
         self.argv = list(argv)  # handed on to the zygote (zygote.py), which parses the same settings
         uid: int | None = None
         gid: int | None = None
+        judge_uid: int | None = None
         self.workroot = "/tmp"
         self.python = sys.executable or "/usr/bin/python3"
         self.python_mode = "fork"  # or "exec": run `python3 file.py` per test (slower, exact)
@@ -27,6 +28,8 @@ class Settings:
                 self.python = next(it)
             elif a == "--python-mode":
                 self.python_mode = next(it)
+            elif a == "--judge-uid":
+                judge_uid = int(next(it))
             elif a == "--private-pidns":
                 self.private_pidns = True
         env_uid = os.environ.get("ARBITER_SANDBOX_UID")
@@ -40,3 +43,9 @@ class Settings:
             self.uid = os.getuid()
             self.gid = os.getgid()
         self.switch_user = self.is_root and self.uid != 0
+        # The test side of assert tests (pyharness.run_assert_harness) runs under a uid of its own, so that the
+        # program (self.uid) can neither signal, ptrace nor read the /proc files of the process holding the test.
+        # Without root there is one uid: the harness makes itself undumpable instead.
+        self.judge_uid: int = (
+            (judge_uid if judge_uid is not None else self.uid + 100000) if self.switch_user else self.uid
+        )

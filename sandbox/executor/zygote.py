@@ -4,8 +4,18 @@ Why a process of its own: a forked child inherits its parent's whole heap, and f
 the executor the zygote (it was), a test of a later job could find an earlier job's source, stdin and test code in
 its own memory. The zygote is forked from the executor before the executor reads its first frame (or, should it
 die later, started as a fresh interpreter with exec), imports the modules programs commonly use (pyharness.preload)
-and then only ever receives what a fork needs that is not job data: the target fds, the work directory, the limits, the environment. The test's data (program path, test, the
-job's fields) travel in a memfd that the zygote passes on unread; the forked child reads it after the fork.
+and then only ever receives what a fork needs that is not job data: the target fds, the work directory, the limits,
+the environment. The test's data (program path, test, the job's fields) travel in a memfd that the zygote passes on
+unread; the forked child reads it after the fork.
+
+Two kinds of child, chosen by the memfd's payload (read only by the child):
+    {"job", "test", "src"}           a Python test in the program's own process (pyharness.run_python_child)
+    {"role": "candidate", "src"}     the candidate of an assert test (candidate.run_program): only the program's
+                                     path, never the test code; it answers the harness's plain-data calls on fds
+                                     3 / 4 (kinds/asserts.py). The harness holding the test runs under the judge's
+                                     uid in a process of its own.
+Without root (one uid for all) the zygote makes itself undumpable, so that its children (the programs) cannot
+ptrace it, and a candidate cannot even read its own memory through /proc.
 
 Protocol, over a SOCK_SEQPACKET socketpair (one message per datagram, fds as SCM_RIGHTS):
     executor -> zygote   {"fds": [target, ...], "cwd", "limits", "env"} + fds [src per target..., setup_w, data]
@@ -184,6 +194,17 @@ class ZygoteClient:
         return int(msg["status"]), float(msg["cpu_s"]), float(msg["maxrss_kb"])
 
 
+def undumpable() -> None:
+    """PR_SET_DUMPABLE 0: processes of the same uid can neither ptrace this one nor read its memory via /proc (a
+    fork inherits it; an exec of a readable binary resets it, a uid change sets it too)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 # ------------------------------------------------------------------------------------------------ zygote side
 def _high(fd: int) -> int:
     """fd moved to 10 or above (close-on-exec), so that dup2 onto targets 0..4 cannot clobber a source."""
@@ -224,7 +245,12 @@ def _child(cfg: Settings, req: dict[str, Any], fds: list[int]) -> None:
         except OSError:
             pass
         os._exit(127)
-    run_python_child(payload["job"], payload["test"], payload["src"])
+    if payload.get("role") == "candidate":
+        from .candidate import run_program
+
+        run_program(str(payload["src"]))
+    else:
+        run_python_child(payload["job"], payload["test"], payload["src"])
     os._exit(127)
 
 
@@ -233,6 +259,8 @@ def serve(cfg: Settings, fd: int) -> int:
     from .pyharness import preload
 
     sock = socket.socket(fileno=fd)
+    if not cfg.switch_user:
+        undumpable()
     preload()
     _send(sock, {"ready": True})
     while True:

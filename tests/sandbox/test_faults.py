@@ -150,6 +150,16 @@ async def test_killed_zygote_costs_one_retry_and_is_restarted(pool_factory):
     r = await pool.run(RunRequest.stdio("print(int(input()) * 3)", ["2\n"], ["6"]))
     assert r.verdicts == ["AC"], r
     assert next(iter(pool._idle)).transport is t
+    # and before the next assert test: its candidate is forked by the zygote too
+    _, zygote = _executor_processes(t)
+    os.kill(zygote, 9)
+    r = await pool.run(
+        RunRequest.assert_based(
+            "def f(x):\n    return x + 1\n", "def check(candidate):\n    assert candidate(1) == 2\n", "f"
+        )
+    )
+    assert r.verdicts == ["AC"], r
+    assert next(iter(pool._idle)).transport is t
 
 
 # ---------------------------------------------------------------------------------------------- docker only

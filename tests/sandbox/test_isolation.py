@@ -143,6 +143,23 @@ async def test_nothing_of_an_earlier_job_on_the_same_worker(pool):
     _assert_nothing_of(secret, seen)
 
 
+async def test_an_assert_candidate_holds_nothing_of_an_earlier_job_nor_of_its_own_test(pool):
+    # The candidate of an assert test is forked by the same zygote as every Python test: its memory holds the
+    # program only, neither an earlier job's data nor the test code (which the harness, another process, holds).
+    secret, test_secret, control = (secrets.token_hex(16) for _ in range(3))
+    _made(await pool.run(writer(secret)))
+    before = [w.transport.id for w in pool._idle]
+    program = (READER % {"keys": KEYS}).replace("sys.stdin.read().strip()", repr(f"ARBITER-LEAK-{control}"))
+    program += "\n\ndef f():\n    return 1\n"
+    test = f'def check(candidate):\n    marker = "ARBITER-LEAK-{test_secret}"\n    assert candidate() == 1, marker\n'
+    r = await pool.run(RunRequest.assert_based(program, test, "f", limits=LIMITS))
+    assert [w.transport.id for w in pool._idle] == before, "the candidate must run on the writer's worker"
+    assert r.verdicts == ["AC"], r
+    seen = _seen(r)
+    _assert_nothing_of(secret, seen)
+    assert test_secret not in seen["memory"], "the test code reached the candidate's memory"
+
+
 async def test_nothing_of_a_concurrent_job_on_another_worker(pool_factory):
     pool = await pool_factory(2)
     secret = secrets.token_hex(16)

@@ -65,7 +65,7 @@ async def test_call_and_assert_stop(pool):
     ok = "def check(candidate):\n    assert candidate(1) == 1\n"
     bad = "def check(candidate):\n    assert candidate(1) == 2\n"
     r = await pool.run(RunRequest.assert_based(src, [ok, bad, ok], "f", stop_after_failure=True))
-    assert r.verdicts == ["AC", "RE", "SKIP"], r
+    assert r.verdicts == ["AC", "WA", "SKIP"], r
 
 
 async def test_compile_error_runs_no_test(pool):

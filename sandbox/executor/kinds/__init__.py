@@ -2,8 +2,8 @@
 
 stdio:  the test is the program's stdin; the service compares its stdout
 call:   the test is an argument list; the harness reports the return value (plain JSON) on fd 3
-assert: the test is test code run with the program; the harness reports a nonce on fd 3 after the test's
-        own end, so a program that exits early (even with status 0) does not pass
+assert: the test is test code, run in a harness process of its own that reaches the program (another process,
+        forked from a clean zygote) only through plain-data calls; only the harness's report passes a test
 """
 
 from __future__ import annotations

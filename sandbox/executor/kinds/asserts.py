@@ -1,20 +1,56 @@
-"""Assert-style tests (HumanEval): the test code runs with the program and the harness reports the test's nonce
-after the test's own end. Anything else (an early exit with status 0 included) is WA: the test did not complete."""
+"""Assert-style tests (HumanEval check(candidate), MBPP asserts, KodCode test_* functions, BigCodeBench TestCases),
+judged outside the program's process.
+
+Two processes per test: the CANDIDATE (candidate.run_program under the program's uid and the test's limits,
+holding nothing but the program: forked by the zygote, which never held a job, or with python_mode=exec a fresh
+interpreter running candidate.py) and the HARNESS (pyharness.run_assert_harness, forked from the executor under
+the judge's uid, undumpable; it runs no program code), which runs the test code and reaches the program only
+through plain-data calls over two pipes. Only the harness's report decides the verdict: AC when the test ran to
+its end, WA otherwise. The program's exit status, patched builtins, objects with a rigged __eq__, frame / gc /
+bytecode inspection of its own process or reads of the harness's /proc files gain nothing: the test, its expected
+values and the judge are in a process the program cannot see.
+
+Compiled languages (HumanEval-X) build the test into the program instead (languages/base.py assert_sources):
+their harness reports the test's nonce on fd 3 after the test's own end (finish below).
+
+Verdicts: the candidate's own TLE / MLE / OLE / SE stand (its limits are the test's); a test that did not run to
+its end is WA unless the candidate crashed (RE). A test code that cannot run at all (does not compile, defines no
+check) is reported as reference_error: the item's error, never the program's wrong answer.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import os
+import select
+import signal
+import time
+from typing import TYPE_CHECKING, Any
 
-from ..verdicts import Finished, Verdict
+from ..candidate import REPLY_FD, REQUEST_FD
+from ..limits import ChildLimits, child_env, child_setup
+from ..verdicts import RAN_OK, Finished, Verdict, classify
+from ..zygote import undumpable
 from .base import Kind, note
+
+if TYPE_CHECKING:
+    from ..main import Executor
+
+CANDIDATE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "candidate.py")
+REPORT_FD = 5
+REPORT_CAP = 64 * 1024
+HARNESS_GRACE_S = 2.0  # after the candidate is gone, how long the harness has to write its report
 
 
 class Assert(Kind):
     name = "assert"
+    # compiled languages (HumanEval-X) build the test into the program: their harness reports the nonce on fd 3
     result_pipe = True
     needs_nonce = True
+    own_run_languages = frozenset({"python"})
 
     def finish(self, outcome: dict[str, Any], finished: Finished, nonce: bytes | None) -> dict[str, Any]:
+        """A compiled language's assert build: AC only when the harness reported the nonce after the test's end."""
         rep = self.report(finished)
         if (
             nonce is None
@@ -27,3 +63,161 @@ class Assert(Kind):
         else:
             outcome["verdict"] = Verdict.AC
         return outcome
+
+    def run(
+        self, ex: Executor, job: dict[str, Any], test: Any, src: str, cwd: str, limits: ChildLimits
+    ) -> tuple[dict[str, Any], int]:
+        """Run one Python assert test; returns the outcome and the candidate's process group (for the cleanup)."""
+        lim = job.get("limits") or {}
+        cpu = float(lim.get("cpu_s", 2.0))
+        memory_mb = int(lim.get("memory_mb", 256))
+        wall = float(lim.get("wall_s") or (2 * cpu + 1))
+        max_out = int(lim.get("max_output_bytes", 1 << 20))
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        res_r, res_w = os.pipe()
+        hpid = self._start_harness(ex, lim, str(test), str(job.get("entry_point") or ""), req_w, rep_r, res_w)
+        for fd in (req_w, rep_r, res_w):
+            os.close(fd)
+        ex.helpers.add(hpid)
+        try:
+            if ex.cfg.python_mode == "exec":
+                runner = _candidate_script(os.path.dirname(src))
+                argv: list[str] | None = [ex.cfg.python, "-I", "-B", runner, src]
+                python_child = None
+            else:
+                # forked by the zygote, which never held a job: the candidate's memory holds the program only
+                argv, python_child = None, {"role": "candidate", "src": src}
+            r = ex.runner.run(
+                argv,
+                cwd=cwd,
+                limits=limits,
+                stdin_data=b"",
+                wall_s=wall,
+                max_out=max_out,
+                env={"PYTHONDONTWRITEBYTECODE": "1"},
+                python_child=python_child,
+                extra_fds={REQUEST_FD: req_r, REPLY_FD: rep_w},
+            )
+            # every process of the candidate gone: a harness still waiting for a reply sees the end of its pipe
+            ex.cleaner.kill_all(r.pid or None)
+            report = _read_report(res_r, HARNESS_GRACE_S)
+        finally:
+            os.close(res_r)
+            ex.helpers.discard(hpid)
+            _kill_harness(hpid)
+        return self.verdict(r, report, cpu, memory_mb), r.pid
+
+    @staticmethod
+    def _start_harness(
+        ex: Executor, lim: dict[str, Any], test: str, entry_point: str, req_w: int, rep_r: int, res_w: int
+    ) -> int:
+        from ..pyharness import run_assert_harness
+
+        pid = os.fork()
+        if pid == 0:
+            try:
+                cfg = ex.cfg
+                # the harness's own limits: the test's CPU time (a reference that loops is stopped), room for the
+                # replies it decodes; under the judge's uid, never the program's
+                limits = ChildLimits(
+                    cpu_s=float(lim.get("cpu_s", 2.0)) + 1.0,
+                    memory_mb=max(int(lim.get("memory_mb", 256)), 512),
+                    max_processes=0,
+                    file_size_mb=1,
+                    open_files=64,
+                )
+                null = os.open(os.devnull, os.O_RDWR)
+                # sources above the targets' range, so that no dup2 overwrites a source not yet moved
+                given = {REQUEST_FD: req_w, REPLY_FD: rep_r, REPORT_FD: res_w, 0: null, 1: null, 2: null}
+                fds = {t: os.dup(s) if s < 10 else s for t, s in given.items()}
+                child_setup(_JudgeSettings(cfg), limits, fds, "/")  # type: ignore[arg-type]
+                undumpable()  # a uid change already did it; without root (one uid for all) say so
+                os.environ.clear()
+                os.environ.update(child_env("/"))
+            except BaseException:
+                os._exit(127)
+            run_assert_harness(test, entry_point, REPORT_FD)
+            os._exit(127)
+        return pid
+
+    @staticmethod
+    def verdict(r: Finished, report: Any, cpu: float, memory_mb: int) -> dict[str, Any]:
+        v = classify(r, cpu, memory_mb, ("MemoryError",))
+        out: dict[str, Any] = {
+            "verdict": v,
+            "cpu_s": round(r.cpu_s, 4),
+            "wall_s": round(r.wall_s, 4),
+            "exit_code": r.exit_code,
+            "signal": r.signal,
+            "stdout": r.stdout.decode("utf-8", "replace"),
+            "stderr": "arbiter: " + r.setup_error if v == Verdict.SE else r.stderr.decode("utf-8", "replace"),
+            "return_value": None,
+            "truncated": r.truncated,
+        }
+        ok = isinstance(report, dict) and report.get("ok") is True
+        if isinstance(report, dict) and isinstance(report.get("reference_error"), str):
+            out["verdict"] = Verdict.WA
+            out["reference_error"] = report["reference_error"][:4000]
+            return out
+        if v in (Verdict.SE, Verdict.OLE, Verdict.TLE, Verdict.MLE):
+            return out  # the program's limits: they stand whatever the harness saw
+        if ok:
+            out["verdict"] = Verdict.AC
+            return out
+        why = report.get("why") if isinstance(report, dict) else None
+        if v == RAN_OK:
+            out["verdict"] = Verdict.WA
+        note(out, "test failed: %s" % (why or "the test did not run to its end"))
+        return out
+
+
+def _candidate_script(jobdir: str) -> str:
+    """candidate.py copied beside the program (root-owned, read-only to the program): the executor's own directory
+    need not be readable by the program's uid (bwrap creates the parents of its binds 0700)."""
+    path = os.path.join(jobdir, "arbiter_candidate.py")
+    if not os.path.exists(path):
+        with open(CANDIDATE, "rb") as f, open(path, "wb") as g:
+            g.write(f.read())
+        os.chmod(path, 0o644)
+    return path
+
+
+class _JudgeSettings:
+    """The executor's settings as seen by the harness's child_setup: the judge's uid instead of the program's."""
+
+    def __init__(self, cfg: Any) -> None:
+        self.switch_user = cfg.switch_user
+        self.uid = cfg.judge_uid
+        self.gid = cfg.judge_uid
+
+
+def _read_report(fd: int, grace_s: float) -> Any:
+    deadline = time.monotonic() + grace_s
+    chunks: list[bytes] = []
+    n = 0
+    while n < REPORT_CAP:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        data = os.read(fd, 65536)
+        if not data:
+            break
+        chunks.append(data)
+        n += len(data)
+    try:
+        return json.loads(b"".join(chunks).decode("utf-8", "replace"))
+    except ValueError:
+        return None
+
+
+def _kill_harness(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            target()
+        except OSError:
+            pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass

@@ -16,6 +16,9 @@ class Kind:
     result_pipe: ClassVar[bool] = False
     #: a fresh nonce per test on the child's fd 4, echoed in the report after the test's own end
     needs_nonce: ClassVar[bool] = False
+    #: languages whose tests of this kind the kind runs itself (run(executor, job, test, src, cwd, limits) ->
+    #: (outcome, pgid)), not as one process
+    own_run_languages: ClassVar[frozenset[str]] = frozenset()
 
     def stdin(self, test: Any) -> bytes:
         return b""
