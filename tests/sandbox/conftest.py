@@ -13,7 +13,7 @@ import pytest
 # helpers of this folder (sbx_helpers, sbx_fake_backend) are imported by bare module name
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sbx_helpers import leftover_processes, sandbox_image  # noqa: F401
+from sbx_helpers import leftover_processes, sandbox_image, unavailable  # noqa: F401
 
 from sandbox import BackendUnavailable, PoolConfig, SandboxPool
 from sandbox.models import CompileLimits
@@ -47,9 +47,7 @@ async def backend(backend_name):
     try:
         b = await make_backend(backend_name)
     except (BackendUnavailable, ImportError) as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"sandbox backend {backend_name!r} unavailable in CI: {e}")
-        pytest.skip(f"sandbox backend {backend_name!r} unavailable: {e}")
+        unavailable(backend_name, e)
     return b
 
 

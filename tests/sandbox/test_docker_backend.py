@@ -13,7 +13,7 @@ import os
 import uuid
 
 import pytest
-from sbx_helpers import sandbox_image
+from sbx_helpers import sandbox_image, unavailable
 
 from sandbox import BackendUnavailable, Limits, PoolConfig, RunRequest, SandboxPool, WorkerLost
 from sandbox.protocol import read_frame, write_frame
@@ -31,12 +31,6 @@ from sandbox.backends.docker import (  # noqa: E402
 pytestmark = pytest.mark.docker
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"the docker backend is unavailable in CI: {reason}")
-    pytest.skip(f"the docker backend is unavailable: {reason}")
-
-
 @pytest.fixture
 def instance() -> str:
     return f"pytest-{uuid.uuid4().hex[:10]}"
@@ -48,7 +42,7 @@ def engine():
         client = docker.from_env(timeout=30)
         client.ping()
     except (docker.errors.DockerException, OSError) as e:
-        _unavailable(f"no Docker engine: {e}")
+        unavailable("docker", f"no Docker engine: {e}")
     yield client
     client.close()
 
@@ -69,7 +63,7 @@ async def make_backend(engine, instance):
         try:
             await b.probe()
         except BackendUnavailable as e:
-            _unavailable(str(e))
+            unavailable("docker", str(e))
         backends.append(b)
         return b
 

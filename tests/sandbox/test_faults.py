@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 from sbx_engine_proxy import EngineRelay
-from sbx_helpers import sandbox_image
+from sbx_helpers import sandbox_image, unavailable
 
 from sandbox import BackendUnavailable, PoolConfig, RunRequest, RunResult, SandboxPool
 
@@ -166,12 +166,6 @@ async def test_killed_zygote_costs_one_retry_and_is_restarted(pool_factory):
 docker_only = pytest.mark.docker
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"the docker backend is unavailable in CI: {reason}")
-    pytest.skip(f"the docker backend is unavailable: {reason}")
-
-
 @pytest.fixture
 def engine():
     docker = pytest.importorskip("docker")
@@ -179,7 +173,7 @@ def engine():
         client = docker.from_env(timeout=30)
         client.ping()
     except (docker.errors.DockerException, OSError) as e:
-        _unavailable(f"no Docker engine: {e}")
+        unavailable("docker", f"no Docker engine: {e}")
     yield client
     client.close()
 
@@ -201,7 +195,7 @@ async def relayed(engine, instance):
         await backend.probe()
     except BackendUnavailable as e:
         relay.close()
-        _unavailable(str(e))
+        unavailable("docker", str(e))
     yield relay, backend
     relay.start()
     await backend.close()

@@ -4,6 +4,8 @@ sample here; `bench/code_bench.py --humaneval-x all` runs all 164 per language).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import sbx_humaneval_x as hx
 from sbx_helpers import HOSTILE, assert_still_healthy, wait_no_leftovers
@@ -140,7 +142,10 @@ async def test_fork_bomb_is_contained(pool, backend_name, lang):
     await assert_still_healthy(pool)
 
 
-pytestmark_hx = pytest.mark.skipif(not hx.available(), reason="HumanEval-X data not found")
+# A developer checkout without ../shared skips these; in CI the data must be there, so the tests run (and fail).
+pytestmark_hx = pytest.mark.skipif(
+    not hx.available() and not os.environ.get("CI"), reason="HumanEval-X data not found (../shared/data)"
+)
 
 
 @pytestmark_hx

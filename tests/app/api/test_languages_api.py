@@ -55,7 +55,8 @@ def _java_item(id_: str, body: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.bwrap
-@pytest.mark.skipif(not os.path.exists(HX), reason="HumanEval-X data not found")
+# skipped without ../shared on a developer checkout; in CI the data must be there, so the test runs (and fails)
+@pytest.mark.skipif(not os.path.exists(HX) and not os.environ.get("CI"), reason="HumanEval-X data not found")
 def test_humaneval_x_java_item_scores_through_the_api() -> None:
     with gzip.open(os.path.join(HX, "humaneval_java.jsonl.gz"), "rt") as f:
         row = json.loads(f.readline())
