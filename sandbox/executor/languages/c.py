@@ -17,6 +17,8 @@ class C(Language):
     version_argv = ("/usr/bin/gcc", "--version")
     install_hint = "apt-get install -y gcc"
     flags = ("-O2", "-std=c17", "-pipe")
+    # combined assert builds: C has no namespaces, so two tests defining one helper fall back to a build per test
+    namespaced_tests = False
 
     def compile_argv(self, build: Build, kind: TestKind) -> list[str]:
         return [self.toolchain, *self.flags, "-o", os.path.join(build.build_dir, "main"), build.main_source, "-lm"]
@@ -27,5 +29,5 @@ class C(Language):
     combines_asserts = True
 
     def combined_sources(self, source: str, tests: list[str]) -> tuple[dict[str, str], list[list[str]]]:
-        program, args = c_family_combined(source, tests, namespaces=False)
+        program, args = c_family_combined(source, tests, namespaces=self.namespaced_tests)
         return {self.source_name: program}, args
