@@ -393,8 +393,8 @@ def serve(cfg: Settings, fd: int) -> int:
             except OSError:
                 return 0
         # until the spare takes its test (or dies): the executor's end of the socket closing ends the zygote
-        ready, _, _ = select.select([spare.taken, sock], [], [])
+        ready, _, _ = select.select([spare.taken, sock.fileno()], [], [])
         os.close(spare.taken)
-        if sock in ready:
+        if sock.fileno() in ready:
             return 0  # the executor sends nothing: readable is its end of the socket closing
         current = spare
