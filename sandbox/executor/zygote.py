@@ -279,15 +279,16 @@ def _child(cfg: Settings, req: dict[str, Any], fds: list[int]) -> None:
         fdmap = dict(zip(targets, fds[: len(targets)], strict=True))
         lim = ChildLimits(**req["limits"])
         child_setup(cfg, lim, fdmap, req["cwd"], extra_keep=[setup_w, data_fd])
-        chunks = []
-        while True:
-            b = os.read(data_fd, 1 << 20)
-            if not b:
+        size = os.fstat(data_fd).st_size  # a memfd: its size is the payload's, read in one call
+        blob = os.read(data_fd, size) if size else b""
+        while len(blob) < size:
+            more = os.read(data_fd, size - len(blob))
+            if not more:
                 break
-            chunks.append(b)
+            blob += more
         os.close(data_fd)
-        payload = json.loads(b"".join(chunks).decode("ascii"))
-        del chunks
+        payload = json.loads(blob.decode("ascii"))
+        del blob
         os.environ.clear()
         os.environ.update(child_env(req["cwd"], req.get("env") or None))
         os.close(setup_w)
@@ -319,6 +320,23 @@ class _Spare:
         self.pid, self.sock, self.taken = pid, sock, taken
 
 
+def _dying(pid: int) -> bool:
+    """pid is exiting, or a SIGKILL waits for it (a process killed from outside that has not yet run to its end:
+    it would not live to report its test's exit)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            status = f.read()
+    except OSError:
+        return True
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key == "State" and value.split()[:1] in (["Z"], ["X"]):
+            return True
+        if key in ("SigPnd", "ShdPnd") and int(value.strip() or "0", 16) & (1 << (signal.SIGKILL - 1)):
+            return True
+    return False
+
+
 def _fork_spare(cfg: Settings, sock: socket.socket) -> _Spare:
     zygote = os.getpid()
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -344,7 +362,7 @@ def _fork_spare(cfg: Settings, sock: socket.socket) -> _Spare:
             os._exit(0)
         if req is None:
             os._exit(0)  # the executor let it go unused (a new zygote, the worker's end)
-        if os.getppid() != zygote:
+        if os.getppid() != zygote or _dying(zygote):
             # The zygote died (killed from outside) before the test came: nobody would report its exit. Say so
             # before any user code runs; the executor starts a new zygote and runs the test on it.
             try:
