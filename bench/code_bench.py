@@ -38,6 +38,7 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sandbox import PoolConfig, RunRequest, SandboxPool, create_backend
+from sandbox.backends.base import Backend
 from sandbox.errors import SandboxError
 
 TRIVIAL = "print(input())"
@@ -421,6 +422,7 @@ async def _pertest_pool(backend_name: str, variant: str, size: int, exe_dir: str
     import sandbox.backends.bwrap as bwrap
     from sandbox.backends.docker import DockerConfig
 
+    backend: Backend
     if backend_name == "bwrap":
         backend = bwrap.BwrapBackend()
         backend_exe = bwrap.EXECUTOR_DIR
