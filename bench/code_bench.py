@@ -393,8 +393,8 @@ def bench_assert_harness(n: int, workers: int, programs) -> None:
 #   sequential  1 test per job, one after another, one worker: a job's latency (service + executor + program)
 #   in a job    20 tests per job, one worker: a job's wall time / 20 (the per-test cost the target is read against)
 #   throughput  10 tests per job, PERTEST_WORKERS workers, all jobs at once: total wall time / tests
-# and the CPU seconds per test of the service process and, on bwrap, of the worker's whole process tree (what
-# wall time hides on a busy machine).
+# and the CPU seconds per test of the service process and of the workers (bwrap: the process tree; docker: the
+# container's cgroup): what wall time hides on a busy machine.
 PERTEST_BASELINE_COMMIT = "dac2239"
 PERTEST_WORKERS = 2
 
@@ -445,8 +445,29 @@ async def _pertest_pool(backend_name: str, variant: str, size: int, exe_dir: str
     return pool
 
 
-def _worker_roots(pool: SandboxPool) -> list[int]:
-    return [w.transport.proc.pid for w in pool._idle if hasattr(w.transport, "proc")]  # bwrap only
+def _container_cpu_s(container_id: str) -> float:
+    """CPU seconds a container used, from its cgroup (v1 cpuacct or v2 cpu.stat); nan when neither is readable."""
+    try:
+        with open(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage") as f:
+            return int(f.read()) / 1e9
+    except OSError:
+        pass
+    for d in (f"/sys/fs/cgroup/docker/{container_id}", f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope"):
+        try:
+            with open(f"{d}/cpu.stat") as f:
+                return next(int(line.split()[1]) for line in f if line.startswith("usage_usec")) / 1e6
+        except (OSError, StopIteration):
+            continue
+    return float("nan")
+
+
+def _worker_cpu_s(pool: SandboxPool) -> float:
+    """CPU seconds of the pool's workers: bwrap process trees, or docker containers' cgroups."""
+    total = 0.0
+    for w in pool._idle:
+        t = w.transport
+        total += _tree_cpu_s(t.proc.pid) if hasattr(t, "proc") else _container_cpu_s(getattr(t, "container_id", ""))
+    return total
 
 
 async def _pertest_round(
@@ -458,16 +479,15 @@ async def _pertest_round(
     try:
         for i in range(20):  # warm-up
             await pool.run(RunRequest.stdio(TRIVIAL, [f"{i}\n"], [str(i)]))
-        roots = _worker_roots(pool)
-        w0, c0 = sum(map(_tree_cpu_s, roots)), time.process_time()
+        w0, c0 = _worker_cpu_s(pool), time.process_time()
         lat = []
         for i in range(n):
             t = time.perf_counter()
             r = await pool.run(RunRequest.stdio(TRIVIAL, [f"{i}\n"], [str(i)]))
             lat.append(time.perf_counter() - t)
             assert r.verdicts == ["AC"], r
-        w1, c1 = sum(map(_tree_cpu_s, roots)), time.process_time()
-        out["sequential"] = (statistics.median(lat), (c1 - c0) / n, (w1 - w0) / n if roots else float("nan"))
+        w1, c1 = _worker_cpu_s(pool), time.process_time()
+        out["sequential"] = (statistics.median(lat), (c1 - c0) / n, (w1 - w0) / n)
         lat = []
         jobs = max(3, n // 20)
         for j in range(jobs):
@@ -476,11 +496,11 @@ async def _pertest_round(
             r = await pool.run(RunRequest.stdio(TRIVIAL + f"\n# {j}", ins, [x.strip() for x in ins]))
             lat.append((time.perf_counter() - t) / 20)
             assert r.all_passed, r
-        w2, c2 = sum(map(_tree_cpu_s, roots)), time.process_time()
+        w2, c2 = _worker_cpu_s(pool), time.process_time()
         out["in a job"] = (
             statistics.median(lat),
             (c2 - c1) / (jobs * 20),
-            (w2 - w1) / (jobs * 20) if roots else float("nan"),
+            (w2 - w1) / (jobs * 20),
         )
     finally:
         await pool.close()
@@ -488,9 +508,8 @@ async def _pertest_round(
     try:
         for i in range(10):
             await pool.run(RunRequest.stdio(TRIVIAL, [f"{i}\n"], [str(i)]))
-        roots = _worker_roots(pool)
         jobs = max(2 * PERTEST_WORKERS, n // 10)
-        w0, c0 = sum(map(_tree_cpu_s, roots)), time.process_time()
+        w0, c0 = _worker_cpu_s(pool), time.process_time()
         t = time.perf_counter()
         reqs = []
         for j in range(jobs):
@@ -498,12 +517,12 @@ async def _pertest_round(
             reqs.append(pool.run(RunRequest.stdio(TRIVIAL + f"\n# t{j}", ins, [x.strip() for x in ins])))
         rs = await asyncio.gather(*reqs)
         dt = time.perf_counter() - t
-        w1, c1 = sum(map(_tree_cpu_s, roots)), time.process_time()
+        w1, c1 = _worker_cpu_s(pool), time.process_time()
         assert all(r.all_passed for r in rs)
         out["throughput"] = (
             dt / (jobs * 10),
             (c1 - c0) / (jobs * 10),
-            (w1 - w0) / (jobs * 10) if roots else float("nan"),
+            (w1 - w0) / (jobs * 10),
         )
     finally:
         await pool.close()
