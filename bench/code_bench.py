@@ -5,6 +5,10 @@ subprocess, 2 threads).
     .venv/bin/python bench/code_bench.py --backend bwrap [--tests 300] [--workers 2]
     .venv/bin/python bench/code_bench.py --backend all --languages all [--problems 164]
     .venv/bin/python bench/code_bench.py --backend all --build-cache [--programs 5]
+    .venv/bin/python bench/code_bench.py --backend all --only pertest [--tests 300] [--rounds 3]
+
+--only pertest: a trivial test's cost on each backend (1 test per job; per test in a job of 20; throughput of 2
+workers), this tree beside the executor of PERTEST_BASELINE_COMMIT in the same run, with CPU time per test.
 
 --languages (all, or a comma list): per language, the compile time and per-test overhead of a trivial program and
 HumanEval-X problems/s through the pool, beside `docker run --rm` per program (compile and run in a fresh container
@@ -34,6 +38,8 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sandbox import PoolConfig, RunRequest, SandboxPool, create_backend
+from sandbox.backends.base import Backend
+from sandbox.errors import SandboxError
 
 TRIVIAL = "print(input())"
 EXTRA_ROWS: dict[str, list[tuple[str, Callable[[int], list[float]]]]] = {}
@@ -380,6 +386,198 @@ def bench_assert_harness(n: int, workers: int, programs) -> None:
     asyncio.run(_assert_rows("out-of-process harness (now)", workers, n, programs))
 
 
+# ------------------------------------------------------------------------------------------------ per-test overhead
+# A trivial test's cost, this tree beside the executor of PERTEST_BASELINE_COMMIT (exported from git for bwrap; for
+# docker the image arbiter-sandbox:latest, used only when its label says it was built from that very executor),
+# measured in the same run, interleaved round by round. Three figures per backend:
+#   sequential  1 test per job, one after another, one worker: a job's latency (service + executor + program)
+#   in a job    20 tests per job, one worker: a job's wall time / 20 (the per-test cost the target is read against)
+#   throughput  10 tests per job, PERTEST_WORKERS workers, all jobs at once: total wall time / tests
+# and the CPU seconds per test of the service process and of the workers (bwrap: the process tree; docker: the
+# container's cgroup): what wall time hides on a busy machine.
+PERTEST_BASELINE_COMMIT = "dac2239"
+PERTEST_WORKERS = 2
+
+
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds of a process tree: its live processes and every child they reaped (utime+stime+cutime+cstime)."""
+    kids: dict[int, list[tuple[int, list[str]]]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            kids.setdefault(int(fields[1]), []).append((int(name), fields))
+    total, todo = 0, [root]
+    while todo:
+        for pid, fields in kids.get(todo.pop(), []):
+            total += sum(int(x) for x in fields[11:15])
+            todo.append(pid)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def _pertest_pool(backend_name: str, variant: str, size: int, exe_dir: str) -> SandboxPool:
+    import sandbox.backends.bwrap as bwrap
+    from sandbox.backends.docker import DockerConfig
+
+    backend: Backend
+    if backend_name == "bwrap":
+        backend = bwrap.BwrapBackend()
+        backend_exe = bwrap.EXECUTOR_DIR
+        bwrap.EXECUTOR_DIR = type(backend_exe)(exe_dir)  # read when a worker starts: pool.start() below
+    else:
+        image = os.environ.get("ARBITER_SANDBOX_IMAGE") or DockerConfig.image
+        cfg = DockerConfig(instance="bench", image=image)
+        if variant == "before":  # checked by the caller: the image's label is the baseline executor's digest
+            cfg = DockerConfig(instance="bench", image="arbiter-sandbox:latest", check_executor=False)
+        backend = await create_backend("docker", docker=cfg)
+    pool = SandboxPool(backend, PoolConfig(size=size, max_jobs_per_worker=100000))
+    try:
+        await pool.start()
+        t = time.perf_counter()
+        while pool.stats().idle < size and time.perf_counter() - t < 60:
+            await asyncio.sleep(0.01)
+    finally:
+        if backend_name == "bwrap":
+            bwrap.EXECUTOR_DIR = backend_exe
+    return pool
+
+
+def _container_cpu_s(container_id: str) -> float:
+    """CPU seconds a container used, from its cgroup (v1 cpuacct or v2 cpu.stat); nan when neither is readable."""
+    try:
+        with open(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage") as f:
+            return int(f.read()) / 1e9
+    except OSError:
+        pass
+    for d in (f"/sys/fs/cgroup/docker/{container_id}", f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope"):
+        try:
+            with open(f"{d}/cpu.stat") as f:
+                return next(int(line.split()[1]) for line in f if line.startswith("usage_usec")) / 1e6
+        except (OSError, StopIteration):
+            continue
+    return float("nan")
+
+
+def _worker_cpu_s(pool: SandboxPool) -> float:
+    """CPU seconds of the pool's workers: bwrap process trees, or docker containers' cgroups."""
+    total = 0.0
+    for w in pool._idle:
+        t = w.transport
+        total += _tree_cpu_s(t.proc.pid) if hasattr(t, "proc") else _container_cpu_s(getattr(t, "container_id", ""))
+    return total
+
+
+async def _pertest_round(
+    backend_name: str, variant: str, exe_dir: str, n: int
+) -> dict[str, tuple[float, float, float]]:
+    """{figure: (seconds per test, service CPU s per test, worker CPU s per test or nan)}"""
+    out: dict[str, tuple[float, float, float]] = {}
+    pool = await _pertest_pool(backend_name, variant, 1, exe_dir)
+    try:
+        for i in range(20):  # warm-up
+            await pool.run(RunRequest.stdio(TRIVIAL, [f"{i}\n"], [str(i)]))
+        w0, c0 = _worker_cpu_s(pool), time.process_time()
+        lat = []
+        for i in range(n):
+            t = time.perf_counter()
+            r = await pool.run(RunRequest.stdio(TRIVIAL, [f"{i}\n"], [str(i)]))
+            lat.append(time.perf_counter() - t)
+            assert r.verdicts == ["AC"], r
+        w1, c1 = _worker_cpu_s(pool), time.process_time()
+        out["sequential"] = (statistics.median(lat), (c1 - c0) / n, (w1 - w0) / n)
+        lat = []
+        jobs = max(3, n // 20)
+        for j in range(jobs):
+            ins = [f"{j}-{k}\n" for k in range(20)]
+            t = time.perf_counter()
+            r = await pool.run(RunRequest.stdio(TRIVIAL + f"\n# {j}", ins, [x.strip() for x in ins]))
+            lat.append((time.perf_counter() - t) / 20)
+            assert r.all_passed, r
+        w2, c2 = _worker_cpu_s(pool), time.process_time()
+        out["in a job"] = (
+            statistics.median(lat),
+            (c2 - c1) / (jobs * 20),
+            (w2 - w1) / (jobs * 20),
+        )
+    finally:
+        await pool.close()
+    pool = await _pertest_pool(backend_name, variant, PERTEST_WORKERS, exe_dir)
+    try:
+        for i in range(10):
+            await pool.run(RunRequest.stdio(TRIVIAL, [f"{i}\n"], [str(i)]))
+        jobs = max(2 * PERTEST_WORKERS, n // 10)
+        w0, c0 = _worker_cpu_s(pool), time.process_time()
+        t = time.perf_counter()
+        reqs = []
+        for j in range(jobs):
+            ins = [f"{j}-{k}\n" for k in range(10)]
+            reqs.append(pool.run(RunRequest.stdio(TRIVIAL + f"\n# t{j}", ins, [x.strip() for x in ins])))
+        rs = await asyncio.gather(*reqs)
+        dt = time.perf_counter() - t
+        w1, c1 = _worker_cpu_s(pool), time.process_time()
+        assert all(r.all_passed for r in rs)
+        out["throughput"] = (
+            dt / (jobs * 10),
+            (c1 - c0) / (jobs * 10),
+            (w1 - w0) / (jobs * 10),
+        )
+    finally:
+        await pool.close()
+    return out
+
+
+def bench_pertest(names: list[str], n: int, rounds: int) -> None:
+    """Per-test overhead of a trivial program: this tree beside the executor of PERTEST_BASELINE_COMMIT."""
+    from sandbox.executor.digest import package_sha256
+
+    print(
+        f"[per-test overhead of `{TRIVIAL}`: this tree (now) beside the executor of {PERTEST_BASELINE_COMMIT} "
+        f"(before), same run, {rounds} interleaved rounds; medians]"
+    )
+    row("python3 file.py per test (subprocess, no isolation)", baseline_trivial(min(n, 100)))
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sandbox", "executor")
+    with tempfile.TemporaryDirectory() as d:
+        before_dir = _export_executor(PERTEST_BASELINE_COMMIT, d)
+        for name in names:
+            variants = {"before": before_dir, "now": here}
+            if name == "docker":
+                import docker  # a dependency of the service (pyproject)
+
+                try:
+                    client = docker.from_env(timeout=30)
+                    labels = client.images.get("arbiter-sandbox:latest").labels or {}
+                    client.close()
+                except (OSError, docker.errors.DockerException) as e:  # the row says why it is missing
+                    print(f"  [docker] unavailable: {type(e).__name__}: {e}")
+                    continue
+                if labels.get("arbiter.executor.sha256") != package_sha256(before_dir):
+                    print(
+                        f"  [docker] no baseline: arbiter-sandbox:latest was not built from {PERTEST_BASELINE_COMMIT}"
+                    )
+                    variants.pop("before")
+            results: dict[str, list[dict[str, tuple[float, float, float]]]] = {v: [] for v in variants}
+            try:
+                for _ in range(rounds):
+                    for v, exe in variants.items():
+                        results[v].append(asyncio.run(_pertest_round(name, v, exe, n)))
+            except (SandboxError, OSError) as e:  # a backend that cannot run here: say why, go on
+                print(f"  [{name}] unavailable: {type(e).__name__}: {e}")
+                continue
+            for fig in ("sequential", "in a job", "throughput"):
+                med = {v: [statistics.median(r[fig][k] for r in rs) for k in range(3)] for v, rs in results.items()}
+                for v, (sec, svc, wrk) in med.items():
+                    cpu = f"service CPU {svc * 1e3:5.2f} ms" + (
+                        f", worker CPU {wrk * 1e3:5.2f} ms" if wrk == wrk else ""
+                    )
+                    runs = ", ".join(f"{r[fig][0] * 1e3:.2f}" for r in results[v])
+                    print(f"  {name:<6} {fig:<10} {v:<6} {sec * 1e3:7.2f} ms per test   ({cpu}; runs {runs})")
+                if "before" in med:
+                    print(f"  {name:<6} {fig:<10} now / before {med['now'][0] / med['before'][0]:6.2f}")
+
+
 # ------------------------------------------------------------------------------------------------ checkers
 CHECKER = "import sys\nsys.exit(0 if open(sys.argv[2]).read().split() == open(sys.argv[3]).read().split() else 1)\n"
 
@@ -422,8 +620,12 @@ def main() -> None:
     ap.add_argument("--programs", type=int, default=5, help="fresh programs per language for the compile figures")
     ap.add_argument("--build-cache", action="store_true", help="the build-cache table only (C++, compiled vs cached)")
     ap.add_argument(
-        "--only", choices=["all", "assert", "checker"], default="all", help="the assert-harness or checker rows only"
+        "--only",
+        choices=["all", "assert", "checker", "pertest"],
+        default="all",
+        help="the assert-harness, checker or per-test-overhead rows only",
     )
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved before/now rounds of the per-test rows")
     a = ap.parse_args()
     if a.build_cache:
         for name in ["bwrap", "docker"] if a.backend == "all" else [a.backend]:
@@ -434,6 +636,9 @@ def main() -> None:
         return
     if a.only == "checker":
         bench_checker(min(a.tests, 100))
+        return
+    if a.only == "pertest":
+        bench_pertest(["bwrap", "docker"] if a.backend == "all" else [a.backend], a.tests, a.rounds)
         return
     if a.languages:
         from sandbox import LANGUAGES
@@ -453,6 +658,7 @@ def main() -> None:
     )
     bench_assert_harness(min(a.tests, 100), a.workers, programs)
     bench_checker(min(a.tests, 100))
+    bench_pertest(["bwrap", "docker"] if a.backend == "all" else [a.backend], a.tests, a.rounds)
     names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
     for name in names:
         try:

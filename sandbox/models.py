@@ -52,9 +52,16 @@ class Limits:
         return float(self.wall_s) if self.wall_s else 2.0 * self.cpu_s + 1.0
 
     def to_json(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["wall_s"] = self.effective_wall_s
-        return d
+        # field by field, not dataclasses.asdict (a recursive deep copy): it is framed once per job
+        return {
+            "cpu_s": self.cpu_s,
+            "wall_s": self.effective_wall_s,
+            "memory_mb": self.memory_mb,
+            "max_output_bytes": self.max_output_bytes,
+            "max_processes": self.max_processes,
+            "file_size_mb": self.file_size_mb,
+            "open_files": self.open_files,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Limits:
@@ -72,7 +79,14 @@ class CompileLimits:
     open_files: int = 256
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {
+            "cpu_s": self.cpu_s,
+            "wall_s": self.wall_s,
+            "memory_mb": self.memory_mb,
+            "max_processes": self.max_processes,
+            "file_size_mb": self.file_size_mb,
+            "open_files": self.open_files,
+        }
 
 
 @dataclass(frozen=True)
@@ -185,12 +199,14 @@ class TestOutcome:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TestOutcome:
-        names = {f.name for f in dataclasses.fields(cls)}
-        kw = {k: v for k, v in d.items() if k in names}
+        kw = {k: v for k, v in d.items() if k in _OUTCOME_FIELDS}
         verdict = kw.get("verdict")
         # an unknown code from the executor is a fault of the boundary, never a verdict on the program
         kw["verdict"] = RAN_OK if verdict == RAN_OK else Verdict(verdict) if verdict in VERDICTS else Verdict.SE
         return cls(**kw)
+
+
+_OUTCOME_FIELDS = frozenset(f.name for f in dataclasses.fields(TestOutcome))
 
 
 @dataclass

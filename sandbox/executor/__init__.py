@@ -10,7 +10,7 @@ Layout:
     frames.py        length-prefixed JSON framing on the protocol fds
     settings.py      the executor's command line
     verdicts.py      verdict codes, their priority, and the classification of a finished process
-    limits.py        what a child does between fork and exec: session, fds, privileges, rlimits
+    limits.py        what a child does between fork and exec: process group, fds, privileges, rlimits
     process.py       start one process and supervise it (stdin feed, capped output, wall clock)
     cleanup.py       kill what a test left behind, remove its files
     pyharness.py     the warm Python interpreter's child side (fork "zygote"): __main__ semantics, harnesses

@@ -1,4 +1,9 @@
-"""What a child does between fork and exec: a new session, its fds, the unprivileged uid, the rlimits.
+"""What a child does between fork and exec: a new process group, its fds, the unprivileged uid, the rlimits.
+
+A process group, not a session (setsid): the group is what the executor kills (killpg) and a session adds nothing
+inside the boundary, which has no terminal to take (bwrap --new-session, a Docker container without a tty). And
+setsid is slow where the kernel gives every new session a scheduler autogroup (sched_autogroup_enabled=1: 0.5 to
+2 ms per call on the machines of docs/performance.md, a third of a trivial test).
 
 RLIMIT_AS is the memory limit of runtimes whose virtual size tracks their use (CPython, C, C++). Runtimes that
 reserve far more address space than they touch (the JVM, Go, V8) get no RLIMIT_AS: their language module passes
@@ -81,8 +86,8 @@ def list_fds() -> list[int]:
 
 
 def child_setup(cfg: Settings, lim: ChildLimits, fds: dict[int, int], cwd: str, extra_keep: Iterable[int] = ()) -> None:
-    """In the forked child: new session, fds, privileges, limits. Raises on failure (the caller _exits)."""
-    os.setsid()
+    """In the forked child: new process group, fds, privileges, limits. Raises on failure (the caller _exits)."""
+    os.setpgid(0, 0)
     for target, src in fds.items():
         if src != target:
             os.dup2(src, target)

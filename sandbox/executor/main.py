@@ -7,7 +7,7 @@ UTF-8 JSON (frames.py). On start the executor sends {"type": "hello", ...}. Then
 Nothing else ever writes to the real stdout: the protocol fds are duplicated away at start and fd 1/2 point to
 stderr / /dev/null; user programs get their own pipes.
 
-Per test the program runs in a new session / process group, as an unprivileged uid when the executor is root,
+Per test the program runs in a new process group (limits.py says why not a session), as an unprivileged uid when the executor is root,
 under RLIMIT_CPU (the TLE clock), a wall-clock cap, the memory limit, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE,
 with its output read as it streams under a size cap (process.py). After every test, every process of the sandbox
 uid is killed and the test's directory is removed (cleanup.py). With job["stop_after_failure"], the first test
@@ -450,17 +450,20 @@ def main(argv: list[str] | None = None) -> int:
         # one uid for the executor and the programs: make the executor (which holds jobs' expected answers and
         # test code) undumpable, so that programs can neither ptrace it nor read its memory through /proc
         undumpable()
-    # the assert harness's imports, once: it is forked from the executor per assert test (kinds/asserts.py)
-    import unittest  # noqa: F401
-
-    from . import pyharness  # noqa: F401
-
     ex = Executor(cfg, Frames(rfd, wfd))
     try:
         try:
-            ex.runner.zygote.start(fork=True)  # before the hello, and before any frame is read
+            # before the hello, and before any frame is read; and before the harness's imports below, which
+            # programs do not use: every page the zygote holds is copied (page tables at the fork, pages on the
+            # child's first write) for every test it forks
+            ex.runner.zygote.start(fork=True)
         except (ZygoteLost, OSError) as e:  # Python tests then retry it and report SE with this reason
             print("arbiter executor: the zygote did not start: %s" % e, file=sys.stderr)
+        # the assert harness's imports, once: it is forked from the executor per assert test (kinds/asserts.py)
+        import unittest  # noqa: F401
+
+        from . import pyharness  # noqa: F401
+
         ex.serve()
     except (BrokenPipeError, KeyboardInterrupt):
         pass

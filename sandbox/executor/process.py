@@ -15,10 +15,11 @@ from typing import Any
 from .limits import ChildLimits, child_env, child_setup
 from .settings import Settings
 from .verdicts import Finished
-from .zygote import ZygoteClient, ZygoteLost
+from .zygote import ORPHANED, ZygoteClient, ZygoteLost
 
 STDERR_CAP = 64 * 1024
 RESULT_CAP = 16 * 1024 * 1024
+ORPHAN_WAIT_S = 2.0  # how long a test whose zygote died waits for its child's word on whether it started
 
 
 class _Waiter:
@@ -79,7 +80,7 @@ class _ZygoteChild(_Waiter):
         self.fd = zygote.fileno
 
     def poll(self) -> tuple[int, float, float] | None:
-        return self.wait()
+        return self.zygote.poll_exit(self.pid)  # the socket is readable: a message, not always the exit
 
     def wait(self) -> tuple[int, float, float]:
         return self.zygote.exit_status(self.pid, self.WAIT_S)
@@ -262,6 +263,9 @@ class ProcessRunner:
             os.close(non_w)
         try:
             r = self._supervise(pid, waiter, in_w, out_r, err_r, res_r, stdin_data, wall_s, max_out, stderr_cap, t0)
+            if argv is None and self.zygote.sock is None:
+                # the zygote was lost: its spare may not have said yet whether this test started (ORPHANED)
+                select.select([e_r], [], [], ORPHAN_WAIT_S)
             os.set_blocking(e_r, False)
             try:
                 r.setup_error = os.read(e_r, 4096).decode("utf-8", "replace") or r.setup_error
@@ -269,6 +273,25 @@ class ProcessRunner:
                 pass
         finally:
             os.close(e_r)
+        if argv is None and r.setup_error == ORPHANED and zygote_retry:
+            # the zygote was killed between two tests and its spare got this one: no user code ran, so the test
+            # runs, once, on a fresh zygote (as when the request itself cannot reach a dead zygote)
+            self.zygote.close()
+            return self._run(
+                argv,
+                cwd=cwd,
+                limits=limits,
+                stdin_data=stdin_data,
+                wall_s=wall_s,
+                max_out=max_out,
+                stderr_cap=stderr_cap,
+                env=env,
+                python_child=python_child,
+                result_pipe=result_pipe,
+                nonce=nonce,
+                extra_fds=extra_fds,
+                zygote_retry=False,
+            )
         return r
 
     def _supervise(
@@ -323,7 +346,14 @@ class ProcessRunner:
             exited = False
             for fd, ev in events:
                 if fd == pidfd:
-                    exited = True
+                    try:
+                        got = waiter.poll()
+                    except ZygoteLost as e:
+                        got, lost = (0, 0.0, 0.0), "the warm Python interpreter was lost: %s" % e
+                        self.zygote.close()
+                    if got is not None:
+                        status, cpu, maxrss_kb = got
+                        exited = True
                 elif fd == in_w:
                     if ev & (select.POLLERR | select.POLLHUP):
                         poller.unregister(in_w)

@@ -60,9 +60,9 @@ PRELOAD = (
     "numbers",
     "textwrap",
     "unicodedata",
-    # the assert harness's own (unittest for BigCodeBench-style tests): imported once, not per test
-    "unittest",
     "types",
+    # not unittest (2.5 MB with what it imports): the assert harness, its user, is forked from the executor,
+    # which imports it; every page the zygote holds costs every test its fork
 )
 
 # Captured before any user code runs: the harness relies only on these references.

@@ -17,13 +17,18 @@ Two kinds of child, chosen by the memfd's payload (read only by the child):
 Without root (one uid for all) the zygote makes itself undumpable, so that its children (the programs) cannot
 ptrace it, and a candidate cannot even read its own memory through /proc.
 
-Protocol, over a SOCK_SEQPACKET socketpair (one message per datagram, fds as SCM_RIGHTS):
-    executor -> zygote   {"fds": [target, ...], "cwd", "limits", "env"} + fds [src per target..., setup_w, data]
-    zygote -> executor   {"pid": N}                                   the child is forked
-                         {"pid": N, "status", "cpu_s", "maxrss_kb"}   it exited (the zygote reaped it)
-                         {"error": "..."}                             it could not be forked
-The child is not the executor's child: the executor kills it by its process group, and its exit status and
-resource usage come from the zygote's wait4. The socket's readability is the executor's "the child exited" event.
+Protocol, over SOCK_SEQPACKET socketpairs (one message per datagram, fds as SCM_RIGHTS). The zygote forks each
+test's child AHEAD of its test (a "spare", blocked on a socket of its own), so that neither the fork nor a round
+trip through the zygote is on the test's clock; the executor sends the test straight to the spare:
+    zygote -> executor   {"ready": true}                              preloaded
+                         {"spare": N} + fd [socket to spare N]        the next test's child, waiting
+                         {"pid": N, "status", "cpu_s", "maxrss_kb"}   child N exited (the zygote reaped it)
+    executor -> spare    {"fds": [target, ...], "cwd", "limits", "env"} + fds [src per target..., setup_w, data]
+The zygote forks the next spare as soon as the current one has taken its request (it closes a pipe the zygote
+watches), so it is ready, usually, before the test ends. A spare holds what any test child holds before its
+setup: the zygote's memory, no job. The child is not the executor's child: the executor kills it by its process
+group, and its exit status and resource usage come from the zygote's wait4. The zygote socket's readability is the
+executor's "a message, maybe the child's exit" event.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import select
 import signal
 import socket
 import sys
+import time
 from typing import Any
 
 from .limits import ChildLimits, child_env, child_setup, list_fds
@@ -51,6 +57,10 @@ class ZygoteLost(OSError):
     """The zygote died or does not answer (the executor starts a new one for the next test)."""
 
 
+#: what a spare reports on the setup pipe when its zygote died before its test came (no user code ran)
+ORPHANED = "arbiter: the zygote was gone before the test started"
+
+
 def _send(sock: socket.socket, obj: dict[str, Any], fds: list[int] | None = None) -> None:
     data = json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     if fds:
@@ -60,12 +70,15 @@ def _send(sock: socket.socket, obj: dict[str, Any], fds: list[int] | None = None
 
 
 class ZygoteClient:
-    """The executor's handle on its zygote: start it, ask it to fork a test, collect the test's exit."""
+    """The executor's handle on its zygote: start it, hand a test to the zygote's spare child, collect the exit."""
 
     def __init__(self, cfg: Settings) -> None:
         self.cfg = cfg
         self.sock: socket.socket | None = None
         self.pid: int | None = None
+        #: the zygote's spare child (forked ahead of the next test) and our socket to it
+        self.spare: int | None = None
+        self.spare_sock: socket.socket | None = None
 
     def start(self, fork: bool = False) -> None:
         """Start a zygote and wait until it has preloaded.
@@ -110,7 +123,13 @@ class ZygoteClient:
             return False  # reaped by the cleaner's waitpid(-1): dead
         return wp == 0
 
+    def _drop_spare(self) -> None:
+        if self.spare_sock is not None:
+            self.spare_sock.close()  # an unused spare reads end of file and exits
+        self.spare = self.spare_sock = None
+
     def close(self) -> None:
+        self._drop_spare()
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -126,7 +145,8 @@ class ZygoteClient:
             self.pid = None
 
     def pids(self) -> tuple[int, ...]:
-        return (self.pid,) if self.pid is not None else ()
+        """The zygote and its spare: the executor's own processes, which cleanup spares."""
+        return tuple(p for p in (self.pid, self.spare) if p is not None)
 
     @property
     def fileno(self) -> int:
@@ -135,6 +155,7 @@ class ZygoteClient:
         return self.sock.fileno()
 
     def _recv(self, timeout: float | None) -> dict[str, Any]:
+        """The zygote's next message (timeout None: one is waiting). A spare it announces is kept here."""
         if self.sock is None:
             raise ZygoteLost("no zygote")
         if timeout is not None:
@@ -142,14 +163,27 @@ class ZygoteClient:
             if not r:
                 raise ZygoteLost("the zygote did not answer within %.0f s" % timeout)
         try:
-            data = self.sock.recv(MAX_MSG)
+            data, fds, _flags, _addr = socket.recv_fds(self.sock, MAX_MSG, 1)
         except OSError as e:
             raise ZygoteLost("the zygote's socket failed: %s" % e) from None
+        spare_fd = fds[0] if len(fds) == 1 else None
+        for f in fds[1:] if spare_fd is not None else fds:
+            os.close(f)
         if not data:
+            if spare_fd is not None:
+                os.close(spare_fd)
             raise ZygoteLost("the zygote exited")
         msg = json.loads(data.decode("ascii"))
         if not isinstance(msg, dict):
             raise ZygoteLost("unexpected message from the zygote")
+        if "spare" in msg:
+            self._drop_spare()
+            if spare_fd is not None and isinstance(msg["spare"], int):
+                self.spare, self.spare_sock = msg["spare"], socket.socket(fileno=spare_fd)
+            elif spare_fd is not None:
+                os.close(spare_fd)
+        elif spare_fd is not None:
+            os.close(spare_fd)
         return msg
 
     def fork(
@@ -161,8 +195,8 @@ class ZygoteClient:
         cwd: str,
         env: dict[str, str] | None,
     ) -> int:
-        """Have the zygote fork a test child; return its pid. The child gets fds (target -> our fd), reports a
-        failure before user code on setup_w, and reads payload (the test's data) from a memfd."""
+        """Hand a test to the zygote's spare child; return its pid. The child gets fds (target -> our fd), reports
+        a failure before user code on setup_w, and reads payload (the test's data) from a memfd."""
         if not self.alive():
             self.start()
         data_fd = os.memfd_create("arbiter-test", os.MFD_CLOEXEC)
@@ -174,24 +208,44 @@ class ZygoteClient:
             os.lseek(data_fd, 0, os.SEEK_SET)
             targets = list(fds)
             req = {"fds": targets, "cwd": cwd, "limits": dataclasses.asdict(limits), "env": env or {}}
-            assert self.sock is not None
-            try:
-                _send(self.sock, req, [fds[t] for t in targets] + [setup_w, data_fd])
-            except OSError as e:
-                raise ZygoteLost("cannot reach the zygote: %s" % e) from None
+            data = json.dumps(req, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+            for _ in range(2):  # a spare killed from outside: the zygote forks another one at once
+                while self.spare_sock is None:
+                    msg = self._recv(READY_TIMEOUT_S)
+                    if "error" in msg:
+                        raise ZygoteLost("the zygote could not fork: %s" % msg["error"])
+                pid, sock = self.spare, self.spare_sock
+                self.spare = self.spare_sock = None
+                try:
+                    socket.send_fds(sock, [data], [fds[t] for t in targets] + [setup_w, data_fd])
+                except OSError:
+                    continue
+                finally:
+                    sock.close()
+                assert pid is not None
+                return pid
         finally:
             os.close(data_fd)
-        msg = self._recv(READY_TIMEOUT_S)
-        if "error" in msg:
-            raise ZygoteLost("the zygote could not fork: %s" % msg["error"])
-        return int(msg["pid"])
+        raise ZygoteLost("the zygote's spare children are gone")
+
+    def poll_exit(self, pid: int) -> tuple[int, float, float] | None:
+        """The exit of child pid if the message waiting on the zygote's socket says so; None for another message
+        (a new spare, the exit of a spare that never got its test)."""
+        msg = self._recv(None)
+        if msg.get("pid") == pid and "status" in msg:
+            return int(msg["status"]), float(msg["cpu_s"]), float(msg["maxrss_kb"])
+        return None
 
     def exit_status(self, pid: int, timeout: float | None) -> tuple[int, float, float]:
         """(wait status, CPU seconds, max RSS in kB) of the child pid, as the zygote's wait4 saw them."""
-        msg = self._recv(timeout)
-        if msg.get("pid") != pid or "status" not in msg:
-            raise ZygoteLost("unexpected message from the zygote: %r" % (msg,))
-        return int(msg["status"]), float(msg["cpu_s"]), float(msg["maxrss_kb"])
+        deadline = time.monotonic() + (READY_TIMEOUT_S if timeout is None else timeout)
+        while True:
+            msg = self._recv(max(0.0, deadline - time.monotonic()))
+            if msg.get("pid") == pid and "status" in msg:
+                return int(msg["status"]), float(msg["cpu_s"]), float(msg["maxrss_kb"])
+            if "spare" not in msg and "status" not in msg:
+                raise ZygoteLost("unexpected message from the zygote: %r" % (msg,))
+            # a new spare, or the exit of a spare that never got a test (killed from outside): not the answer
 
 
 def undumpable() -> None:
@@ -225,15 +279,16 @@ def _child(cfg: Settings, req: dict[str, Any], fds: list[int]) -> None:
         fdmap = dict(zip(targets, fds[: len(targets)], strict=True))
         lim = ChildLimits(**req["limits"])
         child_setup(cfg, lim, fdmap, req["cwd"], extra_keep=[setup_w, data_fd])
-        chunks = []
-        while True:
-            b = os.read(data_fd, 1 << 20)
-            if not b:
+        size = os.fstat(data_fd).st_size  # a memfd: its size is the payload's, read in one call
+        blob = os.read(data_fd, size) if size else b""
+        while len(blob) < size:
+            more = os.read(data_fd, size - len(blob))
+            if not more:
                 break
-            chunks.append(b)
+            blob += more
         os.close(data_fd)
-        payload = json.loads(b"".join(chunks).decode("ascii"))
-        del chunks
+        payload = json.loads(blob.decode("ascii"))
+        del blob
         os.environ.clear()
         os.environ.update(child_env(req["cwd"], req.get("env") or None))
         os.close(setup_w)
@@ -254,35 +309,110 @@ def _child(cfg: Settings, req: dict[str, Any], fds: list[int]) -> None:
     os._exit(127)
 
 
+class _Spare:
+    """A child forked ahead of its test, blocked on a socket of its own until the executor sends it the test's
+    request and fds. Forked from the zygote like any test child, it holds nothing else: no job reaches it before
+    its own request. It closes `taken` when its request came (or it died): then the zygote forks the next one."""
+
+    __slots__ = ("pid", "sock", "taken")
+
+    def __init__(self, pid: int, sock: socket.socket, taken: int) -> None:
+        self.pid, self.sock, self.taken = pid, sock, taken
+
+
+def _dying(pid: int) -> bool:
+    """pid is exiting, or a SIGKILL waits for it (a process killed from outside that has not yet run to its end:
+    it would not live to report its test's exit)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            status = f.read()
+    except OSError:
+        return True
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key == "State" and value.split()[:1] in (["Z"], ["X"]):
+            return True
+        if key in ("SigPnd", "ShdPnd") and int(value.strip() or "0", 16) & (1 << (signal.SIGKILL - 1)):
+            return True
+    return False
+
+
+def _fork_spare(cfg: Settings, sock: socket.socket) -> _Spare:
+    zygote = os.getpid()
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    taken_r, taken_w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        for f in (taken_r, taken_w):
+            os.close(f)
+        ours.close()
+        theirs.close()
+        raise
+    if pid == 0:  # ---------------- the spare: wait for its test
+        try:
+            sock.close()
+            ours.close()
+            os.close(taken_r)
+            data, fds, _flags, _addr = socket.recv_fds(theirs, MAX_MSG, MAX_FDS)
+            os.close(taken_w)
+            theirs.close()
+            req = json.loads(data.decode("ascii")) if data else None
+        except (OSError, ValueError):
+            os._exit(0)
+        if req is None:
+            os._exit(0)  # the executor let it go unused (a new zygote, the worker's end)
+        if os.getppid() != zygote or _dying(zygote):
+            # The zygote died (killed from outside) before the test came: nobody would report its exit. Say so
+            # before any user code runs; the executor starts a new zygote and runs the test on it.
+            try:
+                os.write(fds[len(req["fds"])], ORPHANED.encode())
+            except (OSError, IndexError, KeyError, TypeError):
+                pass
+            os._exit(0)
+        _child(cfg, req, fds)
+    os.close(taken_w)
+    theirs.close()
+    return _Spare(pid, ours, taken_r)
+
+
 def serve(cfg: Settings, fd: int) -> int:
     """The zygote's loop (entered through main() with --zygote FD)."""
+    import gc
+
     from .pyharness import preload
 
     sock = socket.socket(fileno=fd)
     if not cfg.switch_user:
         undumpable()
     preload()
+    # Everything the zygote holds now lives as long as it does: out of the collector's sight, a collection in a
+    # child (a program that allocates triggers one) does not walk, and so copy-on-write, the zygote's whole heap.
+    gc.collect()
+    gc.freeze()
     _send(sock, {"ready": True})
+    current: _Spare | None = None
     while True:
         try:
-            data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MSG, MAX_FDS)
-        except OSError:
-            return 0
-        if not data:
-            return 0  # the executor is gone
-        try:
-            req = json.loads(data.decode("ascii"))
-            pid = os.fork()
-        except (ValueError, OSError) as e:
-            for f in fds:
-                os.close(f)
+            spare = _fork_spare(cfg, sock)
+        except OSError as e:
             _send(sock, {"error": "%s: %s" % (type(e).__name__, e)})
-            continue
-        if pid == 0:
-            sock.close()
-            _child(cfg, req, fds)
-        for f in fds:
-            os.close(f)
-        _send(sock, {"pid": pid})
-        _, status, ru = os.wait4(pid, 0)
-        _send(sock, {"pid": pid, "status": status, "cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_kb": ru.ru_maxrss})
+            return 1  # the executor starts a new zygote
+        try:
+            _send(sock, {"spare": spare.pid}, [spare.sock.fileno()])
+        except OSError:
+            return 0  # the executor is gone
+        spare.sock.close()
+        if current is not None:
+            _, status, ru = os.wait4(current.pid, 0)
+            msg = {"pid": current.pid, "status": status, "cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_kb": ru.ru_maxrss}
+            try:
+                _send(sock, msg)
+            except OSError:
+                return 0
+        # until the spare takes its test (or dies): the executor's end of the socket closing ends the zygote
+        ready, _, _ = select.select([spare.taken, sock.fileno()], [], [])
+        os.close(spare.taken)
+        if sock.fileno() in ready:
+            return 0  # the executor sends nothing: readable is its end of the socket closing
+        current = spare
