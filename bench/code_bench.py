@@ -327,57 +327,180 @@ async def bench_build_cache(name: str, workers: int, n: int) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ assert harness
-# The out-of-process assert harness (issue 13) against the in-process one it replaced: the executor package of
-# ASSERT_BASELINE_COMMIT, exported from git, run by the same bwrap backend in the same run.
-ASSERT_BASELINE_COMMIT = "fee7eda"
-SQUARE = "def square(x):\n    return x * x\n"
-SQUARE_CHECK = "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(3) == 9\n"
+# HumanEval through the pool with the out-of-process assert harness (this tree) beside the executor of
+# ASSERT_BASELINE_COMMIT (issue 17's baseline: the harness forked from the executor per test) and of
+# INPROCESS_COMMIT (the in-process harness the out-of-process one replaced), each exported from git and run by the
+# same backend in the same run; rounds interleaved, medians. CPU: the whole sandbox's (every worker process, from
+# the cgroup's cpuacct counter where the host has one) and the service process's, per problem.
+ASSERT_BASELINE_COMMIT = "dac2239"
+INPROCESS_COMMIT = "fee7eda"
 
 
 def _export_executor(commit: str, dest: str) -> str:
+    """sandbox/ of commit in dest (the Docker image's build context; bwrap binds sandbox/executor)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    archive = subprocess.run(
-        ["git", "-C", root, "archive", commit, "sandbox/executor"], check=True, capture_output=True
-    ).stdout
+    archive = subprocess.run(["git", "-C", root, "archive", commit, "sandbox"], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
     return os.path.join(dest, "sandbox", "executor")
 
 
-async def _assert_rows(label: str, workers: int, n: int, programs) -> None:
-    from sandbox.backends.bwrap import BwrapBackend
+class SandboxCpu:
+    """CPU seconds used by the sandbox's processes: bwrap workers are this process's descendants, so a cpuacct
+    cgroup of our own counts them (the bench moves itself into it); Docker workers are counted by their
+    containers' cgroups. None where the host offers neither."""
 
-    pool = SandboxPool(BwrapBackend(), PoolConfig(size=workers))
+    ROOTS = ("/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct")
+
+    def __init__(self) -> None:
+        self.own: str | None = None
+        for root in self.ROOTS:
+            path = os.path.join(root, "arbiter-bench-%d" % os.getpid())
+            try:
+                os.makedirs(path, exist_ok=True)
+                with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                    f.write(str(os.getpid()))
+                self.own = path
+                break
+            except OSError:
+                continue
+
+    def read(self, backend: str, instance: str) -> float | None:
+        if backend == "bwrap":
+            return self._usage(self.own) if self.own else None
+        ids = subprocess.run(
+            ["docker", "ps", "-q", "--no-trunc", "--filter", f"label=arbiter.instance={instance}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        total = 0.0
+        for cid in ids:
+            got = next((u for r in self.ROOTS if (u := self._usage(os.path.join(r, "docker", cid))) is not None), None)
+            if got is None:
+                return None
+            total += got
+        return total if ids else None
+
+    @staticmethod
+    def _usage(path: str) -> float | None:
+        try:
+            with open(os.path.join(path, "cpuacct.usage")) as f:
+                return int(f.read()) / 1e9
+        except (OSError, ValueError):
+            return None
+
+    def close(self) -> None:
+        if self.own:
+            with contextlib.suppress(OSError):
+                with open(os.path.join(os.path.dirname(self.own), "cgroup.procs"), "w") as f:
+                    f.write(str(os.getpid()))
+                os.rmdir(self.own)
+
+
+def _baseline_image(commit: str, tree: str) -> str:
+    """A sandbox image of commit's executor (the Docker layers of the toolchains come from the build cache)."""
+    tag = f"arbiter-sandbox:bench-{commit}"
+    if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode != 0:
+        print(f"  building {tag} (the executor of {commit})")
+        subprocess.run(
+            [
+                "docker",
+                "build",
+                "--quiet",
+                "--tag",
+                tag,
+                "--file",
+                os.path.join(tree, "sandbox", "Dockerfile"),
+                "--build-arg",
+                "EXECUTOR_SHA256=bench",
+                os.path.join(tree, "sandbox"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return tag
+
+
+async def _humaneval_round(
+    backend_name: str, variant: str, workers: int, programs, cpu: SandboxCpu, image: str | None
+) -> tuple[float, int, float | None, float]:
+    """One pool, HumanEval once: (problems/s, canonical solutions passing, sandbox CPU ms and service CPU ms per
+    problem)."""
+    if backend_name == "bwrap":
+        from sandbox.backends.bwrap import BwrapBackend
+
+        backend: object = BwrapBackend()
+        instance = ""
+    else:
+        from sandbox.backends.docker import DockerBackend, DockerConfig
+
+        instance = f"bench-assert-{os.getpid()}"
+        backend = DockerBackend(
+            DockerConfig(instance=instance, image=image or DockerConfig.image, check_executor=False)
+        )
+    pool = SandboxPool(backend, PoolConfig(size=workers))  # type: ignore[arg-type]
     await pool.start()
     try:
-        lat = []
-        for _ in range(n):
-            t = time.perf_counter()
-            r = await pool.run(RunRequest.assert_based(SQUARE, SQUARE_CHECK, "square"))
-            lat.append(time.perf_counter() - t)
-            assert r.verdicts == ["AC"], r
-        row(f"{label}: 1 assert test per job (sequential)", lat)
+        while pool.stats().idle < workers:
+            await asyncio.sleep(0.01)
+        await pool_humaneval(pool, programs[:8])  # warm-up
+        c0, p0 = cpu.read(backend_name, instance), time.process_time()
         dt, ok = await pool_humaneval(pool, programs)
-        print(
-            f"  {label + f': HumanEval, {workers} workers':<48} {len(programs) / dt:7.1f} problems/s   "
-            f"({dt:.2f}s, {ok}/{len(programs)} canonical solutions pass)"
-        )
+        c1, p1 = cpu.read(backend_name, instance), time.process_time()
     finally:
         await pool.close()
+    n = len(programs)
+    sandbox_ms = (c1 - c0 - (p1 - p0 if backend_name == "bwrap" else 0.0)) / n * 1e3 if c0 and c1 else None
+    return n / dt, ok, sandbox_ms, (p1 - p0) / n * 1e3
 
 
-def bench_assert_harness(n: int, workers: int, programs) -> None:
-    """Per-test cost of assert tests: in-process harness (baseline commit) vs the out-of-process one, bwrap."""
+def bench_assert_harness(workers: int, programs, backends: list[str], rounds: int = 3) -> None:
+    """HumanEval problems/s through the pool: this tree beside the baseline commits' executors, same run."""
     import sandbox.backends.bwrap as bwrap
 
-    print(f"[assert harness, bwrap: in-process ({ASSERT_BASELINE_COMMIT}) vs out-of-process (this tree)]")
     here = bwrap.EXECUTOR_DIR
-    with tempfile.TemporaryDirectory() as d:
-        try:
-            bwrap.EXECUTOR_DIR = type(here)(_export_executor(ASSERT_BASELINE_COMMIT, d))
-            asyncio.run(_assert_rows("in-process harness (before)", workers, n, programs))
-        finally:
-            bwrap.EXECUTOR_DIR = here
-    asyncio.run(_assert_rows("out-of-process harness (now)", workers, n, programs))
+    cpu = SandboxCpu()
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            trees = {}
+            for commit in (INPROCESS_COMMIT, ASSERT_BASELINE_COMMIT):
+                os.mkdir(os.path.join(d, commit))
+                _export_executor(commit, os.path.join(d, commit))
+                trees[commit] = os.path.join(d, commit)
+            variants = [
+                (f"in-process harness ({INPROCESS_COMMIT})", INPROCESS_COMMIT),
+                (f"baseline ({ASSERT_BASELINE_COMMIT})", ASSERT_BASELINE_COMMIT),
+                ("this tree", None),
+            ]
+            for name in backends:
+                images: dict[str | None, str | None] = {None: os.environ.get("ARBITER_SANDBOX_IMAGE")}
+                if name == "docker":
+                    for commit in (INPROCESS_COMMIT, ASSERT_BASELINE_COMMIT):
+                        images[commit] = _baseline_image(commit, trees[commit])
+                print(f"[{name}] HumanEval ({len(programs)} problems), {workers} workers, {rounds} rounds interleaved")
+                got: dict[str, list[tuple[float, int, float | None, float]]] = {v: [] for v, _ in variants}
+                for _ in range(rounds):
+                    for label, commit in variants:
+                        try:
+                            if commit is not None:
+                                bwrap.EXECUTOR_DIR = type(here)(os.path.join(trees[commit], "sandbox", "executor"))
+                            got[label].append(
+                                asyncio.run(_humaneval_round(name, label, workers, programs, cpu, images.get(commit)))
+                            )
+                        finally:
+                            bwrap.EXECUTOR_DIR = here
+                base = statistics.median(r[0] for r in got[variants[1][0]])
+                for label, _ in variants:
+                    rs = got[label]
+                    rate = statistics.median(r[0] for r in rs)
+                    sbx = [r[2] for r in rs if r[2] is not None]
+                    sbx_s = f"sandbox CPU {statistics.median(sbx):5.2f} ms" if sbx else "sandbox CPU n/a"
+                    print(
+                        f"  {label:<34} {rate:7.1f} problems/s  (x{rate / base:4.2f} baseline; runs "
+                        f"{', '.join('%.0f' % r[0] for r in rs)}; {min(r[1] for r in rs)}/{len(programs)} pass)  "
+                        f"{sbx_s}, service CPU {statistics.median(r[3] for r in rs):5.2f} ms per problem"
+                    )
+    finally:
+        cpu.close()
 
 
 # ------------------------------------------------------------------------------------------------ checkers
@@ -420,6 +543,7 @@ def main() -> None:
     ap.add_argument("--languages", default=None, help="all, or a comma list: the per-language table only")
     ap.add_argument("--problems", type=int, default=164, help="HumanEval-X problems per language")
     ap.add_argument("--programs", type=int, default=5, help="fresh programs per language for the compile figures")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the HumanEval assert rows")
     ap.add_argument("--build-cache", action="store_true", help="the build-cache table only (C++, compiled vs cached)")
     ap.add_argument(
         "--only", choices=["all", "assert", "checker"], default="all", help="the assert-harness or checker rows only"
@@ -430,7 +554,8 @@ def main() -> None:
             asyncio.run(bench_build_cache(name, a.workers, a.programs))
         return
     if a.only == "assert":
-        bench_assert_harness(min(a.tests, 100), a.workers, humaneval_programs())
+        names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
+        bench_assert_harness(a.workers, humaneval_programs(), names, a.rounds)
         return
     if a.only == "checker":
         bench_checker(min(a.tests, 100))
@@ -451,7 +576,7 @@ def main() -> None:
         f"  {'HumanEval, python3 file.py per problem, 2 threads':<48} {len(programs) / dt:7.1f} problems/s   "
         f"({dt:.2f}s, {ok}/{len(programs)} pass)"
     )
-    bench_assert_harness(min(a.tests, 100), a.workers, programs)
+    bench_assert_harness(a.workers, programs, ["bwrap", "docker"] if a.backend == "all" else [a.backend], a.rounds)
     bench_checker(min(a.tests, 100))
     names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
     for name in names:
