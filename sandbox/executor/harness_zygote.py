@@ -41,6 +41,10 @@ PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 MAX_MSG = 1 << 16
 MAX_FDS = 8
 READY_TIMEOUT_S = 30.0
+#: imported once here: unittest (BigCodeBench-style TestCases) and the small pure modules test code commonly imports.
+#: Not the zygote's whole PRELOAD: every extension module and every page of heap more makes each fork and each exit
+#: dearer (page tables to copy and to tear down), and test code rarely needs them (an import then runs in the test).
+HARNESS_PRELOAD = ("unittest", "math", "random", "copy", "string", "re", "collections", "itertools", "functools")
 #: the fds the harness finds its pipes on (kinds/asserts.py and candidate.py agree on 3 and 4)
 REQUEST_FD, REPLY_FD, REPORT_FD = 3, 4, 5
 
@@ -217,17 +221,18 @@ def _kill(pid: int) -> None:
         pass
 
 
-def _child(cfg: Settings, req: dict[str, Any], fds: list[int]) -> None:
+def _child(cfg: Settings, req: dict[str, Any], fds: list[int], libc: Any) -> None:
     """In the forked harness: set up as the judge, read the test's data, run it. Never returns."""
     from .pyharness import run_assert_harness
-    from .zygote import undumpable
 
     try:
         req_w, rep_r, res_w, data_fd = (_high(fd) for fd in fds)
         null = _high(os.open(os.devnull, os.O_RDWR))
         given = {REQUEST_FD: req_w, REPLY_FD: rep_r, REPORT_FD: res_w, 0: null, 1: null, 2: null}
         child_setup(JudgeSettings(cfg), ChildLimits(**req["limits"]), given, "/", extra_keep=[data_fd])  # type: ignore[arg-type]
-        undumpable()  # the uid change already did it; without root (one uid for all) say so
+        # PR_SET_DUMPABLE 0 (zygote.undumpable, through the zygote's libc handle): the uid change already did it;
+        # without root (one uid for all) say so
+        libc.prctl(4, 0, 0, 0, 0)
         chunks = []
         while True:
             b = os.read(data_fd, 1 << 20)
@@ -245,21 +250,97 @@ def _child(cfg: Settings, req: dict[str, Any], fds: list[int]) -> None:
     os._exit(127)
 
 
+def _warm() -> None:
+    """What every harness does, once on made-up data while the spare waits: the pages it touches (the compiler's,
+    the codec's, the allocator's) are copied from the zygote now rather than on the test's path."""
+    from .candidate import decode, encode
+
+    compile("def check(candidate):\n    assert candidate(1, 'a') == [(2, 3.5), {'k': None}]\n", "<warm>", "exec")
+    decode(json.loads(json.dumps(encode([1, "a", (2, 3.5), {"k": None}, {1, 2}, b"x", True]))))
+
+
+def _spare(cfg: Settings, sock: socket.socket, libc: Any) -> None:
+    """A harness forked ahead of its test: wait for the test's request (its fds, its limits), then run it."""
+    _warm()
+    try:
+        data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MSG, MAX_FDS)
+        sock.close()
+        req = json.loads(data.decode("ascii")) if data else None
+    except (OSError, ValueError):
+        os._exit(0)
+    if not isinstance(req, dict) or len(fds) != 4:
+        os._exit(0)  # the zygote is gone (or closed this spare): nothing to run
+    _child(cfg, req, fds, libc)
+
+
+class _Spares:
+    """The zygote's harness forked ahead of the next test, so that the fork (its page-table copy, the child's first
+    copy-on-write faults) happens while the executor cleans up after a test, not on the next test's path."""
+
+    def __init__(self, cfg: Settings, main: socket.socket, libc: Any) -> None:
+        self.cfg, self.main, self.libc = cfg, main, libc
+        self.pid: int | None = None
+        self.sock: socket.socket | None = None
+
+    def fork_one(self) -> None:
+        if self.pid is not None:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return  # none ahead: the next test's harness is forked on demand
+        if pid == 0:
+            self.main.close()
+            ours.close()
+            _spare(self.cfg, theirs, self.libc)
+            os._exit(127)
+        theirs.close()
+        self.pid, self.sock = pid, ours
+
+    def take(self, data: bytes, fds: list[int]) -> int | None:
+        """Hand a fork request to the spare; its pid, or None when there is none (or it died)."""
+        pid, sock = self.pid, self.sock
+        self.pid = self.sock = None
+        if pid is None or sock is None:
+            return None
+        try:
+            socket.send_fds(sock, [data], fds)
+        except OSError:
+            _kill(pid)
+            return None
+        finally:
+            sock.close()
+        return pid
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        if self.pid is not None:
+            _kill(self.pid)
+        self.pid = self.sock = None
+
+
 def serve(cfg: Settings, fd: int) -> int:
     """The harness zygote's loop (entered through main() with --harness-zygote FD, or forked by start())."""
-    import ctypes  # noqa: F401  (undumpable(): imported here once, not after each harness's uid switch)
-    import unittest  # noqa: F401  (BigCodeBench-style TestCases)
+    import ctypes
 
-    from . import pyharness
+    from . import pyharness  # noqa: F401  (what each harness runs, and the candidate's codec)
     from .zygote import undumpable
 
     sock = socket.socket(fileno=fd)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     if not cfg.switch_user:
         undumpable()
-    pyharness.preload()  # the modules test code commonly imports
+    for name in HARNESS_PRELOAD:
+        __import__(name)
     gc.collect()
     gc.freeze()  # a child's collections never touch (and copy) the pages it shares with this process
+    libc = ctypes.CDLL(None, use_errno=True)  # once here, not in each harness after its uid switch
+    spares = _Spares(cfg, sock, libc)
+    spares.fork_one()
     _send(sock, {"ready": True})
     children: set[int] = set()
     while True:
@@ -268,6 +349,7 @@ def serve(cfg: Settings, fd: int) -> int:
         except OSError:
             data, fds = b"", []
         if not data:
+            spares.close()
             for pid in children:
                 _kill(pid)
             return 0  # the executor is gone
@@ -283,22 +365,27 @@ def serve(cfg: Settings, fd: int) -> int:
                 _kill(pid)
             for f in fds:
                 os.close(f)
+            spares.fork_one()  # the test is over: the executor cleans up and answers, the next test is not here yet
             continue
         if op != "fork" or len(fds) != 4:
             for f in fds:
                 os.close(f)
             _send(sock, {"error": "malformed request"})
             continue
-        try:
-            pid = os.fork()
-        except OSError as e:
-            for f in fds:
-                os.close(f)
-            _send(sock, {"error": "%s: %s" % (type(e).__name__, e)})
-            continue
-        if pid == 0:
-            sock.close()
-            _child(cfg, req, fds)
+        got = spares.take(data, fds)
+        if got is not None:
+            pid = got
+        else:
+            try:
+                pid = os.fork()
+            except OSError as e:
+                for f in fds:
+                    os.close(f)
+                _send(sock, {"error": "%s: %s" % (type(e).__name__, e)})
+                continue
+            if pid == 0:
+                sock.close()
+                _child(cfg, req, fds, libc)
         for f in fds:
             os.close(f)
         children.add(pid)
