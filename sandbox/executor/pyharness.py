@@ -308,6 +308,13 @@ def run_assert_harness(test: str, entry_point: str, report_fd: int) -> None:
             view = view[_os_write(report_fd, view) :]
     except OSError:
         pass
+    # closed before the exit (which tears the memory down first, the fds last): the executor has the whole report
+    # and the candidate the end of its requests at once
+    for fd in (report_fd, REQUEST_FD, REPLY_FD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     _os_exit(0)
 
 

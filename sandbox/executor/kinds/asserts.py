@@ -130,9 +130,14 @@ class Assert(Kind):
                     ex.cleaner.kill_all(r.pid or None)
                     return None
                 ex.helpers.add(hpid)
-            # every process of the candidate gone: a harness still waiting for a reply sees the end of its pipe
-            ex.cleaner.kill_all(r.pid or None)
-            report = _read_report(res_r, HARNESS_GRACE_S)
+            got = _Report(res_r)
+            got.read(0.0)  # the usual case: the harness reported and closed its pipe before the candidate ended
+            if not got.complete:
+                # every process of the candidate gone: a harness still waiting for a reply sees the end of its
+                # pipe (run_test's cleanup after this kills them again, and removes the files)
+                ex.cleaner.kill_all(r.pid or None)
+                got.read(HARNESS_GRACE_S)
+            report = got.value()
         finally:
             os.close(res_r)
             if pending:  # the run failed before the pid was read: its answer must not be taken for the next one's
@@ -217,23 +222,34 @@ def _fork_harness(
     return pid
 
 
-def _read_report(fd: int, grace_s: float) -> Any:
-    deadline = time.monotonic() + grace_s
-    chunks: list[bytes] = []
-    n = 0
-    while n < REPORT_CAP:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            break
-        data = os.read(fd, 65536)
-        if not data:
-            break
-        chunks.append(data)
-        n += len(data)
-    try:
-        return json.loads(b"".join(chunks).decode("utf-8", "replace"))
-    except ValueError:
-        return None
+class _Report:
+    """The harness's report as it arrives on its pipe: complete once the harness closed it (end of file)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.complete = False
+
+    def read(self, grace_s: float) -> None:
+        """Read what arrives within grace_s (0: only what is there already), until end of file or the cap."""
+        deadline = time.monotonic() + grace_s
+        while not self.complete and self.size < REPORT_CAP:
+            left = max(0.0, deadline - time.monotonic())
+            if not select.select([self.fd], [], [], left)[0]:
+                return
+            data = os.read(self.fd, 65536)
+            if not data:
+                self.complete = True
+                return
+            self.chunks.append(data)
+            self.size += len(data)
+
+    def value(self) -> Any:
+        try:
+            return json.loads(b"".join(self.chunks).decode("utf-8", "replace"))
+        except ValueError:
+            return None
 
 
 def _kill_harness(pid: int) -> None:
