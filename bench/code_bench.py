@@ -334,6 +334,8 @@ async def bench_build_cache(name: str, workers: int, n: int) -> None:
 # the cgroup's cpuacct counter where the host has one) and the service process's, per problem.
 ASSERT_BASELINE_COMMIT = "dac2239"
 INPROCESS_COMMIT = "fee7eda"
+SQUARE = "def square(x):\n    return x * x\n"
+SQUARE_CHECK = "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(3) == 9\n"
 
 
 def _export_executor(commit: str, dest: str) -> str:
@@ -433,9 +435,9 @@ def _baseline_image(commit: str, tree: str) -> str:
 
 async def _humaneval_round(
     backend_name: str, variant: str, workers: int, programs, cpu: SandboxCpu, image: str | None
-) -> tuple[float, int, float | None, float]:
-    """One pool, HumanEval once: (problems/s, canonical solutions passing, sandbox CPU ms and service CPU ms per
-    problem)."""
+) -> tuple[float, int, float | None, float, float]:
+    """One pool: the median latency of a single-test job (sequential), then HumanEval once: (problems/s, canonical
+    solutions passing, sandbox CPU ms and service CPU ms per problem, single-test job ms)."""
     if backend_name == "bwrap":
         from sandbox.backends.bwrap import BwrapBackend
 
@@ -454,6 +456,12 @@ async def _humaneval_round(
         while pool.stats().idle < workers:
             await asyncio.sleep(0.01)
         await pool_humaneval(pool, programs[:8])  # warm-up
+        lat = []
+        for _ in range(40):
+            t = time.perf_counter()
+            r = await pool.run(RunRequest.assert_based(SQUARE, SQUARE_CHECK, "square"))
+            lat.append(time.perf_counter() - t)
+            assert r.verdicts == ["AC"], r
         c0, p0 = cpu.read(backend_name, instance), time.process_time()
         dt, ok = await pool_humaneval(pool, programs)
         c1, p1 = cpu.read(backend_name, instance), time.process_time()
@@ -461,7 +469,7 @@ async def _humaneval_round(
         await pool.close()
     n = len(programs)
     sandbox_ms = (c1 - c0 - (p1 - p0 if backend_name == "bwrap" else 0.0)) / n * 1e3 if c0 and c1 else None
-    return n / dt, ok, sandbox_ms, (p1 - p0) / n * 1e3
+    return n / dt, ok, sandbox_ms, (p1 - p0) / n * 1e3, statistics.median(lat) * 1e3
 
 
 def bench_assert_harness(workers: int, programs, backends: list[str], rounds: int = 3) -> None:
@@ -473,22 +481,25 @@ def bench_assert_harness(workers: int, programs, backends: list[str], rounds: in
     try:
         with tempfile.TemporaryDirectory() as d:
             trees = {}
-            for commit in (INPROCESS_COMMIT, ASSERT_BASELINE_COMMIT):
-                os.mkdir(os.path.join(d, commit))
-                _export_executor(commit, os.path.join(d, commit))
-                trees[commit] = os.path.join(d, commit)
-            variants = [
+            for old in (INPROCESS_COMMIT, ASSERT_BASELINE_COMMIT):
+                os.mkdir(os.path.join(d, old))
+                _export_executor(old, os.path.join(d, old))
+                trees[old] = os.path.join(d, old)
+            all_variants: list[tuple[str, str | None]] = [
                 (f"in-process harness ({INPROCESS_COMMIT})", INPROCESS_COMMIT),
                 (f"baseline ({ASSERT_BASELINE_COMMIT})", ASSERT_BASELINE_COMMIT),
                 ("this tree", None),
             ]
             for name in backends:
                 images: dict[str | None, str | None] = {None: os.environ.get("ARBITER_SANDBOX_IMAGE")}
+                # Docker: the in-process harness's image had other toolchain layers (a long build): bwrap only
+                variants = all_variants if name == "bwrap" else all_variants[1:]
                 if name == "docker":
-                    for commit in (INPROCESS_COMMIT, ASSERT_BASELINE_COMMIT):
-                        images[commit] = _baseline_image(commit, trees[commit])
+                    images[ASSERT_BASELINE_COMMIT] = _baseline_image(
+                        ASSERT_BASELINE_COMMIT, trees[ASSERT_BASELINE_COMMIT]
+                    )
                 print(f"[{name}] HumanEval ({len(programs)} problems), {workers} workers, {rounds} rounds interleaved")
-                got: dict[str, list[tuple[float, int, float | None, float]]] = {v: [] for v, _ in variants}
+                got: dict[str, list[tuple[float, int, float | None, float, float]]] = {v: [] for v, _ in variants}
                 for _ in range(rounds):
                     for label, commit in variants:
                         try:
@@ -499,7 +510,7 @@ def bench_assert_harness(workers: int, programs, backends: list[str], rounds: in
                             )
                         finally:
                             bwrap.EXECUTOR_DIR = here
-                base = statistics.median(r[0] for r in got[variants[1][0]])
+                base = statistics.median(r[0] for r in got[f"baseline ({ASSERT_BASELINE_COMMIT})"])
                 for label, _ in variants:
                     rs = got[label]
                     rate = statistics.median(r[0] for r in rs)
@@ -508,7 +519,8 @@ def bench_assert_harness(workers: int, programs, backends: list[str], rounds: in
                     print(
                         f"  {label:<34} {rate:7.1f} problems/s  (x{rate / base:4.2f} baseline; runs "
                         f"{', '.join('%.0f' % r[0] for r in rs)}; {min(r[1] for r in rs)}/{len(programs)} pass)  "
-                        f"{sbx_s}, service CPU {statistics.median(r[3] for r in rs):5.2f} ms per problem"
+                        f"{sbx_s}, service CPU {statistics.median(r[3] for r in rs):5.2f} ms per problem; "
+                        f"single-test job {statistics.median(r[4] for r in rs):5.2f} ms"
                     )
     finally:
         cpu.close()
