@@ -526,6 +526,78 @@ def bench_assert_harness(workers: int, programs, backends: list[str], rounds: in
         cpu.close()
 
 
+def _executor_roles() -> dict[str, float]:
+    """CPU seconds so far of the bwrap workers' processes by role, from /proc (the host sees into their pid
+    namespaces): the executor, the processes it forked (the zygote first, then the harness zygote) and, for
+    each, the CPU of the children it reaped (the candidates, the harnesses)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, float, float]] = {}
+    for n in os.listdir("/proc"):
+        try:
+            cmd = open(f"/proc/{n}/cmdline", "rb").read().split(b"\0")
+            if n.isdigit() and cmd[0].endswith(b"python3") and b"/opt/arbiter/executor" in cmd:
+                f = open(f"/proc/{n}/stat").read().rsplit(")", 1)[1].split()
+                procs[int(n)] = (int(f[1]), (int(f[11]) + int(f[12])) / tick, (int(f[13]) + int(f[14])) / tick)
+        except (OSError, IndexError, ValueError):
+            continue
+    out: dict[str, float] = {}
+    for pid, (ppid, own, reaped) in procs.items():
+        if ppid in procs:
+            rank = sorted(p for p, v in procs.items() if v[0] == ppid).index(pid)
+            role, kids = ("zygote", "candidates") if rank == 0 else ("harness zygote", "harnesses")
+        else:
+            role, kids = "executor", "harnesses (forked by the executor)"
+        out[role] = out.get(role, 0.0) + own
+        out[kids] = out.get(kids, 0.0) + reaped
+    return out
+
+
+async def _roles_round(workers: int, programs) -> tuple[float, dict[str, float]]:
+    from sandbox.backends.bwrap import BwrapBackend
+
+    pool = SandboxPool(BwrapBackend(), PoolConfig(size=workers))
+    await pool.start()
+    try:
+        while pool.stats().idle < workers:
+            await asyncio.sleep(0.01)
+        await pool_humaneval(pool, programs[:8])
+        a, p0 = _executor_roles(), time.process_time()
+        await pool_humaneval(pool, programs)
+        b, p1 = _executor_roles(), time.process_time()
+    finally:
+        await pool.close()
+    n = len(programs)
+    return (p1 - p0) / n * 1e3, {k: (b[k] - a.get(k, 0.0)) / n * 1e3 for k in b}
+
+
+def bench_assert_cpu(workers: int, programs, rounds: int = 3) -> None:
+    """Where a HumanEval problem's CPU goes, by process (bwrap): the baseline commit's executor beside this tree's."""
+    import sandbox.backends.bwrap as bwrap
+
+    here = bwrap.EXECUTOR_DIR
+    progs = programs * 3  # long enough for the /proc clock ticks
+    print(
+        f"[bwrap] CPU per HumanEval problem by process ({len(progs)} problems, {workers} workers, medians of {rounds})"
+    )
+    with tempfile.TemporaryDirectory() as d:
+        old = _export_executor(ASSERT_BASELINE_COMMIT, d)
+        got: dict[str, list[tuple[float, dict[str, float]]]] = {ASSERT_BASELINE_COMMIT: [], "this tree": []}
+        for _ in range(rounds):
+            for label in got:
+                try:
+                    if label != "this tree":
+                        bwrap.EXECUTOR_DIR = type(here)(old)
+                    got[label].append(asyncio.run(_roles_round(workers, progs)))
+                finally:
+                    bwrap.EXECUTOR_DIR = here
+    for label, rs in got.items():
+        roles = sorted({k for _, r in rs for k in r})
+        parts = {k: statistics.median(r.get(k, 0.0) for _, r in rs) for k in roles}
+        total = sum(parts.values()) + statistics.median(x for x, _ in rs)
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in parts.items() if v > 0)
+        print(f"  {label:<12} {total:5.2f} ms: {shown}, service {statistics.median(x for x, _ in rs):.2f}")
+
+
 # HumanEval through HTTP: `arbiter serve` of this tree beside the service of ASSERT_BASELINE_COMMIT (its app/ and
 # sandbox/ exported from git, run by the same interpreter), both with their default pool (a worker per core).
 R1 = "<think>\nLet me write it.\n</think>\n<answer>\n```python\n{}\n```\n</answer>"
@@ -672,9 +744,9 @@ def main() -> None:
     ap.add_argument("--build-cache", action="store_true", help="the build-cache table only (C++, compiled vs cached)")
     ap.add_argument(
         "--only",
-        choices=["all", "assert", "http", "checker"],
+        choices=["all", "assert", "assert-cpu", "http", "checker"],
         default="all",
-        help="the assert-harness (pool), HumanEval-through-HTTP or checker rows only",
+        help="the assert-harness rows (pool), their CPU by process, HumanEval through HTTP, or the checker rows only",
     )
     a = ap.parse_args()
     if a.build_cache:
@@ -684,6 +756,9 @@ def main() -> None:
     if a.only == "assert":
         names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
         bench_assert_harness(a.workers, humaneval_programs(), names, a.rounds)
+        return
+    if a.only == "assert-cpu":
+        bench_assert_cpu(a.workers, humaneval_programs(), a.rounds)
         return
     if a.only == "http":
         names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]

@@ -45,6 +45,9 @@ READY_TIMEOUT_S = 30.0
 #: Not the zygote's whole PRELOAD: every extension module and every page of heap more makes each fork and each exit
 #: dearer (page tables to copy and to tear down), and test code rarely needs them (an import then runs in the test).
 HARNESS_PRELOAD = ("unittest", "math", "random", "copy", "string", "re", "collections", "itertools", "functools")
+#: its name (/proc/PID/comm, what ps shows), which its harnesses inherit: the one mark that tells it from the zygote
+#: when both were forked from the executor (same command line)
+COMM = b"arbiter-harness"
 #: the fds the harness finds its pipes on (kinds/asserts.py and candidate.py agree on 3 and 4)
 REQUEST_FD, REPLY_FD, REPORT_FD = 3, 4, 5
 
@@ -283,7 +286,9 @@ class _Spares:
         self.sock: socket.socket | None = None
 
     def fork_one(self) -> None:
-        if self.pid is not None:
+        # Only with a uid of the programs' own: without root the executor's cleanup kills every process it does
+        # not know of (cleanup.py), and it does not know the spare's pid
+        if self.pid is not None or not self.cfg.switch_user:
             return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
@@ -339,6 +344,7 @@ def serve(cfg: Settings, fd: int) -> int:
     gc.collect()
     gc.freeze()  # a child's collections never touch (and copy) the pages it shares with this process
     libc = ctypes.CDLL(None, use_errno=True)  # once here, not in each harness after its uid switch
+    libc.prctl(15, COMM, 0, 0, 0)  # PR_SET_NAME
     spares = _Spares(cfg, sock, libc)
     spares.fork_one()
     _send(sock, {"ready": True})

@@ -247,4 +247,6 @@ async def test_workers_are_isolated_from_each_other(pool_factory):
     src = "import os\nprint(sorted(p for p in os.listdir('/proc') if p.isdigit()))\n"
     r = await pool.run(RunRequest.stdio(src, [""], [""], limits=Limits(cpu_s=1)))
     pids = eval(r.tests[0].stdout)
-    assert len(pids) <= 4, pids  # bwrap init, executor, the program: a private pid namespace
+    # a private pid namespace: bwrap init (or none: the executor is pid 1 in a container), the executor, its zygote,
+    # its harness zygote and the spare harness that one forked ahead (harness_zygote.py), the program
+    assert len(pids) <= 6, pids
