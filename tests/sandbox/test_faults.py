@@ -73,6 +73,14 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def _uid(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -89,8 +97,8 @@ def _is_executor(pid: int) -> bool:
     return bool(argv) and "python" in os.path.basename(argv[0]) and "/opt/arbiter/executor" in argv
 
 
-def _executor_processes(transport) -> tuple[int, int]:
-    """Host pids of (executor, zygote) of one worker."""
+def _executor_processes(transport, harness: bool = False) -> tuple[int, int]:
+    """Host pids of (executor, zygote) of one worker; harness=True: (executor, harness zygote)."""
     if hasattr(transport, "proc"):  # bwrap: bwrap -> bwrap (pid 1 inside) -> executor -> zygote
         todo, found = [transport.proc.pid], []
         while todo:
@@ -108,9 +116,13 @@ def _executor_processes(transport) -> tuple[int, int]:
             client.close()
         found = [root] + [k for k in _children(root) if _is_executor(k)]
     # the executor is the one whose parent is no executor; the zygote is its child that stayed root (the tests it
-    # forks run as the sandbox uid and carry the same command line)
+    # forks run as the sandbox uid and carry the same command line); so is the harness zygote, which names itself
     executor = [p for p in found if not any(p in _children(q) for q in found)]
-    zygote = [p for p in found if executor and p in _children(executor[0]) and _uid(p) == 0]
+    zygote = [
+        p
+        for p in found
+        if executor and p in _children(executor[0]) and _uid(p) == 0 and (_comm(p) == "arbiter-harness") == harness
+    ]
     assert len(executor) == 1 and len(zygote) == 1, (found, [_cmdline(p) for p in found])
     return executor[0], zygote[0]
 
@@ -160,6 +172,40 @@ async def test_killed_zygote_costs_one_retry_and_is_restarted(pool_factory):
     )
     assert r.verdicts == ["AC"], r
     assert next(iter(pool._idle)).transport is t
+
+
+async def test_killed_harness_zygote_is_restarted_and_costs_no_verdict(pool_factory):
+    """The process that forks assert tests' harnesses (harness_zygote.py), killed between two jobs or during one:
+    the next assert test still gets its verdict, on the same worker."""
+    pool = await pool_factory(1, retry_on_fault=False)
+    ok = RunRequest.assert_based(
+        "def f(x):\n    return x + 1\n", "def check(candidate):\n    assert candidate(1) == 2\n", "f"
+    )
+    wrong = RunRequest.assert_based(
+        "def f(x):\n    return x\n", "def check(candidate):\n    assert candidate(1) == 2\n", "f"
+    )
+    assert (await pool.run(ok)).verdicts == ["AC"]
+    t = next(iter(pool._idle)).transport
+    for _ in range(2):  # killed between jobs: replaced (a fresh interpreter) before the next assert test
+        _, hz = _executor_processes(t, harness=True)
+        os.kill(hz, 9)
+        assert (await pool.run(ok)).verdicts == ["AC"]
+        assert (await pool.run(wrong)).verdicts == ["WA"]
+        assert next(iter(pool._idle)).transport is t
+    # killed while a test runs (the candidate is slow to define its function): that test's harness is forked by
+    # the executor instead, or the harness already forked finishes the test
+    slow = RunRequest.assert_based(
+        "import time\ntime.sleep(0.5)\ndef f(x):\n    return x + 1\n",
+        "def check(candidate):\n    assert candidate(1) == 2\n",
+        "f",
+    )
+    job = asyncio.create_task(pool.run(slow))
+    await asyncio.sleep(0.2)
+    _, hz = _executor_processes(t, harness=True)
+    os.kill(hz, 9)
+    r = await asyncio.wait_for(job, 60)
+    assert r.verdicts == ["AC"], r
+    assert (await pool.run(wrong)).verdicts == ["WA"]
 
 
 # ---------------------------------------------------------------------------------------------- docker only

@@ -24,10 +24,12 @@ import json
 import os
 import select
 import signal
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 from ..candidate import REPLY_FD, REQUEST_FD
+from ..harness_zygote import REPORT_FD, JudgeSettings, harness_limits
 from ..limits import ChildLimits, child_env, child_setup
 from ..verdicts import RAN_OK, Finished, Verdict, classify
 from ..zygote import undumpable
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
     from ..main import Executor
 
 CANDIDATE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "candidate.py")
-REPORT_FD = 5
 REPORT_CAP = 64 * 1024
 HARNESS_GRACE_S = 2.0  # after the candidate is gone, how long the harness has to write its report
 
@@ -68,18 +69,40 @@ class Assert(Kind):
         self, ex: Executor, job: dict[str, Any], test: Any, src: str, cwd: str, limits: ChildLimits
     ) -> tuple[dict[str, Any], int]:
         """Run one Python assert test; returns the outcome and the candidate's process group (for the cleanup)."""
+        done = self._run(ex, job, str(test), src, cwd, limits, direct=False)
+        if done is None:  # the harness zygote was lost during the test: the test again, its harness forked here
+            done = self._run(ex, job, str(test), src, cwd, limits, direct=True)
+        assert done is not None
+        return done
+
+    def _run(
+        self, ex: Executor, job: dict[str, Any], test: str, src: str, cwd: str, limits: ChildLimits, direct: bool
+    ) -> tuple[dict[str, Any], int] | None:
         lim = job.get("limits") or {}
         cpu = float(lim.get("cpu_s", 2.0))
         memory_mb = int(lim.get("memory_mb", 256))
         wall = float(lim.get("wall_s") or (2 * cpu + 1))
         max_out = int(lim.get("max_output_bytes", 1 << 20))
+        entry_point = str(job.get("entry_point") or "")
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         res_r, res_w = os.pipe()
-        hpid = self._start_harness(ex, lim, str(test), str(job.get("entry_point") or ""), req_w, rep_r, res_w)
+        hlimits = harness_limits(lim)
+        hpid = 0
+        pending = False  # a fork asked of the harness zygote whose pid is not read yet
+        if not direct:
+            try:
+                # the harness zygote forks it while the candidate starts: its pid is collected after the run
+                ex.harnesses.request(hlimits, (req_w, rep_r, res_w), {"test": test, "entry_point": entry_point})
+                pending = True
+            except OSError as e:  # HarnessZygoteLost, or no fork / socket for a fresh one
+                _lost(ex, e)
+                direct = True
+        if direct:
+            hpid = _fork_harness(ex, hlimits, test, entry_point, req_w, rep_r, res_w)
+            ex.helpers.add(hpid)
         for fd in (req_w, rep_r, res_w):
             os.close(fd)
-        ex.helpers.add(hpid)
         try:
             if ex.cfg.python_mode == "exec":
                 runner = _candidate_script(os.path.dirname(src))
@@ -99,47 +122,33 @@ class Assert(Kind):
                 python_child=python_child,
                 extra_fds={REQUEST_FD: req_r, REPLY_FD: rep_w},
             )
-            # every process of the candidate gone: a harness still waiting for a reply sees the end of its pipe
-            ex.cleaner.kill_all(r.pid or None)
-            report = _read_report(res_r, HARNESS_GRACE_S)
+            if not hpid:
+                try:
+                    pending, hpid = False, ex.harnesses.forked()
+                except OSError as e:
+                    _lost(ex, e)
+                    ex.cleaner.kill_all(r.pid or None)
+                    return None
+                ex.helpers.add(hpid)
+            got = _Report(res_r)
+            got.read(0.0)  # the usual case: the harness reported and closed its pipe before the candidate ended
+            if not got.complete:
+                # every process of the candidate gone: a harness still waiting for a reply sees the end of its
+                # pipe (run_test's cleanup after this kills them again, and removes the files)
+                ex.cleaner.kill_all(r.pid or None)
+                got.read(HARNESS_GRACE_S)
+            report = got.value()
         finally:
             os.close(res_r)
-            ex.helpers.discard(hpid)
-            _kill_harness(hpid)
+            if pending:  # the run failed before the pid was read: its answer must not be taken for the next one's
+                ex.harnesses.close()
+            if hpid:
+                ex.helpers.discard(hpid)
+                if direct:
+                    _kill_harness(hpid)
+                else:
+                    ex.harnesses.end(hpid)
         return self.verdict(r, report, cpu, memory_mb), r.pid
-
-    @staticmethod
-    def _start_harness(
-        ex: Executor, lim: dict[str, Any], test: str, entry_point: str, req_w: int, rep_r: int, res_w: int
-    ) -> int:
-        from ..pyharness import run_assert_harness
-
-        pid = os.fork()
-        if pid == 0:
-            try:
-                cfg = ex.cfg
-                # the harness's own limits: the test's CPU time (a reference that loops is stopped), room for the
-                # replies it decodes; under the judge's uid, never the program's
-                limits = ChildLimits(
-                    cpu_s=float(lim.get("cpu_s", 2.0)) + 1.0,
-                    memory_mb=max(int(lim.get("memory_mb", 256)), 512),
-                    max_processes=0,
-                    file_size_mb=1,
-                    open_files=64,
-                )
-                null = os.open(os.devnull, os.O_RDWR)
-                # sources above the targets' range, so that no dup2 overwrites a source not yet moved
-                given = {REQUEST_FD: req_w, REPLY_FD: rep_r, REPORT_FD: res_w, 0: null, 1: null, 2: null}
-                fds = {t: os.dup(s) if s < 10 else s for t, s in given.items()}
-                child_setup(_JudgeSettings(cfg), limits, fds, "/")  # type: ignore[arg-type]
-                undumpable()  # a uid change already did it; without root (one uid for all) say so
-                os.environ.clear()
-                os.environ.update(child_env("/"))
-            except BaseException:
-                os._exit(127)
-            run_assert_harness(test, entry_point, REPORT_FD)
-            os._exit(127)
-        return pid
 
     @staticmethod
     def verdict(r: Finished, report: Any, cpu: float, memory_mb: int) -> dict[str, Any]:
@@ -183,32 +192,64 @@ def _candidate_script(jobdir: str) -> str:
     return path
 
 
-class _JudgeSettings:
-    """The executor's settings as seen by the harness's child_setup: the judge's uid instead of the program's."""
-
-    def __init__(self, cfg: Any) -> None:
-        self.switch_user = cfg.switch_user
-        self.uid = cfg.judge_uid
-        self.gid = cfg.judge_uid
+def _lost(ex: Executor, e: OSError) -> None:
+    """The harness zygote is gone: the next test starts a fresh one (HarnessZygote.request)."""
+    print("arbiter executor: the harness zygote was lost (%s); forking this test's harness itself" % e, file=sys.stderr)
+    ex.harnesses.close()
 
 
-def _read_report(fd: int, grace_s: float) -> Any:
-    deadline = time.monotonic() + grace_s
-    chunks: list[bytes] = []
-    n = 0
-    while n < REPORT_CAP:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            break
-        data = os.read(fd, 65536)
-        if not data:
-            break
-        chunks.append(data)
-        n += len(data)
-    try:
-        return json.loads(b"".join(chunks).decode("utf-8", "replace"))
-    except ValueError:
-        return None
+def _fork_harness(
+    ex: Executor, limits: ChildLimits, test: str, entry_point: str, req_w: int, rep_r: int, res_w: int
+) -> int:
+    """The harness forked from the executor itself: only when the harness zygote cannot be started."""
+    from ..pyharness import run_assert_harness
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            # sources above the targets' range, so that no dup2 overwrites a source not yet moved
+            given = {REQUEST_FD: req_w, REPLY_FD: rep_r, REPORT_FD: res_w, 0: null, 1: null, 2: null}
+            fds = {t: os.dup(s) if s < 10 else s for t, s in given.items()}
+            child_setup(JudgeSettings(ex.cfg), limits, fds, "/")  # type: ignore[arg-type]
+            undumpable()  # a uid change already did it; without root (one uid for all) say so
+            os.environ.clear()
+            os.environ.update(child_env("/"))
+        except BaseException:
+            os._exit(127)
+        run_assert_harness(test, entry_point, REPORT_FD)
+        os._exit(127)
+    return pid
+
+
+class _Report:
+    """The harness's report as it arrives on its pipe: complete once the harness closed it (end of file)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.complete = False
+
+    def read(self, grace_s: float) -> None:
+        """Read what arrives within grace_s (0: only what is there already), until end of file or the cap."""
+        deadline = time.monotonic() + grace_s
+        while not self.complete and self.size < REPORT_CAP:
+            left = max(0.0, deadline - time.monotonic())
+            if not select.select([self.fd], [], [], left)[0]:
+                return
+            data = os.read(self.fd, 65536)
+            if not data:
+                self.complete = True
+                return
+            self.chunks.append(data)
+            self.size += len(data)
+
+    def value(self) -> Any:
+        try:
+            return json.loads(b"".join(self.chunks).decode("utf-8", "replace"))
+        except ValueError:
+            return None
 
 
 def _kill_harness(pid: int) -> None:
