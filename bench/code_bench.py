@@ -946,7 +946,9 @@ def main() -> None:
         help="the assert-harness rows (pool), their CPU by process, HumanEval through HTTP, the checker rows, or the "
         "per-test-overhead rows only",
     )
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved before/now rounds of the per-test and assert rows")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="interleaved before/now rounds of the per-test and assert rows"
+    )
     a = ap.parse_args()
     if a.build_cache:
         for name in ["bwrap", "docker"] if a.backend == "all" else [a.backend]:
