@@ -130,9 +130,11 @@ def export_tree(commit: str, into: Path) -> Path:
     return into
 
 
-def start_server(backend: str, cwd: Path = ROOT) -> tuple[subprocess.Popen, str]:
+def start_server(
+    backend: str, cwd: Path = ROOT, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "ARBITER_SANDBOX_BACKEND": backend, "ARBITER_LOG_LEVEL": "warning"}
+    env = {**os.environ, "ARBITER_SANDBOX_BACKEND": backend, "ARBITER_LOG_LEVEL": "warning", **(extra_env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -230,6 +232,13 @@ def main() -> None:
     ap.add_argument("--no-before", action="store_true", help=f"skip the server of {BASELINE_COMMIT}")
     ap.add_argument("--baseline-commit", default=BASELINE_COMMIT)
     ap.add_argument("--no-variant", action="store_true", help="skip the labelled variant without the loops")
+    ap.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="also score every step on this tree's server with these settings (e.g. ARBITER_SANDBOX_WORKERS=4)",
+    )
     ap.add_argument("--breakdown", action="store_true", help="also score math alone, code alone, code without loops")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
@@ -241,6 +250,9 @@ def main() -> None:
                 servers["this tree"] = (None, args.url)
             else:
                 servers["this tree"] = start_server(args.backend)
+                if args.server_env:
+                    extra = dict(kv.split("=", 1) for kv in args.server_env)
+                    servers["this tree, " + " ".join(args.server_env)] = start_server(args.backend, ROOT, extra)
                 if not args.no_before:
                     tree = export_tree(args.baseline_commit, Path(tmp))
                     servers[f"before ({args.baseline_commit})"] = start_server(args.backend, tree)
@@ -262,7 +274,7 @@ def main() -> None:
                         st = score_step(url, items)
                         results.setdefault((vname, name), []).append(st)
                         print(
-                            f"  step {step} {vname:<18} {name:<16} {st.seconds:6.2f} s {n_items / st.seconds:7.1f} "
+                            f"  step {step} {vname:<18} {name:<20} {st.seconds:6.2f} s {n_items / st.seconds:7.1f} "
                             f"items/s  machine CPU {st.machine_cpu_s:5.1f} s  {st.counts}",
                             flush=True,
                         )
@@ -273,7 +285,7 @@ def main() -> None:
             for vname, with_loops in variants:
                 for name in servers:
                     floor = loops_floor_s(cores) if with_loops else 0.0
-                    medians[(vname, name)] = report(f"{vname:<18} {name:<16}", results[(vname, name)], floor, cores)
+                    medians[(vname, name)] = report(f"{vname:<18} {name:<20}", results[(vname, name)], floor, cores)
             for vname, _ in variants:
                 before = [medians[(vname, n)] for n in servers if n.startswith("before")]
                 if before:
