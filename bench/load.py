@@ -1,12 +1,28 @@
-"""Closed-loop load test of /v1/score: throughput, latency, 429 share and memory at 1x, 2x and 10x capacity.
+"""Closed-loop load test of /v1/score: goodput, latency, 429 share, memory and CPU (server AND load generator)
+at 1x, 2x and 10x capacity, for the server of this tree beside the baseline commit's server in the same run.
 
-    .venv/bin/python bench/load.py                 # starts its own `arbiter serve` on 127.0.0.1 (bwrap backend)
-    .venv/bin/python bench/load.py --url http://127.0.0.1:8000 --key K   # an existing server (no RSS figures)
+    .venv/bin/python bench/load.py                  # before/after, 3 runs each, interleaved (bwrap backend)
+    .venv/bin/python bench/load.py --configs after --runs 1 --levels 10x      # one quick look
+    .venv/bin/python bench/load.py --url http://127.0.0.1:8000 --key K       # an existing server (no RSS/CPU)
 
 Capacity is the number of batches the server admits at once (ARBITER_MAX_ITEMS_IN_FLIGHT / batch size, the
 started server gets --capacity batches' worth); each level runs `clients` concurrent closed loops (send a batch,
-wait for the answer, send the next; after a 429 wait --backoff s) for --seconds. Everything is bounded: levels,
-duration, request timeouts; the server it started is stopped with SIGTERM at the end.
+wait for the answer, send the next) for --seconds. After a 429 a loop waits as its client policy says:
+
+- `retry-after`: what arbiter_client does (client/arbiter_client/core.py, Core.backoff): the larger of the
+  server's Retry-After and a full-jitter exponential backoff (0.25 s * 2^attempt, at most 8 s).
+- `fixed`: a fixed --backoff (0.05 s) whatever the server says: a client that ignores Retry-After; this was the
+  only policy of this bench before, kept to show what a 429 storm costs.
+
+Configurations (--configs): `before` = the server of --baseline (default dac2239, exported with `git archive` into
+a temp dir) under the fixed-backoff client, as this bench measured it then; `after` = this tree's server under the
+retry-after client; `after-fixed` = this tree's server under the fixed-backoff client (the server's own cost of a
+429 storm); `before-ra` = the baseline server under the retry-after client.
+
+Goodput is items/s of accepted batches whose every item came back. Beside it: the CPU seconds per second of the
+server's process tree (service, math workers, sandboxes; /proc) and of this load generator itself (process_time):
+both share the same 2 cores, so a client that burns CPU on 429s lowers the server's figure too.
+Everything is bounded: levels, durations, request timeouts; servers are stopped with SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,21 +33,37 @@ import os
 import random
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
+from arbiter_client.core import Core, parse_retry_after
+from arbiter_client.models import ClientConfig
+
 ROOT = Path(__file__).resolve().parents[1]
 R1 = "<think>\nwork\n</think>\n<answer>\n{}\n</answer>"
+BASELINE_COMMIT = "dac2239"
+LEVELS = {"1x": 1, "2x": 2, "10x": 10}
+Policy = Literal["retry-after", "fixed"]
+CONFIGS: dict[str, tuple[bool, Policy]] = {  # name: (baseline server?, client policy)
+    "before": (True, "fixed"),
+    "after": (False, "retry-after"),
+    "after-fixed": (False, "fixed"),
+    "before-ra": (True, "retry-after"),
+}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def batch(size: int, rng: random.Random) -> list[dict[str, object]]:
     """Math items that need the worker pool (symbolic, fresh numbers: few cache hits), half of them right."""
-    items = []
+    items: list[dict[str, object]] = []
     for i in range(size):
         a, b = rng.randint(2, 10**6), rng.randint(2, 10**6)
         gold = f"\\frac{{{a}}}{{{b}}}x + \\sqrt{{{a}}}"
@@ -51,11 +83,42 @@ class Level:
     errors: int = 0
     missing: int = 0
     seconds: float = 0.0
+    client_cpu_s: float = 0.0
+    server_cpu_s: float = float("nan")
+    service_cpu_s: float = float("nan")  # the service process alone (event loop), without its workers
+    others_cpu_s: float = float("nan")  # every other process of the machine
+    peak_rss_kb: int = 0
+
+    def goodput(self, size: int) -> float:
+        return max(0, self.accepted * size - self.missing) / self.seconds
+
+
+class Backoff:
+    """What a loop waits after a 429."""
+
+    def __init__(self, policy: Policy, fixed_s: float, seed: int) -> None:
+        self.policy = policy
+        self.fixed_s = fixed_s
+        rng = random.Random(10_000 + seed)
+        # The client library's own backoff rule, with a seeded jitter so that runs repeat.
+        self.core = Core(ClientConfig.build("http://unused"), jitter=rng.uniform)
+        self.attempt = 0
+
+    def after_429(self, response: httpx.Response) -> float:
+        if self.policy == "fixed":
+            return self.fixed_s
+        delay = self.core.backoff(self.attempt, parse_retry_after(response.headers.get("retry-after")))
+        self.attempt += 1
+        return delay
+
+    def after_success(self) -> None:
+        self.attempt = 0
 
 
 async def client_loop(
-    http: httpx.AsyncClient, level: Level, size: int, stop_at: float, backoff: float, seed: int
+    http: httpx.AsyncClient, level: Level, size: int, stop_at: float, backoff: Backoff, seed: str
 ) -> None:
+    # Fresh numbers per configuration, run, level and loop: a batch never repeats one a math worker has seen.
     rng = random.Random(seed)
     while time.monotonic() < stop_at:
         items = batch(size, rng)
@@ -67,11 +130,13 @@ async def client_loop(
             continue
         if r.status_code == 429:
             level.rejected += 1
-            await asyncio.sleep(backoff)
+            # A wait past the end of the level would not send again: stop there instead of idling.
+            await asyncio.sleep(min(backoff.after_429(r), max(0.0, stop_at - time.monotonic())))
             continue
         if r.status_code != 200:
             level.errors += 1
             continue
+        backoff.after_success()
         level.latencies.append(time.monotonic() - started)
         level.accepted += 1
         results = r.json()["results"]
@@ -104,6 +169,28 @@ def status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def cpu_s(pid: int, *, reaped: bool) -> float:
+    """User + system CPU seconds of one process (with reaped: plus those of its reaped children)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; fields[11] is utime (field 14)
+    return sum(int(f) for f in fields[11 : 15 if reaped else 13]) / CLK_TCK
+
+
+def machine_cpu_s() -> float:
+    """CPU seconds the whole machine spent busy (every process, all cores), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process tree: each live process plus its reaped children."""
+    return sum(cpu_s(p, reaped=True) for p in tree_pids(pid))
+
+
 async def sample_rss(pid: int, peak: list[int], stop: asyncio.Event) -> None:
     """Peak of the summed VmRSS of the server and its children (math workers, bwrap sandboxes)."""
     while not stop.is_set():
@@ -112,21 +199,44 @@ async def sample_rss(pid: int, peak: list[int], stop: asyncio.Event) -> None:
 
 
 async def run_level(
-    url: str, headers: dict[str, str], level: Level, size: int, seconds: float, backoff: float, pid: int | None
-) -> int:
+    url: str,
+    headers: dict[str, str],
+    level: Level,
+    size: int,
+    seconds: float,
+    policy: Policy,
+    fixed_s: float,
+    pid: int | None,
+    tag: str,
+) -> None:
     limits = httpx.Limits(max_connections=level.clients, max_keepalive_connections=level.clients)
     peak = [0]
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(pid, peak, stop)) if pid else None
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120, limits=limits) as http:
+        cpu0, server0, service0 = time.process_time(), tree_cpu_s(pid) if pid else 0.0, cpu_s(pid or 0, reaped=False)
+        machine0 = machine_cpu_s()
         started = time.monotonic()
         stop_at = started + seconds
-        await asyncio.gather(*(client_loop(http, level, size, stop_at, backoff, seed=k) for k in range(level.clients)))
+        await asyncio.gather(
+            *(
+                client_loop(
+                    http, level, size, stop_at, Backoff(policy, fixed_s, seed=k), seed=f"{tag}-{level.name}-{k}"
+                )
+                for k in range(level.clients)
+            )
+        )
         level.seconds = time.monotonic() - started
+        level.client_cpu_s = time.process_time() - cpu0
+        if pid:
+            level.server_cpu_s = tree_cpu_s(pid) - server0
+            level.service_cpu_s = cpu_s(pid, reaped=False) - service0
+            # What the machine's other users took meanwhile (other jobs on a shared machine): shows the noise.
+            level.others_cpu_s = machine_cpu_s() - machine0 - level.server_cpu_s - level.client_cpu_s
     stop.set()
     if sampler:
         await sampler
-    return peak[0]
+    level.peak_rss_kb = peak[0]
 
 
 def free_port() -> int:
@@ -135,7 +245,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(capacity_items: int, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def export_tree(commit: str, into: Path) -> Path:
+    """The baseline's code (app/ and sandbox/) from git; run with cwd there, it comes before the editable install."""
+    archive = subprocess.run(["git", "archive", commit, "app", "sandbox"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def start_server(capacity_items: int, workers: int, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = dict(
         os.environ,
@@ -149,7 +266,7 @@ def start_server(capacity_items: int, workers: int) -> tuple[subprocess.Popen[by
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -168,6 +285,24 @@ def start_server(capacity_items: int, workers: int) -> tuple[subprocess.Popen[by
     raise SystemExit("the server did not answer within 90 s")
 
 
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def per_item(cpu_s: float, level: Level, size: int) -> float:
+    good = level.goodput(size) * level.seconds
+    return 1000 * cpu_s / good if good else float("nan")
+
+
+def total_per_item(level: Level, size: int) -> float:
+    return per_item(level.server_cpu_s + level.client_cpu_s, level, size)
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -175,62 +310,139 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+HEADER = (
+    f"{'config':>11} {'run':>3} {'level':>5} {'clients':>7} {'items/s':>8} {'req/s':>6} {'p50 s':>6} {'p99 s':>6} "
+    f"{'429 %':>6} {'429/s':>6} {'err':>4} {'miss':>4} {'srv cpu/s':>9} {'svc cpu/s':>9} {'gen cpu/s':>9} {'oth cpu/s':>9} {'RSS MB':>6}"
+)
+
+
+def row(config: str, run: int, level: Level, size: int) -> str:
+    sent = level.accepted + level.rejected
+    share = 100 * level.rejected / sent if sent else 0.0
+    rss = f"{level.peak_rss_kb / 1024:.0f}" if level.peak_rss_kb else "n/a"
+    return (
+        f"{config:>11} {run:>3} {level.name:>5} {level.clients:>7} {level.goodput(size):>8.0f} "
+        f"{level.accepted / level.seconds:>6.1f} {pct(level.latencies, 0.5):>6.2f} {pct(level.latencies, 0.99):>6.2f} "
+        f"{share:>6.1f} {level.rejected / level.seconds:>6.0f} {level.errors:>4} {level.missing:>4} "
+        f"{level.server_cpu_s / level.seconds:>9.2f} {level.service_cpu_s / level.seconds:>9.2f} "
+        f"{level.client_cpu_s / level.seconds:>9.2f} {level.others_cpu_s / level.seconds:>9.2f} {rss:>6}"
+    )
+
+
+def run_config(
+    config: str, run: int, args: argparse.Namespace, baseline_tree: Path | None, levels: list[str]
+) -> list[Level]:
+    is_baseline, policy = CONFIGS[config]
+    proc = None
+    url = args.url
+    if url is None:
+        cwd = baseline_tree if is_baseline and baseline_tree is not None else ROOT
+        proc, url = start_server(args.capacity * args.batch, args.workers, cwd)
+    headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
+    done = []
+    try:
+        for name in levels:
+            level = Level(name, clients=args.capacity * LEVELS[name])
+            asyncio.run(
+                run_level(
+                    url,
+                    headers,
+                    level,
+                    args.batch,
+                    args.seconds,
+                    policy,
+                    args.backoff,
+                    proc.pid if proc else None,
+                    tag=f"{config}-{run}",
+                )
+            )
+            print(row(config, run, level, args.batch), flush=True)
+            done.append(level)
+    finally:
+        if proc:
+            stop_server(proc)
+    return done
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--url", help="an existing server (default: start one)")
+    ap.add_argument("--url", help="an existing server (default: start one per configuration and run)")
     ap.add_argument("--key", help="API key for --url")
     ap.add_argument("--batch", type=int, default=16, help="items per request (default 16)")
     ap.add_argument("--capacity", type=int, default=4, help="batches the started server admits at once (default 4)")
     ap.add_argument("--seconds", type=float, default=10.0, help="duration of each level (default 10)")
-    ap.add_argument("--backoff", type=float, default=0.05, help="client wait after a 429 (default 0.05 s)")
+    ap.add_argument("--backoff", type=float, default=0.05, help="wait of the fixed policy after a 429 (default 0.05 s)")
     ap.add_argument("--workers", type=int, default=2, help="math workers of the started server (default 2)")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each configuration, interleaved (default 3)")
+    ap.add_argument(
+        "--configs", default="before,after", help=f"comma-separated, of {', '.join(CONFIGS)} (default before,after)"
+    )
+    ap.add_argument("--levels", default="1x,2x,10x", help="comma-separated, of 1x, 2x, 10x (default all)")
+    ap.add_argument(
+        "--baseline", default=BASELINE_COMMIT, help=f"commit of the `before` server (default {BASELINE_COMMIT})"
+    )
     args = ap.parse_args()
+    configs = [c for c in args.configs.split(",") if c]
+    levels = [lv for lv in args.levels.split(",") if lv]
+    if unknown := [c for c in configs if c not in CONFIGS] + [lv for lv in levels if lv not in LEVELS]:
+        ap.error(f"unknown configuration or level: {', '.join(unknown)}")
+    if args.url and any(CONFIGS[c][0] for c in configs):
+        ap.error("--url scores one server: use --configs after (or after-fixed)")
 
-    proc = None
-    url = args.url
-    if url is None:
-        proc, url = start_server(args.capacity * args.batch, args.workers)
-    headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
-    try:
-        print(
-            f"server {url}; batch {args.batch} items; capacity {args.capacity} batches in flight; "
-            f"{args.seconds:g} s per level"
-        )
-        print(
-            f"{'level':>5} {'clients':>7} {'items/s':>8} {'req/s':>6} {'p50 s':>6} {'p99 s':>6} {'429 %':>6} "
-            f"{'errors':>6} {'missing':>7} {'peak RSS MB':>11}"
-        )
-        missing = 0
-        for name, factor in (("1x", 1), ("2x", 2), ("10x", 10)):
-            level = Level(name, clients=args.capacity * factor)
-            peak_kb = asyncio.run(
-                run_level(url, headers, level, args.batch, args.seconds, args.backoff, proc.pid if proc else None)
-            )
-            sent = level.accepted + level.rejected
-            share = 100 * level.rejected / sent if sent else 0.0
-            items_s = level.accepted * args.batch / level.seconds
-            rss = f"{peak_kb / 1024:.0f}" if proc else "n/a"
-            missing += level.missing
+    print(
+        f"batch {args.batch} items; capacity {args.capacity} batches in flight; {args.seconds:g} s per level; "
+        f"{args.runs} run(s) of {', '.join(configs)}; baseline server {args.baseline}; {os.cpu_count()} cores"
+    )
+    print(
+        "srv cpu/s: CPU seconds per second of the server's process tree (svc: of the service process alone, its "
+        "event loop); gen cpu/s: of this load generator; oth cpu/s: of every other process on the machine"
+    )
+    print(HEADER)
+    results: dict[tuple[str, str], list[Level]] = {}
+    with tempfile.TemporaryDirectory(prefix="arbiter-baseline-") as tmp:
+        baseline_tree = export_tree(args.baseline, Path(tmp)) if any(CONFIGS[c][0] for c in configs) else None
+        for run in range(args.runs):
+            for config in configs:
+                for level in run_config(config, run, args, baseline_tree, levels):
+                    results.setdefault((config, level.name), []).append(level)
+
+    print(f"\nmedians over {args.runs} run(s):")
+    print(
+        f"{'config':>11} {'level':>5} {'items/s':>8} {'of 1x':>6} {'429 %':>6} {'p99 s':>6} {'srv cpu s':>9} "
+        f"{'svc cpu s':>9} {'gen cpu s':>9} {'srv ms/item':>11} {'gen ms/item':>11} {'cpu of 1x':>9}"
+    )
+    missing = 0
+    for config in configs:
+        one = [lv.goodput(args.batch) for lv in results.get((config, "1x"), [])]
+        one_cpu = [total_per_item(lv, args.batch) for lv in results.get((config, "1x"), [])]
+        for name in levels:
+            runs = results[(config, name)]
+            missing += sum(lv.missing for lv in runs)
+            good = statistics.median(lv.goodput(args.batch) for lv in runs)
+            sent = [lv.accepted + lv.rejected for lv in runs]
+            share = statistics.median(100 * lv.rejected / s if s else 0.0 for lv, s in zip(runs, sent, strict=True))
+            ratio = f"{100 * good / statistics.median(one):>5.0f}%" if one else "   n/a"
+            # Goodput per CPU second (server + load generator), relative to 1x: what the ratio of items/s would
+            # be if this benchmark had the cores to itself.
+            cost = statistics.median(total_per_item(lv, args.batch) for lv in runs)
+            cpu_ratio = f"{100 * statistics.median(one_cpu) / cost:.0f}%" if one_cpu and cost == cost else "n/a"
             print(
-                f"{name:>5} {level.clients:>7} {items_s:>8.0f} {level.accepted / level.seconds:>6.1f} "
-                f"{pct(level.latencies, 0.5):>6.2f} {pct(level.latencies, 0.99):>6.2f} {share:>6.1f} "
-                f"{level.errors:>6} {level.missing:>7} {rss:>11}"
+                f"{config:>11} {name:>5} {good:>8.0f} {ratio:>6} {share:>6.1f} "
+                f"{statistics.median(pct(lv.latencies, 0.99) for lv in runs):>6.2f} "
+                f"{statistics.median(lv.server_cpu_s for lv in runs):>9.1f} "
+                f"{statistics.median(lv.service_cpu_s for lv in runs):>9.1f} "
+                f"{statistics.median(lv.client_cpu_s for lv in runs):>9.1f} "
+                f"{statistics.median(per_item(lv.server_cpu_s, lv, args.batch) for lv in runs):>11.2f} "
+                f"{statistics.median(per_item(lv.client_cpu_s, lv, args.batch) for lv in runs):>11.2f} "
+                f"{cpu_ratio:>9}"
             )
-        if proc:
-            hwm = sum(status_kb(p, "VmHWM") for p in tree_pids(proc.pid))
-            print(f"server process tree VmHWM (sum of per-process peaks): {hwm / 1024:.0f} MB")
-        print("every accepted item got a result" if missing == 0 else f"{missing} accepted items got NO result")
-        if missing:
-            return 1
-    finally:
-        if proc:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    return 0
+    print(
+        "target: 10x goodput >= 90% of 1x (of the same configuration). ms/item: CPU milliseconds per good item, "
+        "which the other load on a shared machine changes less than items/s; cpu of 1x: goodput per CPU second "
+        "(server + load generator) relative to 1x"
+    )
+    print("every accepted item got a result" if missing == 0 else f"{missing} accepted items got NO result")
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,15 @@ while it scores, app/api/deps.py Scorer) and body bytes (ARBITER_MAX_BYTES_IN_FL
 from the first byte read until the response is sent). One body is at most ARBITER_MAX_REQUEST_BYTES: a larger
 Content-Length is a 413 before any byte is read; a streamed (chunked) body is a 413 as soon as it passes the
 limit. The pipeline knows nothing of this, so the offline scorer has no bound but its own.
+
+Under overload the refusal must cost next to nothing, or the 429s eat the CPU the admitted work needs (on a
+small machine the math workers and the event loop share the cores). So most refusals happen in the middleware,
+before a byte of the body is read or parsed: a request that passes that early test *reserves* the items it is
+expected to hold (its Content-Length over the bytes per item of the requests admitted so far) until the route
+admits its real item count, and the early test counts those reservations. Without them, every request that
+arrives while a slot is free passes the early test, is read, parsed and validated, and only then refused by
+the exact test in `admit`; under a 10x load that is most of the refusals. The estimate only decides who is
+refused early; `admit` still decides by the exact count, ignoring other requests' estimates.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +37,22 @@ from app.errors import ArbiterError, InvalidRequest
 
 #: After a request whose body was at least this big, freed heap pages go back to the OS (app/api/memory.py).
 RELEASE_MEMORY_AFTER_BYTES = 1 << 20
+#: Weight of the newest admitted request in the running mean of body bytes per item.
+_BYTES_PER_ITEM_WEIGHT = 0.2
+
+
+class Reservation:
+    """Items a request read by the middleware is expected to hold, until the route admits its real count."""
+
+    __slots__ = ("body_bytes", "items")
+
+    def __init__(self, items: int, body_bytes: int | None) -> None:
+        self.items = items
+        self.body_bytes = body_bytes
+
+
+#: The reservation of the request being handled (set by the middleware, taken by `Admission.admit`).
+_RESERVATION: ContextVar[Reservation | None] = ContextVar("arbiter_reservation", default=None)
 
 
 class Admission:
@@ -39,6 +65,8 @@ class Admission:
         self.max_bytes = max_bytes
         self.retry_after_s = retry_after_s
         self._in_flight = 0
+        self._reserved = 0
+        self._bytes_per_item: float | None = None  # running mean over admitted requests; None before the first
         self._bytes_in_flight = 0
         self._draining = False
         self.rejected = 0
@@ -46,6 +74,11 @@ class Admission:
     @property
     def in_flight(self) -> int:
         return self._in_flight
+
+    @property
+    def reserved(self) -> int:
+        """Items reserved by requests being read or parsed (expected, not yet admitted)."""
+        return self._reserved
 
     @property
     def bytes_in_flight(self) -> int:
@@ -77,6 +110,35 @@ class Admission:
                 raise Overloaded(self._overloaded_detail(1), retry_after_s=self.retry_after_s)
             raise Overloaded(self._bytes_detail(1), retry_after_s=self.retry_after_s)
 
+    def reserve(self, body_bytes: int | None) -> Reservation:
+        """The early test of a request of `body_bytes` (None: not declared), after `check`: refuse it (Overloaded)
+        when what is admitted plus what is reserved leaves no room for its expected items, else reserve them.
+        Give the reservation back with `unreserve` (a no-op once `admit` has taken it)."""
+        expected = self._expected_items(body_bytes)
+        if self._in_flight + self._reserved + expected > self.max_items:
+            self.rejected += 1
+            raise Overloaded(self._overloaded_detail(expected), retry_after_s=self.retry_after_s)
+        self._reserved += expected
+        return Reservation(expected, body_bytes)
+
+    def unreserve(self, reservation: Reservation) -> None:
+        self._reserved -= reservation.items
+        reservation.items = 0
+
+    def _expected_items(self, body_bytes: int | None) -> int:
+        # One item when nothing is known yet (the first requests, a chunked body): it never refuses a request
+        # the exact test would admit while the service is idle. Capped so that any request fits an empty service.
+        if body_bytes is None or self._bytes_per_item is None:
+            return 1
+        return max(1, min(self.max_items, int(body_bytes / self._bytes_per_item)))
+
+    def _learn(self, reservation: Reservation, items: int) -> None:
+        if reservation.body_bytes is None or items < 1:
+            return
+        per_item = reservation.body_bytes / items
+        mean = self._bytes_per_item
+        self._bytes_per_item = per_item if mean is None else mean + _BYTES_PER_ITEM_WEIGHT * (per_item - mean)
+
     def hold_bytes(self, n: int) -> None:
         """Count `n` more body bytes in flight, or raise Overloaded (nothing held) when they do not fit."""
         if self.max_bytes is not None and self._bytes_in_flight + n > self.max_bytes:
@@ -89,7 +151,12 @@ class Admission:
 
     @asynccontextmanager
     async def admit(self, items: int) -> AsyncIterator[None]:
-        """Hold `items` slots for the duration of the block, or raise Overloaded / NotReady at once."""
+        """Hold `items` slots for the duration of the block, or raise Overloaded / NotReady at once. Takes over
+        the current request's reservation (the exact count replaces the estimate)."""
+        reservation = _RESERVATION.get()
+        if reservation is not None and reservation.items:
+            self._learn(reservation, items)
+            self.unreserve(reservation)
         if self._draining:
             raise NotReady(
                 "the service is shutting down; retry on another replica or after the restart",
@@ -148,11 +215,13 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         held = 0
+        reservation: Reservation | None = None
         try:
             try:
                 self.admission.check()
                 declared = _content_length(scope)
                 self._check_size(declared, streamed=False)
+                reservation = self.admission.reserve(declared)
                 if declared is not None:
                     self.admission.hold_bytes(declared)
                     held = declared
@@ -186,10 +255,17 @@ class AdmissionMiddleware:
                 body = None
                 return message
 
-            await self.app(scope, replay, send)
+            token = _RESERVATION.set(reservation)
+            try:
+                await self.app(scope, replay, send)
+            finally:
+                _RESERVATION.reset(token)
         finally:
-            # Whatever happened (an answer, an error, the client gone, cancellation), the bytes are released.
+            # Whatever happened (an answer, an error, the client gone, cancellation), the bytes and any
+            # reservation the route did not take (a 422, a 413 of the intake) are released.
             body = None
+            if reservation is not None:
+                self.admission.unreserve(reservation)
             self.admission.release_bytes(held)
             if held >= RELEASE_MEMORY_AFTER_BYTES:
                 await asyncio.to_thread(release_freed_memory)

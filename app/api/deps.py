@@ -34,15 +34,17 @@ class Scorer:
             return await self.services.pipeline.score(items, selection)
 
 
-def get_services(request: Request) -> Services:
+# async, though they do no I/O: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per
+# request on the event loop's critical path.
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.services.settings
 
 
-def get_scorer(request: Request) -> Scorer:
+async def get_scorer(request: Request) -> Scorer:
     return Scorer(request.app.state.services, request.app.state.admission)
 
 
