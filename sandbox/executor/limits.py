@@ -47,7 +47,8 @@ class ChildLimits:
 
 
 def apply_limits(lim: ChildLimits, cfg: Settings) -> None:
-    soft = max(1, int(-(-lim.cpu_s // 1)))  # ceil
+    # whole seconds, rounded up: a fractional limit is enforced by the supervisor (process.py watches the CPU time)
+    soft = max(1, int(-(-lim.cpu_s // 1)))
     resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
     if lim.memory_mb:
         b = lim.memory_mb * 1024 * 1024

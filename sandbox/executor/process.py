@@ -86,6 +86,30 @@ class _ZygoteChild(_Waiter):
         return self.zygote.exit_status(self.pid, self.WAIT_S)
 
 
+CPU_CHECK_MIN_S = 0.005
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _rlimit_cpu_s(cpu_s: float) -> int:
+    """The soft RLIMIT_CPU a limit of cpu_s becomes (limits.apply_limits): whole seconds, at least 1."""
+    return max(1, int(-(-cpu_s // 1)))
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a running process (all its threads), from /proc; None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # the fields after the command name, which may hold spaces and parentheses: utime, stime are 14 and 15
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    try:
+        return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
+    except (IndexError, ValueError):
+        return None
+
+
 def _close_all(*fds: int | None) -> None:
     for fd in set(fds):
         if fd is not None:
@@ -262,7 +286,9 @@ class ProcessRunner:
             os.write(non_w, nonce)
             os.close(non_w)
         try:
-            r = self._supervise(pid, waiter, in_w, out_r, err_r, res_r, stdin_data, wall_s, max_out, stderr_cap, t0)
+            r = self._supervise(
+                pid, waiter, in_w, out_r, err_r, res_r, stdin_data, wall_s, max_out, stderr_cap, t0, limits.cpu_s
+            )
             if argv is None and self.zygote.sock is None:
                 # the zygote was lost: its spare may not have said yet whether this test started (ORPHANED)
                 select.select([e_r], [], [], ORPHAN_WAIT_S)
@@ -307,12 +333,13 @@ class ProcessRunner:
         max_out: int,
         stderr_cap: int,
         t0: float,
+        cpu_limit_s: float = 0.0,
     ) -> Finished:
         out, err, res = [], [], []
         out_n = err_n = res_n = 0
         truncated = False
         ole = False
-        killed_wall = False
+        killed_wall = killed_cpu = False
         status = None
         cpu = maxrss_kb = 0.0
         lost = ""
@@ -334,12 +361,26 @@ class ProcessRunner:
         if pidfd is not None:
             poller.register(pidfd, select.POLLIN)
         deadline = t0 + wall_s
+        # RLIMIT_CPU counts whole seconds (limits.py rounds up): a fractional limit is watched here. A process
+        # cannot use more CPU than wall time (it is one process; its threads are counted in its own stat), so the
+        # first look is due when the wall clock reaches the limit, and the next when the rest could be used up.
+        cpu_check = t0 + cpu_limit_s if 0 < cpu_limit_s < _rlimit_cpu_s(cpu_limit_s) else None
         while True:
             now = time.monotonic()
             if now >= deadline:
                 killed_wall = True
                 break
-            timeout = (deadline - now) * 1000
+            if cpu_check is not None and now >= cpu_check:
+                used = _cpu_seconds(pid)
+                if used is None:
+                    cpu_check = None  # gone already: its exit is on its way
+                elif used >= cpu_limit_s:
+                    killed_cpu = True
+                    break
+                else:
+                    cpu_check = now + max(CPU_CHECK_MIN_S, cpu_limit_s - used)
+            timeout = (min(deadline, cpu_check) if cpu_check is not None else deadline) - now
+            timeout *= 1000
             if pidfd is None:
                 timeout = min(timeout, 10)
             events = poller.poll(max(1, int(timeout) + 1))
@@ -408,7 +449,7 @@ class ProcessRunner:
                 break
             if not readers and in_w is None and pidfd is None:
                 continue
-        if status is None and (killed_wall or ole):
+        if status is None and (killed_wall or killed_cpu or ole):
             try:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:

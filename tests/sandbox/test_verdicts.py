@@ -50,6 +50,24 @@ async def test_tle_uses_cpu_time_and_wall_cap(pool):
     assert r.verdicts == ["TLE"] and r.tests[0].cpu_s < 0.5 and r.tests[0].wall_s < 2
 
 
+@pytest.mark.parametrize("kind", ["stdio", "assert", "cpp"])
+async def test_fractional_cpu_limit_is_enforced(pool, kind):
+    # RLIMIT_CPU counts whole seconds: a limit of 0.3 s is the supervisor's to keep (process.py), for a warm Python
+    # child, an assert test's candidate and an exec'd binary alike. Without it each of these burns a full second.
+    limits = Limits(cpu_s=0.3, wall_s=5)
+    if kind == "stdio":
+        req = RunRequest.stdio("while True: pass", [""], [""], limits=limits)
+    elif kind == "assert":
+        req = RunRequest.assert_based(
+            "def f():\n    return 1\n\nwhile True: pass\n", "assert f() == 1", "f", limits=limits
+        )
+    else:
+        req = RunRequest.stdio("int main(){volatile long x=0; for(;;) x++;}", [""], [""], language="cpp", limits=limits)
+    r = await pool.run(req)
+    assert r.verdicts == ["TLE"], r
+    assert 0.25 <= r.tests[0].cpu_s <= 0.6, r.tests[0]
+
+
 async def test_re_reports_exit_code_and_stderr(pool):
     r = await pool.run(RunRequest.stdio("import sys; print('out'); sys.exit(3)", [""], ["out"]))
     t = r.tests[0]
