@@ -55,6 +55,7 @@ bench: $(STAMP) $(VERL_STAMP)
 	$(BIN)/python bench/math_bench.py
 	$(BIN)/python bench/code_bench.py --backend all
 	$(BIN)/python bench/code_bench.py --only http --backend all
+	$(BIN)/python bench/code_bench.py --build-cache --backend all
 	$(BIN)/python bench/grpo_step.py --backend auto
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/trainer_paths.py
