@@ -269,6 +269,14 @@ def answer_block(completion: str) -> str:
     return m.group(1) if m else completion
 
 
+def http_pool(args) -> list[dict]:
+    """The corpus, long enough for the throughput items, the latency requests and the warm-up (distinct slices)."""
+    need = args.n + args.batch * (args.latency_requests + 1)
+    if args.corpus == "real":
+        return real_format_items(need, args.seed)
+    return build_items(need, args.seed, args.hard)
+
+
 # ------------------------------------------------------------------------------------------------ figures
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
@@ -489,71 +497,74 @@ class HttpRun:
     lat: list[float]
     server_cpu_s: float
     worker_cpu_s: float
-    acc: dict
+    got: list[bool | None]
 
 
-def measure_http(items, url, pid, args) -> HttpRun:
+def measure_http(items: list[dict], lat_items: list[dict], url: str, pid: int | None, args) -> HttpRun:
     own0, kids0 = server_cpu(pid) if pid else (0.0, 0.0)
     got, seconds, _ = run_http(items, url, args.batch, args.concurrency)
     own1, kids1 = server_cpu(pid) if pid else (0.0, 0.0)
-    lat = request_latencies(items, url, args.batch, args.latency_requests) if args.latency_requests else []
-    return HttpRun(len(items) / seconds, lat, own1 - own0, kids1 - kids0, accuracy(items, got))
+    lat = request_latencies(lat_items, url, args.batch, args.latency_requests) if args.latency_requests else []
+    return HttpRun(len(items) / seconds, lat, own1 - own0, kids1 - kids0, got)
 
 
-def http_main(items: list[dict], args) -> None:
-    """Interleaved runs: (old commit's server,) this tree's server, math-verify; each figure the median of runs."""
+def http_main(pool: list[dict], args) -> None:
+    """Interleaved runs: (old commit's server,) this tree's server, math-verify; each figure the median of runs.
+
+    Each run starts the servers afresh: the workers' parse caches and the service's normalize cache would
+    otherwise serve the items of an earlier run from memory, which math-verify cannot. Within a run the warm-up,
+    the throughput items and the latency requests are disjoint slices of the corpus."""
     import statistics
 
     med = statistics.median
+    n, per_lat = args.n, args.batch * args.latency_requests
+    if len(pool) < args.batch + n + per_lat:
+        raise SystemExit(f"the corpus has {len(pool)} items, {args.batch + n + per_lat} are needed: lower --n")
+    items, lat_items, warm = pool[:n], pool[n : n + per_lat], pool[n + per_lat : n + per_lat + args.batch]
     systems: list[tuple[str, str | None]] = [("arbiter HTTP", ROOT)]
     tmp = tempfile.TemporaryDirectory()
     if args.before:
         systems.insert(0, (f"arbiter HTTP @ {args.before}", export_tree(args.before, tmp.name)))
     if args.url:
         systems = [("arbiter HTTP " + args.url, None)]
-    servers = []
-    try:
+    runs: dict[str, list[HttpRun]] = {label: [] for label, _ in systems}
+    base_rates: list[float] = []
+    base_got: list[bool | None] = []
+    for r in range(args.runs):
         for label, tree in systems:
-            if tree is None:
-                servers.append((label, None, args.url.rstrip("/")))
-            else:
-                proc, url = start_server(args.workers, tree)
-                servers.append((label, proc, url))
-        for _, _, url in servers:  # warm-up: the first request pays imports and the first parses
-            run_http(items[: args.batch], url, args.batch, 1)
-        runs: dict[str, list[HttpRun]] = {label: [] for label, *_ in servers}
-        base_rates: list[float] = []
-        base_acc = None
-        for r in range(args.runs):
-            for label, proc, url in servers:
-                run = measure_http(items, url, proc.pid if proc else None, args)
-                runs[label].append(run)
-                print(
-                    f"  run {r + 1}: {label:<30} {run.rate:8.1f} items/s   p99/request {pct(run.lat, 99) * 1e3:7.1f} ms"
-                    f"   CPU s per 1000 items: server {run.server_cpu_s * 1000 / len(items):.2f},"
-                    f" math workers {run.worker_cpu_s * 1000 / len(items):.2f}",
-                    flush=True,
-                )
-            if not args.no_baseline:
-                bgot, bseconds, _, _ = run_baseline(items)
-                base_rates.append(len(items) / bseconds)
-                base_acc = accuracy(items, bgot)
-                print(f"  run {r + 1}: {'math-verify 0.9.0 (1 core)':<30} {base_rates[-1]:8.1f} items/s", flush=True)
-    finally:
-        for _, proc, _ in servers:
-            if proc is not None:
-                stop_server(proc)
-        tmp.cleanup()
-    print(f"medians of {args.runs} runs, {len(items)} items, requests of {args.batch} ({args.concurrency} in flight):")
+            proc, url = (None, args.url.rstrip("/")) if tree is None else start_server(args.workers, tree)
+            try:
+                run_http(warm, url, args.batch, 1)  # the first requests pay imports and the first parses
+                run = measure_http(items, lat_items, url, proc.pid if proc else None, args)
+            finally:
+                if proc is not None:
+                    stop_server(proc)
+            runs[label].append(run)
+            print(
+                f"  run {r + 1}: {label:<30} {run.rate:8.1f} items/s   p99/request {pct(run.lat, 99) * 1e3:7.1f} ms"
+                f"   CPU s per 1000 items: server {run.server_cpu_s * 1000 / n:.2f},"
+                f" math workers {run.worker_cpu_s * 1000 / n:.2f}",
+                flush=True,
+            )
+        if not args.no_baseline:
+            bgot, bseconds, _, _ = run_baseline(items)
+            base_rates.append(n / bseconds)
+            base_got += bgot
+            print(f"  run {r + 1}: {'math-verify 0.9.0 (1 core)':<30} {base_rates[-1]:8.1f} items/s", flush=True)
+    tmp.cleanup()
+    scored = items * args.runs
+    print(
+        f"medians of {args.runs} runs of the same {n} items, requests of {args.batch} ({args.concurrency} in flight);"
+        " per-request latency over other items:"
+    )
     for label, rs in runs.items():
-        rate = med(r.rate for r in rs)
         lat = [x for r in rs for x in r.lat]
-        acc = rs[-1].acc
+        acc = accuracy(scored, [g for r in rs for g in r.got])
         print(
-            f"  {label:<34} {rate:9.1f} items/s   per {args.batch}-item request (one at a time, {len(lat)}):"
-            f" p50 {pct(lat, 50) * 1e3:6.1f} ms  p99 {pct(lat, 99) * 1e3:6.1f} ms"
-            f"   CPU s/1000 items: server {med(r.server_cpu_s for r in rs) * 1000 / len(items):.2f}"
-            f" + math workers {med(r.worker_cpu_s for r in rs) * 1000 / len(items):.2f}"
+            f"  {label:<34} {med(r.rate for r in rs):9.1f} items/s   per {args.batch}-item request (one at a time,"
+            f" {len(lat)}): p50 {pct(lat, 50) * 1e3:6.1f} ms  p99 {pct(lat, 99) * 1e3:6.1f} ms"
+            f"   CPU s/1000 items: server {med(r.server_cpu_s for r in rs) * 1000 / n:.2f}"
+            f" + math workers {med(r.worker_cpu_s for r in rs) * 1000 / n:.2f}"
         )
         print(
             f"  {'':<34} agreement {acc['agreement']:.2%}   recall {acc['recall']:.2%}"
@@ -561,15 +572,18 @@ def http_main(items: list[dict], args) -> None:
             f"   false negatives {acc['false_negatives']}   not ok {acc['not_ok']}"
         )
     if base_rates:
-        base = med(base_rates)
-        assert base_acc is not None
+        bacc = accuracy(scored, base_got)
         print(
-            f"  {'math-verify 0.9.0 in-process (1 core)':<34} {base:9.1f} items/s   agreement {base_acc['agreement']:.2%}"
-            f"   false positives {base_acc['false_positives']}/{base_acc['non_equivalent']}"
+            f"  {'math-verify 0.9.0 in-process (1 core)':<34} {med(base_rates):9.1f} items/s"
+            f"   agreement {bacc['agreement']:.2%}   false positives {bacc['false_positives']}/{bacc['non_equivalent']}"
         )
         for label, rs in runs.items():
             ratios = [r.rate / b for r, b in zip(rs, base_rates)]
-            print(f"  ratio {label} / math-verify: {med(ratios):.2f}x items/s (median of per-run ratios)")
+            print(
+                f"  ratio {label} / math-verify: {med(ratios):.2f}x items/s (median of per-run ratios "
+                + ", ".join(f"{x:.1f}" for x in ratios)
+                + ")"
+            )
 
 
 # ------------------------------------------------------------------------------------------------ baseline
@@ -639,7 +653,7 @@ def main() -> None:
     ap.add_argument("--before", metavar="COMMIT", help="with --http: also serve this commit's app, interleaved")
     ap.add_argument("--runs", type=int, default=3, help="HTTP: interleaved runs of every system (medians)")
     ap.add_argument("--concurrency", type=int, default=2, help="HTTP requests in flight")
-    ap.add_argument("--latency-requests", type=int, default=10, help="HTTP: requests sent one by one per run (p99)")
+    ap.add_argument("--latency-requests", type=int, default=6, help="HTTP: requests sent one by one per run (p99)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--hard", action="store_true", help="only golds that are not plain numbers (symbolic path)")
     ap.add_argument(
@@ -660,7 +674,7 @@ def main() -> None:
 
     if args.http or args.url:
         args.batch = args.batch or 512
-        http_main(items, args)
+        http_main(http_pool(args), args)
         return
     args.batch = args.batch or 256
     got, seconds, lat = asyncio.run(
