@@ -498,8 +498,10 @@ class HttpRun:
     server_cpu_s: float
     worker_cpu_s: float
     got: list[bool | None]
-    #: CPU seconds (server + math workers) per request of the latency phase: its latency on an idle machine
-    cpu_per_request_s: float = 0.0
+    #: CPU seconds of the server process and of the math workers per request of the latency phase: the server's
+    #: part is serial, the workers' is shared by 2 processes
+    server_cpu_per_request_s: float = 0.0
+    worker_cpu_per_request_s: float = 0.0
 
 
 def measure_http(items: list[dict], lat_items: list[dict], url: str, pid: int | None, args) -> HttpRun:
@@ -508,8 +510,8 @@ def measure_http(items: list[dict], lat_items: list[dict], url: str, pid: int | 
     own1, kids1 = server_cpu(pid) if pid else (0.0, 0.0)
     lat = request_latencies(lat_items, url, args.batch, args.latency_requests) if args.latency_requests else []
     own2, kids2 = server_cpu(pid) if pid else (0.0, 0.0)
-    per_request = (own2 - own1 + kids2 - kids1) / max(1, args.latency_requests)
-    return HttpRun(len(items) / seconds, lat, own1 - own0, kids1 - kids0, got, per_request)
+    k = max(1, args.latency_requests)
+    return HttpRun(len(items) / seconds, lat, own1 - own0, kids1 - kids0, got, (own2 - own1) / k, (kids2 - kids1) / k)
 
 
 def http_main(pool: list[dict], args) -> None:
@@ -567,7 +569,8 @@ def http_main(pool: list[dict], args) -> None:
         print(
             f"  {label:<34} {med(r.rate for r in rs):9.1f} items/s   per {args.batch}-item request (one at a time,"
             f" {len(lat)}): p50 {pct(lat, 50) * 1e3:6.1f} ms  p99 {pct(lat, 99) * 1e3:6.1f} ms"
-            f" (CPU {med(r.cpu_per_request_s for r in rs) * 1e3:.0f} ms per request)"
+            f" (CPU per request: server {med(r.server_cpu_per_request_s for r in rs) * 1e3:.0f} ms"
+            f" + math workers {med(r.worker_cpu_per_request_s for r in rs) * 1e3:.0f} ms)"
             f"   CPU s/1000 items: server {med(r.server_cpu_s for r in rs) * 1000 / n:.2f}"
             f" + math workers {med(r.worker_cpu_s for r in rs) * 1000 / n:.2f}"
         )
