@@ -17,14 +17,15 @@ and return None for anything else, which then goes the old way (latex2sympy2, un
     term     := product (('\cdot' | '\times' | '*' | '/' | '\div' | ':') product)*   (a ratio a:b is a/b, as
                                                                                   latex2sympy2 reads it)
     product  := power implicit*            (juxtaposition binds tighter than `/`, as in latex2sympy2: 1/2x = 1/(2x))
-    implicit := power that starts with a letter, `\pi` or `\sqrt` (never a letter right after a letter)
+    implicit := power that starts with a letter, `\pi` or `\sqrt` (never a letter right after a letter), or
+                with `(` right after an integer (symbolic only: `3(a+b)`)
     power    := atom ['^' exponent]         (no `^` after `\frac{..}{..}`, `\sqrt{..}` or a brace group, no `a^b^c`)
     atom     := integer | letter | '\pi' | '(' expr ')' | '{' expr '}' | '\frac' '{' expr '}' '{' expr '}'
               | '\sqrt' '{' (integer | letter) '}'
     exponent := one digit | '{' [sign] integer '}'
 
-No juxtaposed numbers (`2 3` is a list or a typo), nothing juxtaposed before `\frac` or `(` (`3\frac{1}{2}` is
-a mixed number, `f(x)` a function: parse.py and latex2sympy2 decide those), no decimals (their written precision
+No juxtaposed numbers (`2 3` is a list or a typo), nothing juxtaposed before `\frac` (`3\frac{1}{2}` is a mixed
+number) or before `(` but after an integer (`f(x)` is a function: parse.py and latex2sympy2 decide those), no decimals (their written precision
 matters: parse.py keeps it), no subscripts, no `e`, `i`, `I` (constants) or `d` (a differential), no signs after an
 operator (`2--3`), no division by zero, exponents of at most MAX_EXPONENT and rationals of bounded size (a power
 tower is sympy's problem, under a deadline). tests/app/math/test_arith.py checks these readings against
@@ -209,7 +210,10 @@ class _Parser:
 
     def product(self, depth: int) -> Any:
         factors = [self.power(depth)]
-        while (tok := self._peek()) is not None and tok in _IMPLICIT:
+        while (tok := self._peek()) is not None and (
+            tok in _IMPLICIT or (tok == "(" and self.symbolic and self.tokens[self.i - 1][0] in _DIGITS)
+        ):
+            # `3(a+b)` is a product (a number is no function); `x(a+b)` may be a call and stays latex2sympy2's
             if tok in _LETTERS and self.tokens[self.i - 1] in _LETTERS:
                 raise _Reject("letters side by side: a word or a command for latex2sympy2 (`tr`)")
             factors.append(self.power(depth))

@@ -43,6 +43,8 @@ def generate(rng: random.Random, symbolic: bool, depth: int = 0) -> str:
                 "\\sqrt{" + rng.choice([num, letter]) + "}",
                 num + "\\pi" + rng.choice(["", " r", "^2", "r^2"]),
                 "(" + g() + ")" + letter,
+                num + "(" + g() + ")" + rng.choice(["", "^2", "y", "(2)"]),  # a product: a number is no function
+                letter + "(" + g() + ")",  # maybe a function call: refused
                 "\\frac{" + g() + "}{" + g() + "}" + rng.choice(["x", "\\sqrt{2}"]),
                 letter + "^" + rng.choice(["2", "{3}", "{-2}", "{10}", "0", "10"]),
             ]
@@ -166,6 +168,8 @@ def test_juxtaposition_binds_tighter_than_division():
     assert _from_sympy(simple_expression("1/2x")) == Expr(1 / (2 * x))
     assert _from_sympy(simple_expression("3\\sqrt{32}")) == Expr(12 * sympy.sqrt(2))
     assert _from_sympy(simple_expression("\\sqrt{2304}")) == Number(Fraction(48))
+    a, b = sympy.symbols("a b")
+    assert _from_sympy(simple_expression("32a^2-3(a^2+b^2)")) == Expr(29 * a**2 - 3 * b**2)
 
 
 @pytest.mark.parametrize(
