@@ -52,7 +52,8 @@ images:
 
 # Every benchmark, each printing its figures beside a baseline measured in the same run (see README).
 bench: $(STAMP) $(VERL_STAMP)
-	$(BIN)/python bench/math_bench.py
+	$(BIN)/python bench/math_bench.py --http
+	$(BIN)/python bench/math_bench.py --http --corpus real
 	$(BIN)/python bench/code_bench.py --backend all
 	$(BIN)/python bench/code_bench.py --only http --backend all
 	$(BIN)/python bench/code_bench.py --build-cache --backend all

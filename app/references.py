@@ -116,8 +116,13 @@ class Reference(_Model):
     def _non_empty(cls, value: str | list[str] | None) -> str | list[str] | None:
         if isinstance(value, list) and not value:
             raise ValueError("answer list is empty: give at least one acceptable answer")
-        answers = [value] if isinstance(value, str) else value or []
-        if any(len(a) > MAX_REFERENCE_ANSWER_CHARS for a in answers):
+        # called for every item of every batch: the common single string without building a list
+        too_long = (
+            len(value) > MAX_REFERENCE_ANSWER_CHARS
+            if isinstance(value, str)
+            else value is not None and max(map(len, value)) > MAX_REFERENCE_ANSWER_CHARS
+        )
+        if too_long:
             raise ValueError(
                 f"answer longer than {MAX_REFERENCE_ANSWER_CHARS} characters: give the final answer, not the solution"
             )

@@ -2,8 +2,15 @@
 math-verify 0.9.0 baseline measured in the same run on the same items.
 
     .venv/bin/python bench/math_bench.py [--n 2000] [--workers 2] [--batch 256]      # in-process (our API)
-    .venv/bin/python bench/math_bench.py --url http://127.0.0.1:8000 [--n 2000]     # through the HTTP service
+    .venv/bin/python bench/math_bench.py --http [--corpus real] [--runs 3]           # through `arbiter serve`
+    .venv/bin/python bench/math_bench.py --http --before dac2239                     # ... and an old commit's
+    .venv/bin/python bench/math_bench.py --url http://127.0.0.1:8000 [--n 2000]     # a running service
     ... --no-baseline                                                                # skip math-verify
+
+--http starts `arbiter serve` on a free port of 127.0.0.1 (cache off, so repeated runs are not served from
+memory), sends the items as requests of 512 (2 in flight) for items/s, then requests of 512 one at a time for the
+per-request p50/p99, and reads the CPU seconds of the server process and of its math workers from /proc. Runs
+alternate between the systems (the old commit's server, this tree's, math-verify); figures are medians of runs.
 
 Items are R1-style completions built from the 5,000 MATH test golds (tests/data/): equivalent variants
 (\\frac ↔ 0.5, \\dfrac, a leading `x = `, `\\text{ cm}`, reordered list elements, \\left( \\right) spacing,
@@ -19,10 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -260,6 +269,14 @@ def answer_block(completion: str) -> str:
     return m.group(1) if m else completion
 
 
+def http_pool(args) -> list[dict]:
+    """The corpus, long enough for the throughput items, the latency requests and the warm-up (distinct slices)."""
+    need = args.n + args.batch * (args.latency_requests + 1)
+    if args.corpus == "real":
+        return real_format_items(need, args.seed)
+    return build_items(need, args.seed, args.hard)
+
+
 # ------------------------------------------------------------------------------------------------ figures
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
@@ -319,27 +336,130 @@ async def run_inprocess(items: list[dict], workers: int, batch: int, timeout_s: 
         return got, seconds, lat
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(workers: int, tree: str = ROOT) -> tuple[subprocess.Popen, str]:
+    """`arbiter serve` of `tree` (this worktree, or an old commit exported by export_tree) on a free port.
+
+    The cross-request cache is off: the runs repeat the same items, and a cache would serve the second run from
+    memory. One bwrap sandbox worker (readiness needs a sandbox; math needs none) keeps the idle cost small."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": tree,
+        "ARBITER_MATH_WORKERS": str(workers),
+        "ARBITER_MATH_CACHE_SIZE": "0",
+        "ARBITER_SANDBOX_BACKEND": "bwrap",
+        "ARBITER_SANDBOX_WORKERS": "1",
+        "ARBITER_LOG_LEVEL": "warning",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from app.cli import main; raise SystemExit(main(['serve', '--port', '%d']))" % port],
+        env=env,
+        cwd=tree,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    import httpx
+
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server of {tree} exited with {proc.returncode} before it was ready")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("the server did not become ready within 180 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def export_tree(commit: str, into: str) -> str:
+    """The app of an old commit, exported into `into` (git archive), to serve it beside this tree in one run."""
+    archive = subprocess.run(["git", "-C", ROOT, "archive", commit, "app"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
+    return into
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> tuple[float, float]:
+    """(own utime+stime, reaped children's cutime+cstime) of a live process, in seconds (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK, (int(fields[13]) + int(fields[14])) / _TICK
+
+
+def _descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids = [int(x) for x in f.read().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            out += [kid, *_descendants(kid)]
+    return out
+
+
+def server_cpu(pid: int) -> tuple[float, float]:
+    """(CPU seconds of the server process itself, of its children: math workers, the idle sandbox worker)."""
+    own, reaped = _proc_cpu(pid)
+    children = reaped + sum(sum(_proc_cpu(kid)) for kid in _descendants(pid))
+    return own, children
+
+
+def request_body(chunk: list[dict]) -> bytes:
+    return json.dumps(
+        {
+            "items": [
+                {"id": it["id"], "completion": it["completion"], "reference": {"answer": it["gold"][0]}} for it in chunk
+            ],
+            "rewards": {"accuracy": {"weight": 1.0}},
+        }
+    ).encode()
+
+
 def run_http(items: list[dict], url: str, batch: int, concurrency: int):
+    """All items in requests of `batch`, `concurrency` in flight: (verdicts, wall seconds, per-request seconds)."""
     import httpx
 
     got: list[bool | None] = [None] * len(items)
     lat: list[float] = []
+    bodies = [(i, request_body(items[i : i + batch])) for i in range(0, len(items), batch)]
 
     async def main():
         sem = asyncio.Semaphore(concurrency)
+        headers = {"content-type": "application/json"}
         async with httpx.AsyncClient(base_url=url, timeout=300) as client:
 
-            async def send(offset: int, chunk: list[dict]):
-                body = {
-                    "items": [
-                        {"id": it["id"], "completion": it["completion"], "reference": {"answer": it["gold"][0]}}
-                        for it in chunk
-                    ],
-                    "rewards": {"accuracy": {"weight": 1.0}},
-                }
+            async def send(offset: int, body: bytes):
                 async with sem:
                     t = time.perf_counter()
-                    r = await client.post("/v1/score", json=body)
+                    r = await client.post("/v1/score", content=body, headers=headers)
                     lat.append(time.perf_counter() - t)
                 r.raise_for_status()
                 for k, res in enumerate(r.json()["results"]):
@@ -348,11 +468,130 @@ def run_http(items: list[dict], url: str, batch: int, concurrency: int):
                         got[offset + k] = bool(comp and comp > 0)
 
             t0 = time.perf_counter()
-            await asyncio.gather(*(send(i, items[i : i + batch]) for i in range(0, len(items), batch)))
+            await asyncio.gather(*(send(i, body) for i, body in bodies))
             return time.perf_counter() - t0
 
     seconds = asyncio.run(main())
     return got, seconds, lat
+
+
+def request_latencies(items: list[dict], url: str, batch: int, requests: int) -> list[float]:
+    """Seconds of `requests` requests of `batch` items sent one after another (a trainer's step), each a different
+    window of the corpus."""
+    import httpx
+
+    step = max(1, (len(items) - batch) // max(1, requests - 1)) if len(items) > batch else 0
+    bodies = [request_body(items[k * step : k * step + batch]) for k in range(requests)]
+    lat = []
+    with httpx.Client(base_url=url, timeout=300, headers={"content-type": "application/json"}) as client:
+        for body in bodies:
+            t = time.perf_counter()
+            client.post("/v1/score", content=body).raise_for_status()
+            lat.append(time.perf_counter() - t)
+    return lat
+
+
+@dataclasses.dataclass
+class HttpRun:
+    rate: float
+    lat: list[float]
+    server_cpu_s: float
+    worker_cpu_s: float
+    got: list[bool | None]
+    #: CPU seconds of the server process and of the math workers per request of the latency phase: the server's
+    #: part is serial, the workers' is shared by 2 processes
+    server_cpu_per_request_s: float = 0.0
+    worker_cpu_per_request_s: float = 0.0
+
+
+def measure_http(items: list[dict], lat_items: list[dict], url: str, pid: int | None, args) -> HttpRun:
+    own0, kids0 = server_cpu(pid) if pid else (0.0, 0.0)
+    got, seconds, _ = run_http(items, url, args.batch, args.concurrency)
+    own1, kids1 = server_cpu(pid) if pid else (0.0, 0.0)
+    lat = request_latencies(lat_items, url, args.batch, args.latency_requests) if args.latency_requests else []
+    own2, kids2 = server_cpu(pid) if pid else (0.0, 0.0)
+    k = max(1, args.latency_requests)
+    return HttpRun(len(items) / seconds, lat, own1 - own0, kids1 - kids0, got, (own2 - own1) / k, (kids2 - kids1) / k)
+
+
+def http_main(pool: list[dict], args) -> None:
+    """Interleaved runs: (old commit's server,) this tree's server, math-verify; each figure the median of runs.
+
+    Each run starts the servers afresh: the workers' parse caches and the service's normalize cache would
+    otherwise serve the items of an earlier run from memory, which math-verify cannot. Within a run the warm-up,
+    the throughput items and the latency requests are disjoint slices of the corpus."""
+    import statistics
+
+    med = statistics.median
+    n, per_lat = args.n, args.batch * args.latency_requests
+    if len(pool) < args.batch + n + per_lat:
+        raise SystemExit(f"the corpus has {len(pool)} items, {args.batch + n + per_lat} are needed: lower --n")
+    items, lat_items, warm = pool[:n], pool[n : n + per_lat], pool[n + per_lat : n + per_lat + args.batch]
+    systems: list[tuple[str, str | None]] = [("arbiter HTTP", ROOT)]
+    tmp = tempfile.TemporaryDirectory()
+    if args.before:
+        systems.insert(0, (f"arbiter HTTP @ {args.before}", export_tree(args.before, tmp.name)))
+    if args.url:
+        systems = [("arbiter HTTP " + args.url, None)]
+    runs: dict[str, list[HttpRun]] = {label: [] for label, _ in systems}
+    base_rates: list[float] = []
+    base_got: list[bool | None] = []
+    for r in range(args.runs):
+        for label, tree in systems:
+            proc, url = (None, args.url.rstrip("/")) if tree is None else start_server(args.workers, tree)
+            try:
+                run_http(warm, url, args.batch, 1)  # the first requests pay imports and the first parses
+                run = measure_http(items, lat_items, url, proc.pid if proc else None, args)
+            finally:
+                if proc is not None:
+                    stop_server(proc)
+            runs[label].append(run)
+            print(
+                f"  run {r + 1}: {label:<30} {run.rate:8.1f} items/s   p99/request {pct(run.lat, 99) * 1e3:7.1f} ms"
+                f"   CPU s per 1000 items: server {run.server_cpu_s * 1000 / n:.2f},"
+                f" math workers {run.worker_cpu_s * 1000 / n:.2f}",
+                flush=True,
+            )
+        if not args.no_baseline:
+            bgot, bseconds, _, _ = run_baseline(items)
+            base_rates.append(n / bseconds)
+            base_got += bgot
+            print(f"  run {r + 1}: {'math-verify 0.9.0 (1 core)':<30} {base_rates[-1]:8.1f} items/s", flush=True)
+    tmp.cleanup()
+    scored = items * args.runs
+    print(
+        f"medians of {args.runs} runs of the same {n} items, requests of {args.batch} ({args.concurrency} in flight);"
+        " per-request latency over other items:"
+    )
+    for label, rs in runs.items():
+        lat = [x for r in rs for x in r.lat]
+        acc = accuracy(scored, [g for r in rs for g in r.got])
+        print(
+            f"  {label:<34} {med(r.rate for r in rs):9.1f} items/s   per {args.batch}-item request (one at a time,"
+            f" {len(lat)}): p50 {pct(lat, 50) * 1e3:6.1f} ms  p99 {pct(lat, 99) * 1e3:6.1f} ms"
+            f" (CPU per request: server {med(r.server_cpu_per_request_s for r in rs) * 1e3:.0f} ms"
+            f" + math workers {med(r.worker_cpu_per_request_s for r in rs) * 1e3:.0f} ms)"
+            f"   CPU s/1000 items: server {med(r.server_cpu_s for r in rs) * 1000 / n:.2f}"
+            f" + math workers {med(r.worker_cpu_s for r in rs) * 1000 / n:.2f}"
+        )
+        print(
+            f"  {'':<34} agreement {acc['agreement']:.2%}   recall {acc['recall']:.2%}"
+            f"   false positives {acc['false_positives']}/{acc['non_equivalent']}"
+            f"   false negatives {acc['false_negatives']}   not ok {acc['not_ok']}"
+        )
+    if base_rates:
+        bacc = accuracy(scored, base_got)
+        print(
+            f"  {'math-verify 0.9.0 in-process (1 core)':<34} {med(base_rates):9.1f} items/s"
+            f"   agreement {bacc['agreement']:.2%}   false positives {bacc['false_positives']}/{bacc['non_equivalent']}"
+        )
+        for label, rs in runs.items():
+            ratios = [r.rate / b for r, b in zip(rs, base_rates)]
+            print(
+                f"  ratio {label} / math-verify: {med(ratios):.2f}x items/s (median of per-run ratios "
+                + ", ".join(f"{x:.1f}" for x in ratios)
+                + ")"
+            )
 
 
 # ------------------------------------------------------------------------------------------------ baseline
@@ -414,11 +653,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000, help="items (same ones for every system)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    ap.add_argument("--batch", type=int, default=256, help="items per verify_many call / HTTP request")
+    ap.add_argument("--batch", type=int, help="items per verify_many call (default 256) / HTTP request (default 512)")
     ap.add_argument("--timeout", type=float, default=5.0, help="per-item deadline (in-process pool)")
     ap.add_argument("--latency-n", type=int, default=300, help="items timed one by one for p50/p99 (in-process)")
-    ap.add_argument("--url", help="measure the HTTP service at this base URL instead of the in-process API")
+    ap.add_argument("--http", action="store_true", help="start `arbiter serve` on 127.0.0.1 and measure through it")
+    ap.add_argument("--url", help="measure a running service at this base URL (its cache may serve repeated runs)")
+    ap.add_argument("--before", metavar="COMMIT", help="with --http: also serve this commit's app, interleaved")
+    ap.add_argument("--runs", type=int, default=3, help="HTTP: interleaved runs of every system (medians)")
     ap.add_argument("--concurrency", type=int, default=2, help="HTTP requests in flight")
+    ap.add_argument("--latency-requests", type=int, default=6, help="HTTP: requests sent one by one per run (p99)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--hard", action="store_true", help="only golds that are not plain numbers (symbolic path)")
     ap.add_argument(
@@ -437,15 +680,15 @@ def main() -> None:
     n_eq = sum(it["expected"] for it in items)
     print(f"{len(items)} items ({n_eq} equivalent, {len(items) - n_eq} non-equivalent): {kinds}")
 
-    if args.url:
-        got, seconds, lat = run_http(items, args.url.rstrip("/"), args.batch, args.concurrency)
-        ours = report(f"arbiter HTTP (batch {args.batch})", len(items), seconds, lat, accuracy(items, got))
-        print("    (p50/p99 are per request of up to %d items)" % args.batch)
-    else:
-        got, seconds, lat = asyncio.run(
-            run_inprocess(items, args.workers, args.batch, args.timeout, min(args.latency_n, len(items)))
-        )
-        ours = report(f"arbiter in-process ({args.workers} workers)", len(items), seconds, lat, accuracy(items, got))
+    if args.http or args.url:
+        args.batch = args.batch or 512
+        http_main(http_pool(args), args)
+        return
+    args.batch = args.batch or 256
+    got, seconds, lat = asyncio.run(
+        run_inprocess(items, args.workers, args.batch, args.timeout, min(args.latency_n, len(items)))
+    )
+    ours = report(f"arbiter in-process ({args.workers} workers)", len(items), seconds, lat, accuracy(items, got))
     if args.show_misses:
         misses = [
             (it["kind"], it["gold"][0], answer_block(it["completion"]).strip()[16:-1])

@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import sympy
 
+from app.math.arith import rational_value, simple_expression
 from app.math.latex import IMAGINARY_SYMBOLS, LatexParseError, latex_to_sympy
 from app.math.words import has_non_math_words
 
@@ -443,7 +444,8 @@ def _number(s: str) -> Number:
 
 
 def fast_number(s: str) -> Number | None:
-    """A plain number (integer, decimal, `\\frac{a}{b}`, `a/b`, mixed, scientific) without sympy, else None."""
+    """A plain number (integer, decimal, `\\frac{a}{b}`, `a/b`, mixed, scientific) or plain integer arithmetic
+    (`3+1`, `-(270)`, `2^{10}-1`: arith.py) without sympy, else None."""
     if _INT.fullmatch(s):
         return Number(Fraction(int(s)))
     if _DEC.fullmatch(s):
@@ -478,7 +480,8 @@ def fast_number(s: str) -> Number | None:
     if m:
         den = int(m.group(2))
         return Number(Fraction(int(m.group(1)), den)) if den else None
-    return None
+    exact = rational_value(s)
+    return None if exact is None else Number(exact)
 
 
 def _leaf(s: str) -> Value:
@@ -491,6 +494,10 @@ def _leaf(s: str) -> Value:
         raise _Fail("numbers side by side (`2 3`) are a list or a typo, never a product")
     if len(s) > 600:
         raise _Fail("expression too long")
+    # plain arithmetic, polynomials and simple roots need no ANTLR (arith.py builds latex2sympy2's tree)
+    simple = simple_expression(s)
+    if simple is not None:
+        return _from_sympy(simple)
     result = latex_to_sympy(s)
     if isinstance(result, list):
         raise _Fail("unexpected list")

@@ -7,7 +7,7 @@
   killed (SIGKILL: no signal.alarm, no threads), the item reports `timeout`, a replacement worker is started, and
   the unfinished rest of the chunk goes back to the queue for any free worker.
 - Workers are recycled between chunks (never mid-item, so no item is lost) after `max_items` items or once
-  their resident memory passes `max_rss_mb` (each result frame carries the worker's RSS): sympy's caches and
+  their resident memory passes `max_rss_mb` (the last result frame of a chunk carries the worker's RSS): sympy's caches and
   latex2sympy2's state grow with every unique item, with no plateau.
 - The event loop only reads pipes: it stays responsive while a worker grinds on 5^{5^{5^{5}}}.
 - Identical (gold, prediction, config) keys are verified once per call (and shared with concurrent calls);
@@ -88,6 +88,8 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child process
         if body is None:
             return
         items = pickle.loads(body)
+        last = len(items) - 1
+        rss = 0.0
         for k, (golds, pred, config) in enumerate(items):
             try:
                 if isinstance(pred, tuple):
@@ -98,7 +100,9 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child process
                 result = Verdict(False, "none", None, None, "out of memory while verifying", status="error")
             except Exception as exc:
                 result = Verdict(False, "none", None, None, f"{type(exc).__name__}: {exc}"[:300], status="error")
-            _write_frame(stdout, (k, result, _rss_mb()))
+            if k == last:
+                rss = _rss_mb()  # read once per chunk: the parent decides on recycling between chunks only
+            _write_frame(stdout, (k, result, rss))
 
 
 # ------------------------------------------------------------------------------------------- parent side
@@ -319,8 +323,10 @@ class MathWorkerPool:
         if new:
             self._enqueue(new)
         if waiting:
-            done = await asyncio.gather(*(asyncio.shield(f) for f in waiting.values()))
-            results.update(zip(waiting.keys(), done))
+            # asyncio.wait, not gather: a cancelled caller must not cancel futures that concurrent calls share
+            # (and one wait costs less than a shield per item)
+            await asyncio.wait(waiting.values())
+            results.update((key, fut.result()) for key, fut in waiting.items())
         return [results[k] for k in keys]
 
     # ------------------------------------------------------------------------------------- internals
@@ -452,9 +458,10 @@ class MathWorkerPool:
             started = loop.time()
             try:
                 while done < len(chunk):
-                    remaining = started + self.timeout_s - loop.time()
                     try:
-                        k, verdict, proc.rss_mb = await asyncio.wait_for(proc.read_frame(), max(remaining, 0.001))
+                        # a timeout context, not wait_for: no task per item
+                        async with asyncio.timeout_at(started + self.timeout_s):
+                            k, verdict, rss_mb = await proc.read_frame()
                     except TimeoutError:
                         self._resolve(
                             chunk[done],
@@ -479,7 +486,9 @@ class MathWorkerPool:
                         raise RuntimeError(f"math worker answered item {k}, expected {done}")
                     self._resolve(chunk[done], verdict)
                     proc.items += 1
-                    self._peak_rss = max(self._peak_rss, proc.rss_mb)
+                    if rss_mb:  # the chunk's last frame carries the worker's RSS
+                        proc.rss_mb = rss_mb
+                        self._peak_rss = max(self._peak_rss, rss_mb)
                     done += 1
                     started = loop.time()
             except asyncio.CancelledError:
