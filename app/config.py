@@ -61,7 +61,9 @@ class MathSettings(BaseModel):
     worker_max_items: int = Field(
         # 50,000: a fresh worker costs ~0.6 s of CPU (imports, warm-up); at 5,000 the now cheap items made that a
         # recycle every few seconds under full load. Memory growth is bounded by worker_max_rss_mb either way.
-        50_000, ge=0, description="A math worker is recycled after verifying this many items (0: never)."
+        50_000,
+        ge=0,
+        description="A math worker is recycled after verifying this many items (0: never).",
     )
     worker_max_rss_mb: int = Field(
         400, ge=0, description="A math worker is recycled once its resident memory passes this many MB (0: never)."
