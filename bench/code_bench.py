@@ -975,7 +975,16 @@ def main() -> None:
     ap.add_argument(
         "--rounds", type=int, default=3, help="interleaved before/now rounds of the per-test and assert rows"
     )
+    ap.add_argument(
+        "--before-commit",
+        default=None,
+        help="the baseline commit of the per-test and assert rows (default dac2239); e.g. main, to compare a branch "
+        "with the code it starts from",
+    )
     a = ap.parse_args()
+    if a.before_commit:
+        global PERTEST_BASELINE_COMMIT, ASSERT_BASELINE_COMMIT
+        PERTEST_BASELINE_COMMIT = ASSERT_BASELINE_COMMIT = a.before_commit
     if a.build_cache:
         for name in ["bwrap", "docker"] if a.backend == "all" else [a.backend]:
             asyncio.run(bench_build_cache(name, a.workers, a.programs))
