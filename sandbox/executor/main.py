@@ -25,7 +25,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import zygote
 from .artifacts import build_key, collect, install
 from .cachelinks import CacheSeeder
 from .checker import Checker
@@ -428,16 +427,8 @@ class Executor:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The executor's job loop (entry.py dispatches the zygotes before this module is imported)."""
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["--zygote"]:  # the warm interpreter that forks Python tests (zygote.py)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-        os.umask(0o022)
-        return zygote.serve(Settings(args[2:]), int(args[1]))
-    if args[:1] == ["--harness-zygote"]:  # the warm interpreter that forks assert harnesses (harness_zygote.py)
-        from . import harness_zygote
-
-        os.umask(0o022)
-        return harness_zygote.serve(Settings(args[2:]), int(args[1]))
     cfg = Settings(args)
     # Keep the protocol on private fds; fd 1 goes to stderr so stray prints cannot corrupt the stream.
     rfd = os.dup(0)
