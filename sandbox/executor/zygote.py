@@ -2,8 +2,9 @@
 
 Why a process of its own: a forked child inherits its parent's whole heap, and freed memory is not cleared. Were
 the executor the zygote (it was), a test of a later job could find an earlier job's source, stdin and test code in
-its own memory. The zygote is forked from the executor before the executor reads its first frame (or, should it
-die later, started as a fresh interpreter with exec), imports the modules programs commonly use (pyharness.preload)
+its own memory. The zygote is a fresh interpreter (fork and exec, dispatched by entry.py before the executor's own
+imports: every page and mapping it holds is paid for at each fork and each child's exit), imports the modules
+programs commonly use (pyharness.preload)
 and then only ever receives what a fork needs that is not job data: the target fds, the work directory, the limits,
 the environment. The test's data (program path, test, the job's fields) travel in a memfd that the zygote passes on
 unread; the forked child reads it after the fork.
@@ -83,9 +84,10 @@ class ZygoteClient:
     def start(self, fork: bool = False) -> None:
         """Start a zygote and wait until it has preloaded.
 
-        fork=True (only before the executor has read any frame, so its heap holds no job): fork the executor
-        itself, which spares an interpreter start. Otherwise (a zygote died mid-service): fork and at once exec a
-        fresh interpreter, so that nothing of the executor's heap survives into the zygote."""
+        Default (the executor's start, and a zygote that died mid-service): fork and at once exec a fresh
+        interpreter, so that nothing of the executor's heap survives into the zygote and it holds only what its
+        children need. fork=True (only before the executor has read any frame, so its heap holds no job): fork the
+        executor itself, which spares an interpreter start but makes every test's fork and exit dearer."""
         self.close()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fd = theirs.fileno()
