@@ -743,6 +743,8 @@ def bench_humaneval_http(programs, backends: list[str], rounds: int = 3, copies:
 # container's cgroup): what wall time hides on a busy machine.
 PERTEST_BASELINE_COMMIT = "dac2239"
 PERTEST_WORKERS = 2
+#: the docker image of the baseline executor (--before-image): used only if its label is that executor's digest
+PERTEST_BASELINE_IMAGE = "arbiter-sandbox:latest"
 
 
 def _tree_cpu_s(root: int) -> float:
@@ -777,7 +779,7 @@ async def _pertest_pool(backend_name: str, variant: str, size: int, exe_dir: str
         image = os.environ.get("ARBITER_SANDBOX_IMAGE") or DockerConfig.image
         cfg = DockerConfig(instance="bench", image=image)
         if variant == "before":  # checked by the caller: the image's label is the baseline executor's digest
-            cfg = DockerConfig(instance="bench", image="arbiter-sandbox:latest", check_executor=False)
+            cfg = DockerConfig(instance="bench", image=PERTEST_BASELINE_IMAGE, check_executor=False)
         backend = await create_backend("docker", docker=cfg)
     pool = SandboxPool(backend, PoolConfig(size=size, max_jobs_per_worker=100000))
     try:
@@ -894,14 +896,14 @@ def bench_pertest(names: list[str], n: int, rounds: int) -> None:
 
                 try:
                     client = docker.from_env(timeout=30)
-                    labels = client.images.get("arbiter-sandbox:latest").labels or {}
+                    labels = client.images.get(PERTEST_BASELINE_IMAGE).labels or {}
                     client.close()
                 except (OSError, docker.errors.DockerException) as e:  # the row says why it is missing
                     print(f"  [docker] unavailable: {type(e).__name__}: {e}")
                     continue
                 if labels.get("arbiter.executor.sha256") != package_sha256(before_dir):
                     print(
-                        f"  [docker] no baseline: arbiter-sandbox:latest was not built from {PERTEST_BASELINE_COMMIT}"
+                        f"  [docker] no baseline: {PERTEST_BASELINE_IMAGE} was not built from {PERTEST_BASELINE_COMMIT}"
                     )
                     variants.pop("before")
             results: dict[str, list[dict[str, tuple[float, float, float]]]] = {v: [] for v in variants}
@@ -975,7 +977,25 @@ def main() -> None:
     ap.add_argument(
         "--rounds", type=int, default=3, help="interleaved before/now rounds of the per-test and assert rows"
     )
+    ap.add_argument(
+        "--before-commit",
+        default=None,
+        help="the baseline commit of the per-test and assert rows (default dac2239); e.g. main, to compare a branch "
+        "with the code it starts from",
+    )
+    ap.add_argument(
+        "--before-image",
+        default=None,
+        help="the docker image of the per-test baseline (default arbiter-sandbox:latest; its label must be the "
+        "--before-commit executor's digest)",
+    )
     a = ap.parse_args()
+    if a.before_image:
+        global PERTEST_BASELINE_IMAGE
+        PERTEST_BASELINE_IMAGE = a.before_image
+    if a.before_commit:
+        global PERTEST_BASELINE_COMMIT, ASSERT_BASELINE_COMMIT
+        PERTEST_BASELINE_COMMIT = ASSERT_BASELINE_COMMIT = a.before_commit
     if a.build_cache:
         for name in ["bwrap", "docker"] if a.backend == "all" else [a.backend]:
             asyncio.run(bench_build_cache(name, a.workers, a.programs))

@@ -7,6 +7,7 @@ the service (which reads the language table and the verdict codes from here: one
 
 Layout:
     __main__.py      entry point: `python3 -I -u /opt/arbiter/executor --workroot /tmp ...`
+    entry.py         its dispatch: a zygote (`--zygote`, `--harness-zygote`: light imports only) or the job loop
     frames.py        length-prefixed JSON framing on the protocol fds
     settings.py      the executor's command line
     verdicts.py      verdict codes, their priority, and the classification of a finished process

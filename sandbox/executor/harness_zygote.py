@@ -3,8 +3,8 @@
 Why: the assert harness (pyharness.run_assert_harness) used to be forked from the executor per test. The executor's
 heap is the largest in the sandbox (the job loop, every job's frames, freed or not), so each fork copied its page
 tables and the harness then paid copy-on-write faults on pages its refcounts touched, and imported ctypes for its
-undumpable() call after the uid switch. This process is forked from the executor before the executor reads its
-first frame (or, should it die later, started as a fresh interpreter with exec, like zygote.py), imports what a
+undumpable() call after the uid switch. This process is a fresh interpreter (exec, dispatched by entry.py before
+the executor's own imports, like zygote.py), imports what a
 harness needs once, freezes its heap out of the garbage collector's reach (gc.freeze: the collector of a child
 then never writes to the shared pages), and forks one harness per assert test. It never holds a job: the test code
 and the entry point travel in a memfd that it passes on unread; the forked child reads it after the fork.

@@ -125,3 +125,15 @@ def child_env(cwd: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+def set_environ(env: dict[str, str]) -> None:
+    """Make os.environ exactly env, touching only the variables that differ: os.environ.clear() unsets each one
+    (a fresh iterator per key) and update() sets every one again, in a child whose every write costs a
+    copy-on-write fault. The zygote sets the common part once (zygote.serve), so a child changes HOME and TMPDIR."""
+    environ = os.environ
+    for key in [k for k in environ if k not in env]:
+        del environ[key]
+    for key, value in env.items():
+        if environ.get(key) != value:
+            environ[key] = value

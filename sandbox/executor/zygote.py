@@ -2,8 +2,9 @@
 
 Why a process of its own: a forked child inherits its parent's whole heap, and freed memory is not cleared. Were
 the executor the zygote (it was), a test of a later job could find an earlier job's source, stdin and test code in
-its own memory. The zygote is forked from the executor before the executor reads its first frame (or, should it
-die later, started as a fresh interpreter with exec), imports the modules programs commonly use (pyharness.preload)
+its own memory. The zygote is a fresh interpreter (fork and exec, dispatched by entry.py before the executor's own
+imports: every page and mapping it holds is paid for at each fork and each child's exit), imports the modules
+programs commonly use (pyharness.preload)
 and then only ever receives what a fork needs that is not job data: the target fds, the work directory, the limits,
 the environment. The test's data (program path, test, the job's fields) travel in a memfd that the zygote passes on
 unread; the forked child reads it after the fork.
@@ -44,7 +45,7 @@ import sys
 import time
 from typing import Any
 
-from .limits import ChildLimits, child_env, child_setup, list_fds
+from .limits import ChildLimits, child_env, child_setup, list_fds, set_environ
 from .settings import Settings
 
 PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -83,9 +84,10 @@ class ZygoteClient:
     def start(self, fork: bool = False) -> None:
         """Start a zygote and wait until it has preloaded.
 
-        fork=True (only before the executor has read any frame, so its heap holds no job): fork the executor
-        itself, which spares an interpreter start. Otherwise (a zygote died mid-service): fork and at once exec a
-        fresh interpreter, so that nothing of the executor's heap survives into the zygote."""
+        Default (the executor's start, and a zygote that died mid-service): fork and at once exec a fresh
+        interpreter, so that nothing of the executor's heap survives into the zygote and it holds only what its
+        children need. fork=True (only before the executor has read any frame, so its heap holds no job): fork the
+        executor itself, which spares an interpreter start but makes every test's fork and exit dearer."""
         self.close()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fd = theirs.fileno()
@@ -289,8 +291,7 @@ def _child(cfg: Settings, req: dict[str, Any], fds: list[int]) -> None:
         os.close(data_fd)
         payload = json.loads(blob.decode("ascii"))
         del blob
-        os.environ.clear()
-        os.environ.update(child_env(req["cwd"], req.get("env") or None))
+        set_environ(child_env(req["cwd"], req.get("env") or None))
         os.close(setup_w)
         setup_w = -1
     except BaseException as e:
@@ -322,17 +323,22 @@ class _Spare:
 
 def _dying(pid: int) -> bool:
     """pid is exiting, or a SIGKILL waits for it (a process killed from outside that has not yet run to its end:
-    it would not live to report its test's exit)."""
+    it would not live to report its test's exit). Read from /proc/PID/status with a few finds, not a parse of its
+    ~55 lines: it runs in every test's child, where each object made costs."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        with open("/proc/%d/status" % pid, "rb") as f:
             status = f.read()
     except OSError:
         return True
-    for line in status.splitlines():
-        key, _, value = line.partition(":")
-        if key == "State" and value.split()[:1] in (["Z"], ["X"]):
-            return True
-        if key in ("SigPnd", "ShdPnd") and int(value.strip() or "0", 16) & (1 << (signal.SIGKILL - 1)):
+    for key in (b"\nState:", b"\nSigPnd:", b"\nShdPnd:"):
+        at = status.find(key)
+        if at < 0:
+            continue
+        value = status[at + len(key) : status.find(b"\n", at + 1)].strip()
+        if key == b"\nState:":
+            if value[:1] in (b"Z", b"X"):
+                return True
+        elif int(value or b"0", 16) & (1 << (signal.SIGKILL - 1)):
             return True
     return False
 
@@ -386,6 +392,7 @@ def serve(cfg: Settings, fd: int) -> int:
     if not cfg.switch_user:
         undumpable()
     preload()
+    set_environ(child_env("/"))  # the children's common variables, set once: a child changes only what differs
     # Everything the zygote holds now lives as long as it does: out of the collector's sight, a collection in a
     # child (a program that allocates triggers one) does not walk, and so copy-on-write, the zygote's whole heap.
     gc.collect()
