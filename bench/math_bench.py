@@ -552,6 +552,8 @@ def http_main(pool: list[dict], args) -> None:
                 f" math workers {run.worker_cpu_s * 1000 / n:.2f}",
                 flush=True,
             )
+            if args.show_latencies:
+                print("    per request (ms): " + " ".join(f"{x * 1e3:.0f}" for x in run.lat), flush=True)
         if not args.no_baseline:
             bgot, bseconds, _, _ = run_baseline(items)
             base_rates.append(n / bseconds)
@@ -669,6 +671,9 @@ def main() -> None:
         choices=["math", "real"],
         default="math",
         help="math: variants of the MATH golds; real: answers as models and datasets write them (issue 12)",
+    )
+    ap.add_argument(
+        "--show-latencies", action="store_true", help="HTTP: print each latency request's time, in window order"
     )
     ap.add_argument("--show-misses", type=int, default=0, help="print this many of our wrong verdicts")
     args = ap.parse_args()

@@ -39,7 +39,7 @@ log = logging.getLogger("arbiter.math.workers")
 
 _HDR = struct.Struct(">I")
 _MAX_CHUNK = 64
-_CHUNKS_PER_WORKER = 8
+_CHUNKS_PER_WORKER = 2
 #: (golds, prediction, config); a tuple prediction is the candidates of several different boxes
 Key = tuple[tuple[str, ...], str | tuple[str, ...], VerifyConfig]
 
@@ -390,8 +390,9 @@ class MathWorkerPool:
             item.future.set_result(verdict)
 
     def _enqueue(self, items: list[_Item], front: bool = False) -> None:
-        # ~8 chunks per worker: a slow item (a latex2sympy2 parse of 50-200 ms) holds back only the few items of
-        # its own chunk while the other workers take the rest; a frame costs ~50 us, an idle worker far more
+        # 2 chunks per worker and call (math_accuracy sends a batch as slices of 128 items, so a 512-item request
+        # is ~16 chunks): a slow item holds back only its chunk's few items while the other worker takes the rest;
+        # smaller chunks measured more worker CPU per item (a wake-up and a frame each)
         size = max(1, min(self.max_chunk, math.ceil(len(items) / (self.workers * _CHUNKS_PER_WORKER))))
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         if front:
