@@ -109,8 +109,8 @@ _WARM_UP: tuple[tuple[str, str], ...] = (
 )
 
 
-def _warm_up(full: bool = True) -> None:
-    for gold, pred in _WARM_UP if full else _WARM_UP[:2]:
+def _warm_up() -> None:
+    for gold, pred in _WARM_UP:
         verify(gold, pred)
 
 
