@@ -76,7 +76,8 @@ def parse_completion(text: str, tags: TagConfig = DEFAULT_TAGS) -> ParsedComplet
     for m in _tag_pattern(tags.think, tags.answer).finditer(text):
         tag = _Tag(m.start(), m.end(), m.group(2).lower(), bool(m.group(1)))
         found.append(tag)
-        # setdefault: under IGNORECASE `ſ` matches `s`, and "anſwer".lower() is neither name (as before: a stray tag)
+        # setdefault: under IGNORECASE U+017F (long s) matches `s`, and its lower() is itself: a tag named like
+        # neither name is a stray tag, as before
         by_kind.setdefault((tag.name, tag.closing), []).append(tag)
     answer = _single_block(text, by_kind, answer_name)
     think = _single_block(text, by_kind, think_name)
