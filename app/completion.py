@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 FormatMode = Literal["strict", "lenient"]
 
@@ -46,8 +46,8 @@ class ParsedCompletion:
         return ("think", self.think) if self.think is not None else ("completion", self.text)
 
 
-@dataclass(frozen=True, slots=True)
-class _Tag:
+class _Tag(NamedTuple):
+    # a tuple, not a frozen dataclass: four per completion, built on the request's serial path
     pos: int
     end: int
     name: str
@@ -64,31 +64,45 @@ DEFAULT_TAGS = TagConfig()
 
 
 def parse_completion(text: str, tags: TagConfig = DEFAULT_TAGS) -> ParsedCompletion:
-    found = [
-        _Tag(m.start(), m.end(), m.group(2).lower(), bool(m.group(1)))
-        for m in _tag_pattern(tags.think, tags.answer).finditer(text)
-    ]
     think_name, answer_name = tags.think.lower(), tags.answer.lower()
-    answer = _single_block(text, found, answer_name)
-    think = _single_block(text, found, think_name)
-    reason = _format_problem(text, found, tags, think_name, answer_name, answer)
+    found: list[_Tag] = []
+    #: the tags of each (name, closing), in order of appearance
+    by_kind: dict[tuple[str, bool], list[_Tag]] = {
+        (think_name, False): [],
+        (think_name, True): [],
+        (answer_name, False): [],
+        (answer_name, True): [],
+    }
+    for m in _tag_pattern(tags.think, tags.answer).finditer(text):
+        tag = _Tag(m.start(), m.end(), m.group(2).lower(), bool(m.group(1)))
+        found.append(tag)
+        # setdefault: under IGNORECASE U+017F (long s) matches `s`, and its lower() is itself: a tag named like
+        # neither name is a stray tag, as before
+        by_kind.setdefault((tag.name, tag.closing), []).append(tag)
+    answer = _single_block(text, by_kind, answer_name)
+    think = _single_block(text, by_kind, think_name)
+    reason = _format_problem(text, found, by_kind, tags, think_name, answer_name, answer)
     return ParsedCompletion(text=text, think=think, answer=answer, well_formed=reason is None, format_reason=reason)
 
 
-def _single_block(text: str, found: list[_Tag], name: str) -> str | None:
-    opens = [t for t in found if t.name == name and not t.closing]
-    closes = [t for t in found if t.name == name and t.closing]
+def _single_block(text: str, by_kind: dict[tuple[str, bool], list[_Tag]], name: str) -> str | None:
+    opens, closes = by_kind[(name, False)], by_kind[(name, True)]
     if len(opens) == 1 and len(closes) == 1 and opens[0].end <= closes[0].pos:
         return text[opens[0].end : closes[0].pos].strip()
     return None
 
 
 def _format_problem(
-    text: str, found: list[_Tag], tags: TagConfig, think: str, answer: str, answer_text: str | None
+    text: str,
+    found: list[_Tag],
+    by_kind: dict[tuple[str, bool], list[_Tag]],
+    tags: TagConfig,
+    think: str,
+    answer: str,
+    answer_text: str | None,
 ) -> str | None:
     for name in (think, answer):
-        opens = sum(1 for t in found if t.name == name and not t.closing)
-        closes = sum(1 for t in found if t.name == name and t.closing)
+        opens, closes = len(by_kind[(name, False)]), len(by_kind[(name, True)])
         if opens == 0 and closes == 0:
             return f"missing <{name}> block"
         if opens > 1 or closes > 1:

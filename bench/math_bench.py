@@ -391,6 +391,7 @@ def stop_server(proc: subprocess.Popen) -> None:
 def export_tree(commit: str, into: str) -> str:
     """The app of an old commit, exported into `into` (git archive), to serve it beside this tree in one run."""
     archive = subprocess.run(["git", "-C", ROOT, "archive", commit, "app"], check=True, capture_output=True).stdout
+    os.makedirs(into, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
     return into
 
@@ -529,8 +530,9 @@ def http_main(pool: list[dict], args) -> None:
     items, lat_items, warm = pool[:n], pool[n : n + per_lat], pool[n + per_lat : n + per_lat + args.batch]
     systems: list[tuple[str, str | None]] = [("arbiter HTTP", ROOT)]
     tmp = tempfile.TemporaryDirectory()
-    if args.before:
-        systems.insert(0, (f"arbiter HTTP @ {args.before}", export_tree(args.before, tmp.name)))
+    for k, commit in enumerate(args.before or []):
+        # each commit in its own directory: `--before dac2239 --before main` serves both beside this tree
+        systems.insert(k, (f"arbiter HTTP @ {commit}", export_tree(commit, os.path.join(tmp.name, str(k)))))
     if args.url:
         systems = [("arbiter HTTP " + args.url, None)]
     runs: dict[str, list[HttpRun]] = {label: [] for label, _ in systems}
@@ -552,6 +554,8 @@ def http_main(pool: list[dict], args) -> None:
                 f" math workers {run.worker_cpu_s * 1000 / n:.2f}",
                 flush=True,
             )
+            if args.show_latencies:
+                print("    per request (ms): " + " ".join(f"{x * 1e3:.0f}" for x in run.lat), flush=True)
         if not args.no_baseline:
             bgot, bseconds, _, _ = run_baseline(items)
             base_rates.append(n / bseconds)
@@ -658,7 +662,12 @@ def main() -> None:
     ap.add_argument("--latency-n", type=int, default=300, help="items timed one by one for p50/p99 (in-process)")
     ap.add_argument("--http", action="store_true", help="start `arbiter serve` on 127.0.0.1 and measure through it")
     ap.add_argument("--url", help="measure a running service at this base URL (its cache may serve repeated runs)")
-    ap.add_argument("--before", metavar="COMMIT", help="with --http: also serve this commit's app, interleaved")
+    ap.add_argument(
+        "--before",
+        metavar="COMMIT",
+        action="append",
+        help="with --http: also serve this commit's app, interleaved (repeat for several commits)",
+    )
     ap.add_argument("--runs", type=int, default=3, help="HTTP: interleaved runs of every system (medians)")
     ap.add_argument("--concurrency", type=int, default=2, help="HTTP requests in flight")
     ap.add_argument("--latency-requests", type=int, default=6, help="HTTP: requests sent one by one per run (p99)")
@@ -669,6 +678,9 @@ def main() -> None:
         choices=["math", "real"],
         default="math",
         help="math: variants of the MATH golds; real: answers as models and datasets write them (issue 12)",
+    )
+    ap.add_argument(
+        "--show-latencies", action="store_true", help="HTTP: print each latency request's time, in window order"
     )
     ap.add_argument("--show-misses", type=int, default=0, help="print this many of our wrong verdicts")
     args = ap.parse_args()

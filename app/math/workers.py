@@ -39,6 +39,7 @@ log = logging.getLogger("arbiter.math.workers")
 
 _HDR = struct.Struct(">I")
 _MAX_CHUNK = 64
+_CHUNKS_PER_WORKER = 2
 #: (golds, prediction, config); a tuple prediction is the candidates of several different boxes
 Key = tuple[tuple[str, ...], str | tuple[str, ...], VerifyConfig]
 
@@ -72,13 +73,52 @@ def _rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+#: pairs a fresh worker verifies before it reports ready, so that no request pays a first-use cost: sympy
+#: imports modules lazily on the first simplify (sympy.physics.units, ~200 ms), latex2sympy2 builds its ANTLR
+#: prediction caches per rule on first use (a function application, a trig function, a mixed number, i: 10-100 ms
+#: each), evaluation to 50 digits loads mpmath's constants.
+_WARM_UP: tuple[tuple[str, str], ...] = (
+    ("\\frac{x+1}{2}", "0.5x+\\frac{1}{2}"),
+    ("(1,\\sqrt{2}]", "(1, 2^{1/2}]"),
+    ("7y(y^2 - 2y + 5)", "6y(y^2 - 2y + 5)"),  # a product by a letter before a parenthesis: expand, Poly
+    ("2(y-3)(y+5)", "3(y-3)(y+5)"),
+    ("ab + 2a - 7b - 11", "2ab + 2a - 7b - 11"),
+    ("g(3) < g(5) < g(2)", "g(4) < g(5) < g(2)"),  # undefined functions: simplify (imports sympy.physics)
+    ("\\cos 2y", "\\cos 5y"),
+    ("3\\cot y", "2\\cot y"),
+    ("-\\sqrt{y-5}+1", "-\\sqrt{y-6}+1"),
+    ("-7 + 2i", "-8 + 2i"),  # complex numbers
+    ("-64 - 64 \\sqrt{2} i", "-65 - 64 \\sqrt{2} i"),
+    ("3, -1 + 2i, -1 - 2i", "4, -1 + 2i, -1 - 2i"),
+    ("21 \\frac{2}{7}", "-(21 \\frac{2}{7})"),  # mixed numbers
+    ("\\frac 7{30}", "\\frac 11{30}"),
+    ("\\frac{1}{1001!}", "-(\\frac{1}{1001!})"),
+    ("5^{1003}", "-(5^{1003})"),
+    ("12.6", "-(12.6)"),  # decimals
+    ("321_7", "321_7.0"),  # bases
+    # ANTLR's DFA is cached per token sequence: the common shapes of polynomial answers, each once
+    ("2x(5x^2-x+3)", "3x(5x^2-x+3)"),
+    ("(2x^2 + 3)(x^2 - 2x + 7)", "(2x^3 + 3)(x^2 - 2x + 7)"),
+    ("(31y + 12)(y + 5)", "(32y + 12)(y + 5)"),
+    ("6(5-y)(5+y)", "7(5-y)(5+y)"),
+    ("5(y+3)(y-1)", "6(y+3)(y-1)"),
+    ("3y(y+1)(y+2)", "4y(y+1)(y+2)"),
+    ("h(1) > h(3) > h(2)", "h(0) > h(3) > h(2)"),
+    ("(c+3)(d+1)", "(c+4)(d+1)"),
+    ("2xy + 3x - 5y - 7", "3xy + 3x - 5y - 7"),
+)
+
+
+def _warm_up() -> None:
+    for gold, pred in _WARM_UP:
+        verify(gold, pred)
+
+
 def _worker_main() -> None:  # pragma: no cover - runs in the child process
     stdin = sys.stdin.buffer
     stdout = sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must never corrupt the frame stream
-    # warm up: imports, ANTLR parser tables, sympy caches
-    verify("\\frac{x+1}{2}", "0.5x+\\frac{1}{2}")
-    verify("(1,\\sqrt{2}]", "(1, 2^{1/2}]")
+    _warm_up()
     _write_frame(stdout, ("ready", os.getpid()))
     while True:
         hdr = _read_exact(stdin, _HDR.size)
@@ -208,7 +248,8 @@ class MathWorkerPool:
         self._cache: OrderedDict[Key, Verdict] = OrderedDict()
         self._inflight: dict[Key, asyncio.Future] = {}
         self._queue: deque[list[_Item]] = deque()
-        self._wakeup: asyncio.Condition | None = None
+        #: slots waiting for a chunk: _enqueue wakes them at once (no task per batch, no lock round trip)
+        self._idle: deque[asyncio.Future[None]] = deque()
         self._slots: list[asyncio.Task] = []
         self._procs: list[_Proc | None] = []
         self._closed = False
@@ -232,7 +273,6 @@ class MathWorkerPool:
     async def start(self) -> None:
         if self._started:
             return
-        self._wakeup = asyncio.Condition()
         spawned = await asyncio.gather(*(self._spawn() for _ in range(self.workers)), return_exceptions=True)
         failed = [p for p in spawned if isinstance(p, BaseException)]
         if len(failed) == len(spawned):
@@ -350,24 +390,33 @@ class MathWorkerPool:
             item.future.set_result(verdict)
 
     def _enqueue(self, items: list[_Item], front: bool = False) -> None:
-        size = max(1, min(self.max_chunk, math.ceil(len(items) / (self.workers * 2))))
+        # 2 chunks per worker and call (math_accuracy sends a batch as slices of 128 items, so a 512-item request
+        # is ~16 chunks): a slow item holds back only its chunk's few items while the other worker takes the rest;
+        # smaller chunks measured more worker CPU per item (a wake-up and a frame each)
+        size = max(1, min(self.max_chunk, math.ceil(len(items) / (self.workers * _CHUNKS_PER_WORKER))))
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         if front:
             self._queue.extendleft(reversed(chunks))
         else:
             self._queue.extend(chunks)
-        asyncio.get_running_loop().create_task(self._notify())
-
-    async def _notify(self) -> None:
-        assert self._wakeup is not None
-        async with self._wakeup:
-            self._wakeup.notify_all()
+        woken = 0
+        while self._idle and woken < len(chunks):
+            waiter = self._idle.popleft()
+            if not waiter.done():  # a slot cancelled while idle leaves a cancelled waiter
+                waiter.set_result(None)
+                woken += 1
 
     async def _next_chunk(self) -> list[_Item]:
-        assert self._wakeup is not None
-        async with self._wakeup:
-            await self._wakeup.wait_for(lambda: bool(self._queue))
-            return self._queue.popleft()
+        loop = asyncio.get_running_loop()
+        while not self._queue:
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._idle.append(waiter)
+            try:
+                await waiter
+            finally:
+                if not waiter.done():
+                    waiter.cancel()
+        return self._queue.popleft()
 
     async def _spawn(self) -> _Proc:
         env = dict(os.environ)

@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
-from app.math import DEFAULT_CONFIG, MathWorkerPool, VerifyConfig, extract_answer
+from app.math import DEFAULT_CONFIG, MathWorkerPool, Verdict, VerifyConfig, extract_answer
 from app.math.choices import choice_letter
 from app.rewards.base import Component, MathReference, ScoringItem
 
 #: above this many characters of completions in a batch, extraction runs in a thread, not on the event loop
 THREAD_CHARS = 64_000
+#: items extracted before their pairs go to the worker pool: the workers verify one slice while the next one
+#: is extracted, instead of idling until the whole batch is
+SLICE_ITEMS = 128
 _Pending = tuple[int, tuple[str, ...], str | tuple[str, ...], VerifyConfig]
 
 
@@ -69,23 +72,47 @@ class MathAccuracy:
         return results, pending
 
     async def score(self, items: Sequence[ScoringItem]) -> list[Component]:
-        if sum(len(item.parsed.answer_or_text) for item in items) > THREAD_CHARS:
-            # linear, but 100 kB completions times a batch is long enough to stall /healthz: off the loop
-            results, pending = await asyncio.to_thread(self._extract, items)
-        else:
-            results, pending = self._extract(items)
-        if pending:
-            started = time.perf_counter()
-            verdicts = await self._pool.verify_many(
-                [(gold, answer) for _, gold, answer, _ in pending], configs=[c for *_, c in pending]
-            )
+        off_loop = sum(len(item.parsed.answer_or_text) for item in items) > THREAD_CHARS
+        results: list[Component | None] = []
+        pending: list[_Pending] = []
+        calls: list[asyncio.Future[list[Verdict]]] = []
+        started = time.perf_counter()
+        try:
+            for start in range(0, len(items), SLICE_ITEMS):
+                part = items[start : start + SLICE_ITEMS]
+                if off_loop:
+                    # linear, but 100 kB completions times a batch is long enough to stall /healthz: off the loop
+                    part_results, part_pending = await asyncio.to_thread(self._extract, part)
+                else:
+                    part_results, part_pending = self._extract(part)
+                results += part_results
+                if not part_pending:
+                    continue
+                part_pending = [(start + i, gold, answer, config) for i, gold, answer, config in part_pending]
+                pending += part_pending
+                pairs = [(gold, answer) for _, gold, answer, _ in part_pending]
+                calls.append(
+                    asyncio.ensure_future(self._pool.verify_many(pairs, configs=[c for *_, c in part_pending]))
+                )
+                if start + SLICE_ITEMS < len(items):
+                    # the workers start on this slice while the next one is extracted: one turn of the loop runs
+                    # the call's fast path and queues the rest, the next lets an idle worker slot send it
+                    await asyncio.sleep(0)
+                    await asyncio.sleep(0)
+            verdicts = [v for part_verdicts in await asyncio.gather(*calls) for v in part_verdicts]
+        finally:
+            for call in calls:
+                if not call.done():  # this call was cancelled or failed: its slices' calls go with it
+                    call.cancel()  # (verify_many never cancels the futures that concurrent calls share)
+        if calls:
             if self._observe_stage is not None:
                 self._observe_stage("math", time.perf_counter() - started)
             for (i, gold, answer, _), verdict in zip(pending, verdicts):
                 shown: str | list[str] = answer if isinstance(answer, str) else list(answer)
                 details: dict[str, Any] = {"extracted": shown, "gold": gold[0] if len(gold) == 1 else list(gold)}
                 if verdict.status != "ok":
-                    results[i] = Component.failed(verdict.status, verdict.reason or verdict.status, **details)
+                    status: Literal["timeout", "error"] = "timeout" if verdict.status == "timeout" else "error"
+                    results[i] = Component.failed(status, verdict.reason or verdict.status, **details)
                 else:
                     details["method"] = verdict.method
                     hedged = not verdict.correct and (verdict.reason or "").startswith("hedged")
