@@ -59,7 +59,7 @@ class MathSettings(BaseModel):
         100_000, ge=0, description="Entries of the LRU cache of verified (gold, answer) pairs; 0 disables it."
     )
     worker_max_items: int = Field(
-        # 50,000: a fresh worker costs ~0.6 s of CPU (imports, warm-up); at 5,000 the now cheap items made that a
+        # 50,000: a fresh worker costs ~2.5 s of CPU (imports, warm-up); at 5,000 the now cheap items made that a
         # recycle every few seconds under full load. Memory growth is bounded by worker_max_rss_mb either way.
         50_000,
         ge=0,
