@@ -5,6 +5,7 @@ program or reads as a time-out: past the cap the process is killed and the test 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import resource
 import select
@@ -110,6 +111,10 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
+class _FreshZygote(Exception):
+    """Raised inside ProcessRunner._run when the test must run again on a fresh zygote (no user code ran)."""
+
+
 def _close_all(*fds: int | None) -> None:
     for fd in set(fds):
         if fd is not None:
@@ -174,22 +179,27 @@ class ProcessRunner:
         nonce: written to a pipe on the child's fd 4 (the assert harness echoes it on fd 3 after the test's end).
         extra_fds: {child fd: our fd} handed to the child; ours are closed here after the fork (the child owns them,
         so that a peer reading them sees end of file when the child is gone)."""
+        attempt = functools.partial(
+            self._run,
+            argv,
+            cwd=cwd,
+            limits=limits,
+            stdin_data=stdin_data,
+            wall_s=wall_s,
+            max_out=max_out,
+            stderr_cap=stderr_cap,
+            env=env,
+            python_child=python_child,
+            result_pipe=result_pipe,
+            nonce=nonce,
+            extra_fds=extra_fds or {},
+        )
         try:
-            return self._run(
-                argv,
-                cwd=cwd,
-                limits=limits,
-                stdin_data=stdin_data,
-                wall_s=wall_s,
-                max_out=max_out,
-                stderr_cap=stderr_cap,
-                env=env,
-                python_child=python_child,
-                result_pipe=result_pipe,
-                nonce=nonce,
-                extra_fds=extra_fds or {},
-                zygote_retry=True,
-            )
+            try:
+                return attempt(zygote_retry=True)
+            except _FreshZygote:
+                # The zygote died before any user code of this test ran: a fresh zygote and fresh pipes, once.
+                return attempt(zygote_retry=False)
         finally:
             _close_all(*(extra_fds or {}).values())
 
@@ -242,22 +252,8 @@ class ProcessRunner:
                 self.zygote.close()
                 if zygote_retry:
                     # It died before it forked this test (killed from outside between two tests, its death not
-                    # yet seen): a fresh zygote and fresh pipes, once.
-                    return self._run(
-                        argv,
-                        cwd=cwd,
-                        limits=limits,
-                        stdin_data=stdin_data,
-                        wall_s=wall_s,
-                        max_out=max_out,
-                        stderr_cap=stderr_cap,
-                        env=env,
-                        python_child=python_child,
-                        result_pipe=result_pipe,
-                        nonce=nonce,
-                        extra_fds=extra_fds,
-                        zygote_retry=False,
-                    )
+                    # yet seen).
+                    raise _FreshZygote from e
                 return _not_started("the warm Python interpreter was lost: %s" % e, time.monotonic() - t0)
             waiter = _ZygoteChild(self.zygote, pid)
         else:
@@ -300,24 +296,9 @@ class ProcessRunner:
         finally:
             os.close(e_r)
         if argv is None and r.setup_error == ORPHANED and zygote_retry:
-            # the zygote was killed between two tests and its spare got this one: no user code ran, so the test
-            # runs, once, on a fresh zygote (as when the request itself cannot reach a dead zygote)
+            # the zygote was killed between two tests and its spare got this one: no user code ran
             self.zygote.close()
-            return self._run(
-                argv,
-                cwd=cwd,
-                limits=limits,
-                stdin_data=stdin_data,
-                wall_s=wall_s,
-                max_out=max_out,
-                stderr_cap=stderr_cap,
-                env=env,
-                python_child=python_child,
-                result_pipe=result_pipe,
-                nonce=nonce,
-                extra_fds=extra_fds,
-                zygote_retry=False,
-            )
+            raise _FreshZygote
         return r
 
     def _supervise(
