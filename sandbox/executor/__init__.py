@@ -16,6 +16,7 @@ Layout:
     cleanup.py       kill what a test left behind, remove its files
     pyharness.py     the warm Python interpreter's child side (fork "zygote"): __main__ semantics, harnesses
     harness_zygote.py  the warm interpreter that forks the test side (harness) of Python assert tests
+    warm_server.py   what zygote.py and harness_zygote.py share: starting, checking and killing one, messages
     languages/       one module per language: source file, compile and run commands, limit quirks
     kinds/           one module per test kind: what the program gets, what the harness must report
     digest.py        sha256 of this package (the image records it; the Docker backend refuses a stale image)

@@ -31,16 +31,15 @@ import os
 import select
 import signal
 import socket
-import sys
 from typing import Any
 
-from .limits import ChildLimits, child_env, child_setup, list_fds
+from . import warm_server
+from .limits import ChildLimits, child_env, child_setup
 from .settings import Settings
+from .warm_server import MAX_MSG, READY_TIMEOUT_S
+from .warm_server import send as _send
 
-PKG_DIR = os.path.dirname(os.path.abspath(__file__))
-MAX_MSG = 1 << 16
 MAX_FDS = 8
-READY_TIMEOUT_S = 30.0
 #: imported once here: unittest (BigCodeBench-style TestCases) and the small pure modules test code commonly imports.
 #: Not the zygote's whole PRELOAD: every extension module and every page of heap more makes each fork and each exit
 #: dearer (page tables to copy and to tear down), and test code rarely needs them (an import then runs in the test).
@@ -77,14 +76,6 @@ def harness_limits(lim: dict[str, Any]) -> ChildLimits:
     )
 
 
-def _send(sock: socket.socket, obj: dict[str, Any], fds: list[int] | None = None) -> None:
-    data = json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-    if fds:
-        socket.send_fds(sock, [data], fds)
-    else:
-        sock.send(data)
-
-
 class HarnessZygote:
     """The executor's handle on its harness zygote."""
 
@@ -97,41 +88,15 @@ class HarnessZygote:
         """Start it and wait until it has imported what a harness needs. fork=True only before the executor has
         read any frame (its heap holds no job); otherwise a fresh interpreter (exec), as zygote.py does."""
         self.close()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        fd = theirs.fileno()
-        argv = [sys.executable, "-I", "-u", "-B", PKG_DIR, "--harness-zygote", str(fd), *self.cfg.argv]
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                for other in list_fds():
-                    if other > 2 and other != fd:
-                        try:
-                            os.close(other)  # the protocol fds and the other zygote's socket above all
-                        except OSError:
-                            pass
-                if fork:
-                    code = serve(self.cfg, fd)
-                else:
-                    os.set_inheritable(fd, True)
-                    os.execv(argv[0], argv)
-            finally:
-                os._exit(code)
-        theirs.close()
-        self.pid, self.sock = pid, ours
-        r, _, _ = select.select([ours], [], [], READY_TIMEOUT_S)
+        self.pid, self.sock = warm_server.spawn(self.cfg, "--harness-zygote", serve, fork)
+        r, _, _ = select.select([self.sock], [], [], READY_TIMEOUT_S)
         msg = self._recv() if r else {}
         if msg.get("ready") is not True:
             self.close()
             raise HarnessZygoteLost("the harness zygote did not start: %r" % (msg,))
 
     def alive(self) -> bool:
-        if self.pid is None or self.sock is None:
-            return False
-        try:
-            return os.waitpid(self.pid, os.WNOHANG)[0] == 0
-        except ChildProcessError:
-            return False  # reaped by the cleaner's waitpid(-1): dead
+        return self.pid is not None and self.sock is not None and warm_server.alive(self.pid)
 
     def pids(self) -> tuple[int, ...]:
         return (self.pid,) if self.pid is not None else ()
@@ -141,12 +106,7 @@ class HarnessZygote:
             self.sock.close()
             self.sock = None
         if self.pid is not None:
-            try:  # kill only while it is still our unreaped child: a reaped pid may be another process's
-                if os.waitpid(self.pid, os.WNOHANG)[0] == 0:
-                    os.kill(self.pid, signal.SIGKILL)
-                    os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
+            warm_server.kill(self.pid)
             self.pid = None
 
     def _recv(self) -> dict[str, Any]:

@@ -41,17 +41,14 @@ import os
 import select
 import signal
 import socket
-import sys
 import time
 from typing import Any
 
-from .limits import ChildLimits, child_env, child_setup, list_fds, set_environ
+from . import warm_server
+from .limits import ChildLimits, child_env, child_setup, set_environ
 from .settings import Settings
-
-PKG_DIR = os.path.dirname(os.path.abspath(__file__))
-MAX_MSG = 1 << 16
-MAX_FDS = 16
-READY_TIMEOUT_S = 30.0
+from .warm_server import MAX_FDS, MAX_MSG, READY_TIMEOUT_S
+from .warm_server import send as _send
 
 
 class ZygoteLost(OSError):
@@ -60,14 +57,6 @@ class ZygoteLost(OSError):
 
 #: what a spare reports on the setup pipe when its zygote died before its test came (no user code ran)
 ORPHANED = "arbiter: the zygote was gone before the test started"
-
-
-def _send(sock: socket.socket, obj: dict[str, Any], fds: list[int] | None = None) -> None:
-    data = json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-    if fds:
-        socket.send_fds(sock, [data], fds)
-    else:
-        sock.send(data)
 
 
 class ZygoteClient:
@@ -89,41 +78,13 @@ class ZygoteClient:
         children need. fork=True (only before the executor has read any frame, so its heap holds no job): fork the
         executor itself, which spares an interpreter start but makes every test's fork and exit dearer."""
         self.close()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        fd = theirs.fileno()
-        argv = [sys.executable, "-I", "-u", "-B", PKG_DIR, "--zygote", str(fd), *self.cfg.argv]
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                for other in list_fds():
-                    if other > 2 and other != fd:
-                        try:
-                            os.close(other)  # the protocol fds above all: the zygote never sees a frame
-                        except OSError:
-                            pass
-                if fork:
-                    code = serve(self.cfg, fd)
-                else:
-                    os.set_inheritable(fd, True)
-                    os.execv(argv[0], argv)
-            finally:
-                os._exit(code)
-        theirs.close()
-        self.pid = pid
-        self.sock = ours
+        self.pid, self.sock = warm_server.spawn(self.cfg, "--zygote", serve, fork)
         msg = self._recv(READY_TIMEOUT_S)
         if msg.get("ready") is not True:
             raise ZygoteLost("the zygote did not start: %r" % (msg,))
 
     def alive(self) -> bool:
-        if self.pid is None or self.sock is None:
-            return False
-        try:
-            wp, _ = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            return False  # reaped by the cleaner's waitpid(-1): dead
-        return wp == 0
+        return self.pid is not None and self.sock is not None and warm_server.alive(self.pid)
 
     def _drop_spare(self) -> None:
         if self.spare_sock is not None:
@@ -136,14 +97,7 @@ class ZygoteClient:
             self.sock.close()
             self.sock = None
         if self.pid is not None:
-            # Kill only while it is still our unreaped child: once reaped (the cleaner's waitpid(-1)) its pid may
-            # belong to another process.
-            try:
-                if os.waitpid(self.pid, os.WNOHANG)[0] == 0:
-                    os.kill(self.pid, signal.SIGKILL)
-                    os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
+            warm_server.kill(self.pid)
             self.pid = None
 
     def pids(self) -> tuple[int, ...]:
