@@ -54,6 +54,7 @@ images:
 bench: $(STAMP) $(VERL_STAMP)
 	$(BIN)/python bench/math_bench.py --http
 	$(BIN)/python bench/math_bench.py --http --corpus real
+	$(BIN)/python bench/fork_floor.py
 	$(BIN)/python bench/code_bench.py --backend all
 	$(BIN)/python bench/code_bench.py --only http --backend all
 	$(BIN)/python bench/code_bench.py --build-cache --backend all
