@@ -15,11 +15,45 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from arbiter_client.async_client import AsyncArbiterClient
 from arbiter_client.models import Rewards, ScoreResult
 from arbiter_client.sync_client import ArbiterClient
+
+ClientT = TypeVar("ClientT", AsyncArbiterClient, ArbiterClient)
+
+
+class _Window(Generic[ClientT]):
+    """What both batchers are: a client, the rewards they ask for, and when a window closes."""
+
+    def __init__(
+        self,
+        client: ClientT,
+        *,
+        rewards: Rewards | None = None,
+        window_s: float = 0.005,
+        max_items: int = 512,
+    ) -> None:
+        if window_s < 0 or max_items < 1:
+            raise ValueError("window_s must be >= 0 and max_items >= 1")
+        self._client: ClientT = client
+        self._rewards = rewards
+        self._window_s = window_s
+        self._max_items = max_items
+        #: Requests sent so far (what the benchmark and the tests read).
+        self.batches_sent = 0
+
+
+def _numbered(items: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The request's items: callers' ids need not be unique across callers, so the request numbers the items
+    (and each caller gets its own id back, `_own`)."""
+    return [{**item, "id": str(k)} for k, item in enumerate(items)]
+
+
+def _own(item: Mapping[str, Any], result: ScoreResult) -> ScoreResult:
+    """The result under the caller's own id."""
+    return replace(result, id=str(item.get("id", result.id)))
 
 
 class _Batch:
@@ -30,27 +64,11 @@ class _Batch:
         self.started: asyncio.Future[asyncio.Task[list[ScoreResult]]] = loop.create_future()
 
 
-class MicroBatcher:
+class MicroBatcher(_Window[AsyncArbiterClient]):
     """Coalesces the `score` calls made on one event loop within `window_s` into one `AsyncArbiterClient.score`."""
 
-    def __init__(
-        self,
-        client: AsyncArbiterClient,
-        *,
-        rewards: Rewards | None = None,
-        window_s: float = 0.005,
-        max_items: int = 512,
-    ) -> None:
-        if window_s < 0 or max_items < 1:
-            raise ValueError("window_s must be >= 0 and max_items >= 1")
-        self._client = client
-        self._rewards = rewards
-        self._window_s = window_s
-        self._max_items = max_items
-        self._batch: _Batch | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        #: Requests sent so far (what the benchmark and the tests read).
-        self.batches_sent = 0
+    _batch: _Batch | None = None
+    _timer: asyncio.TimerHandle | None = None
 
     async def score(self, item: Mapping[str, Any]) -> ScoreResult:
         """This item's result, scored in a request with the items queued around the same time. Raises what the
@@ -68,7 +86,7 @@ class MicroBatcher:
         # directly would cancel the future itself).
         task = await asyncio.shield(batch.started)
         results = await asyncio.shield(task)
-        return replace(results[position], id=str(item.get("id", results[position].id)))
+        return _own(item, results[position])
 
     def _flush(self) -> None:
         if self._timer is not None:
@@ -78,9 +96,7 @@ class MicroBatcher:
         if batch is None:
             return
         self.batches_sent += 1
-        # Callers' ids need not be unique across callers: the request numbers the items, each caller gets its
-        # own id back.
-        items = [{**item, "id": str(k)} for k, item in enumerate(batch.items)]
+        items = _numbered(batch.items)
         task = asyncio.get_running_loop().create_task(self._client.score(items, rewards=self._rewards))
         batch.started.set_result(task)
 
@@ -93,30 +109,16 @@ class _ThreadBatch:
         self.full = threading.Event()
 
 
-class ThreadMicroBatcher:
+class ThreadMicroBatcher(_Window[ArbiterClient]):
     """Coalesces the blocking `score` calls made from several threads within `window_s` into one
     `ArbiterClient.score` (OpenRLHF runs each rollout's file reward function on its own thread, one rollout per
     call). The first caller of a window waits out the window (or until `max_items` have queued), sends the batch
     from its own thread, and hands every caller its result; an exception reaches every caller of the batch."""
 
-    def __init__(
-        self,
-        client: ArbiterClient,
-        *,
-        rewards: Rewards | None = None,
-        window_s: float = 0.005,
-        max_items: int = 512,
-    ) -> None:
-        if window_s < 0 or max_items < 1:
-            raise ValueError("window_s must be >= 0 and max_items >= 1")
-        self._client = client
-        self._rewards = rewards
-        self._window_s = window_s
-        self._max_items = max_items
+    def __init__(self, client: ArbiterClient, **window: Any) -> None:
+        super().__init__(client, **window)
         self._lock = threading.Lock()
         self._open: _ThreadBatch | None = None
-        #: Requests sent so far (what the tests read).
-        self.batches_sent = 0
 
     def score(self, item: Mapping[str, Any]) -> ScoreResult:
         future: Future[ScoreResult] = Future()
@@ -140,7 +142,7 @@ class ThreadMicroBatcher:
         return future.result()
 
     def _send(self, batch: list[tuple[Mapping[str, Any], Future[ScoreResult]]]) -> None:
-        items = [{**item, "id": str(k)} for k, (item, _) in enumerate(batch)]
+        items = _numbered([item for item, _ in batch])
         try:
             results = self._client.score(items, rewards=self._rewards)
         except BaseException as exc:
@@ -149,4 +151,4 @@ class ThreadMicroBatcher:
                 future.set_exception(exc)
             raise
         for (item, future), result in zip(batch, results, strict=True):
-            future.set_result(replace(result, id=str(item.get("id", result.id))))
+            future.set_result(_own(item, result))
