@@ -15,13 +15,19 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
 from arbiter_client.async_client import AsyncArbiterClient
 from arbiter_client.models import Rewards, ScoreResult
 from arbiter_client.sync_client import ArbiterClient
 
 ClientT = TypeVar("ClientT", AsyncArbiterClient, ArbiterClient)
+
+
+class _WindowOptions(TypedDict, total=False):
+    rewards: Rewards | None
+    window_s: float
+    max_items: int
 
 
 class _Window(Generic[ClientT]):
@@ -115,7 +121,7 @@ class ThreadMicroBatcher(_Window[ArbiterClient]):
     call). The first caller of a window waits out the window (or until `max_items` have queued), sends the batch
     from its own thread, and hands every caller its result; an exception reaches every caller of the batch."""
 
-    def __init__(self, client: ArbiterClient, **window: Any) -> None:
+    def __init__(self, client: ArbiterClient, **window: Unpack[_WindowOptions]) -> None:
         super().__init__(client, **window)
         self._lock = threading.Lock()
         self._open: _ThreadBatch | None = None
