@@ -745,6 +745,17 @@ PERTEST_BASELINE_COMMIT = "dac2239"
 PERTEST_WORKERS = 2
 #: the docker image of the baseline executor (--before-image): used only if its label is that executor's digest
 PERTEST_BASELINE_IMAGE = "arbiter-sandbox:latest"
+#: the baseline's container CPU quota: its commit's own DockerConfig.cpus (bench_pertest reads it from the export)
+PERTEST_BASELINE_CPUS = 1.0
+
+
+def _docker_cpus(sandbox_dir: str) -> float:
+    """DockerConfig.cpus as the exported sandbox/ of a commit has it (1.0 before it was a documented default)."""
+    import re
+
+    with open(os.path.join(sandbox_dir, "backends", "docker.py")) as f:
+        found = re.search(r"^    cpus: float = ([0-9.]+)", f.read(), re.M)
+    return float(found.group(1)) if found else 1.0
 
 
 def _tree_cpu_s(root: int) -> float:
@@ -779,7 +790,9 @@ async def _pertest_pool(backend_name: str, variant: str, size: int, exe_dir: str
         image = os.environ.get("ARBITER_SANDBOX_IMAGE") or DockerConfig.image
         cfg = DockerConfig(instance="bench", image=image)
         if variant == "before":  # checked by the caller: the image's label is the baseline executor's digest
-            cfg = DockerConfig(instance="bench", image=PERTEST_BASELINE_IMAGE, check_executor=False)
+            cfg = DockerConfig(
+                instance="bench", image=PERTEST_BASELINE_IMAGE, check_executor=False, cpus=PERTEST_BASELINE_CPUS
+            )
         backend = await create_backend("docker", docker=cfg)
     pool = SandboxPool(backend, PoolConfig(size=size, max_jobs_per_worker=100000))
     try:
@@ -889,6 +902,8 @@ def bench_pertest(names: list[str], n: int, rounds: int) -> None:
     here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sandbox", "executor")
     with tempfile.TemporaryDirectory() as d:
         before_dir = _export_executor(PERTEST_BASELINE_COMMIT, d)
+        global PERTEST_BASELINE_CPUS
+        PERTEST_BASELINE_CPUS = _docker_cpus(os.path.dirname(before_dir))
         for name in names:
             variants = {"before": before_dir, "now": here}
             if name == "docker":
@@ -906,6 +921,9 @@ def bench_pertest(names: list[str], n: int, rounds: int) -> None:
                         f"  [docker] no baseline: {PERTEST_BASELINE_IMAGE} was not built from {PERTEST_BASELINE_COMMIT}"
                     )
                     variants.pop("before")
+                from sandbox.backends.docker import DockerConfig
+
+                print(f"  [docker] container CPU quota: before {PERTEST_BASELINE_CPUS}, now {DockerConfig.cpus}")
             results: dict[str, list[dict[str, tuple[float, float, float]]]] = {v: [] for v in variants}
             try:
                 for _ in range(rounds):

@@ -9,7 +9,7 @@ harness needs once, freezes its heap out of the garbage collector's reach (gc.fr
 then never writes to the shared pages), and forks one harness per assert test. It never holds a job: the test code
 and the entry point travel in a memfd that it passes on unread; the forked child reads it after the fork.
 
-The child is set up exactly as before: a session of its own, the judge's uid (never the program's), its own limits,
+The child is set up exactly as before (become_harness): a process group of its own, the judge's uid (never the program's), its own limits,
 undumpable, stdin/stdout/stderr on /dev/null, the request / reply pipes to the candidate on fds 3 / 4 and the
 report pipe on fd 5 (kinds/asserts.py).
 
@@ -24,17 +24,17 @@ served after it, in order.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import gc
 import json
 import os
 import select
 import signal
 import socket
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import warm_server
-from .limits import ChildLimits, child_env, child_setup
+from .limits import ChildLimits, child_env, child_setup, move_high, set_environ
 from .settings import Settings
 from .warm_server import MAX_MSG, READY_TIMEOUT_S
 from .warm_server import send as _send
@@ -128,12 +128,8 @@ class HarnessZygote:
         starts the candidate meanwhile instead of waiting for this process to be scheduled."""
         if not self.alive():
             self.start()
-        data_fd = os.memfd_create("arbiter-harness", os.MFD_CLOEXEC)
+        data_fd = warm_server.write_payload("arbiter-harness", payload)
         try:
-            view = memoryview(json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii"))
-            while view:
-                view = view[os.write(data_fd, view) :]
-            os.lseek(data_fd, 0, os.SEEK_SET)
             assert self.sock is not None
             try:
                 _send(self.sock, {"op": "fork", "limits": dataclasses.asdict(limits)}, [*pipes, data_fd])
@@ -164,12 +160,25 @@ class HarnessZygote:
             self.close()  # gone: its children went with its pid namespace or are reaped by the cleaner
 
 
-# ------------------------------------------------------------------------------------------------ zygote side
-def _high(fd: int) -> int:
-    """fd moved to 10 or above (close-on-exec), so that dup2 onto the targets 0..5 cannot clobber a source."""
-    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return new
+# ------------------------------------------------------------------------------------------------ the harness
+def become_harness(
+    cfg: Settings,
+    limits: ChildLimits,
+    pipes: tuple[int, int, int],
+    undumpable: Callable[[], Any],
+    keep: Iterable[int] = (),
+) -> None:
+    """In a forked harness (of the harness zygote, or of the executor when there is none): the pipes (request_w,
+    reply_r, report_w) on fds 3 / 4 / 5, stdin / stdout / stderr on /dev/null, every other fd but keep closed, a
+    process group of its own, the judge's uid (never the program's), its limits, undumpable, the children's
+    environment. Raises on failure (the caller _exits: no report, the test reads as not run to its end)."""
+    req_w, rep_r, res_w = (move_high(fd) for fd in pipes)
+    null = move_high(os.open(os.devnull, os.O_RDWR))
+    given = {REQUEST_FD: req_w, REPLY_FD: rep_r, REPORT_FD: res_w, 0: null, 1: null, 2: null}
+    child_setup(JudgeSettings(cfg), limits, given, "/", extra_keep=keep)  # type: ignore[arg-type]
+    # PR_SET_DUMPABLE 0: the uid change already did it; without root (one uid for all) say so
+    undumpable()
+    set_environ(child_env("/"))
 
 
 def _kill(pid: int) -> None:
@@ -189,28 +198,19 @@ def _child(cfg: Settings, req: dict[str, Any], fds: list[int], libc: Any) -> Non
     from .pyharness import run_assert_harness
 
     try:
-        req_w, rep_r, res_w, data_fd = (_high(fd) for fd in fds)
-        null = _high(os.open(os.devnull, os.O_RDWR))
-        given = {REQUEST_FD: req_w, REPLY_FD: rep_r, REPORT_FD: res_w, 0: null, 1: null, 2: null}
-        child_setup(JudgeSettings(cfg), ChildLimits(**req["limits"]), given, "/", extra_keep=[data_fd])  # type: ignore[arg-type]
-        # PR_SET_DUMPABLE 0 (zygote.undumpable, through the zygote's libc handle): the uid change already did it;
-        # without root (one uid for all) say so
-        libc.prctl(4, 0, 0, 0, 0)
-        chunks = []
-        while True:
-            b = os.read(data_fd, 1 << 20)
-            if not b:
-                break
-            chunks.append(b)
-        os.close(data_fd)
-        payload = json.loads(b"".join(chunks).decode("ascii"))
-        os.environ.clear()
-        os.environ.update(child_env("/"))
+        data_fd = move_high(fds[3])
+        # undumpable through the zygote's libc handle (opened once there, not after each harness's uid switch)
+        become_harness(cfg, ChildLimits(**req["limits"]), (fds[0], fds[1], fds[2]), _prctl_undumpable(libc), [data_fd])
+        payload = warm_server.read_payload(data_fd)
         test, entry_point = str(payload["test"]), str(payload["entry_point"])
     except BaseException:
         os._exit(127)  # no report: the test reads as not run to its end
     run_assert_harness(test, entry_point, REPORT_FD)
     os._exit(127)
+
+
+def _prctl_undumpable(libc: Any) -> Callable[[], Any]:
+    return lambda: libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
 
 
 def _warm() -> None:

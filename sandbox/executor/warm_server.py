@@ -31,6 +31,35 @@ def send(sock: socket.socket, obj: dict[str, Any], fds: list[int] | None = None)
         sock.send(data)
 
 
+def write_payload(name: str, payload: dict[str, Any]) -> int:
+    """A memfd holding payload as JSON, at offset 0 (close-on-exec): a test's data, which the server passes on
+    unread to the child it forks; the caller closes it once sent."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    try:
+        view = memoryview(json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii"))
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_payload(fd: int) -> Any:
+    """In the forked child: the JSON payload of the memfd fd (write_payload), which is closed. Its size comes from
+    fstat, so that a payload is one read (a loop only for a short read)."""
+    size = os.fstat(fd).st_size
+    blob = os.read(fd, size) if size else b""
+    while len(blob) < size:
+        more = os.read(fd, size - len(blob))
+        if not more:
+            break
+        blob += more
+    os.close(fd)
+    return json.loads(blob.decode("ascii"))
+
+
 def spawn(cfg: Settings, flag: str, serve: Callable[[Settings, int], int], fork: bool) -> tuple[int, socket.socket]:
     """Start a server: (its pid, our end of its socket). Default: fork and at once exec a fresh interpreter
     (`python -I PKG_DIR <flag> FD ...`), so that nothing of the executor's heap survives into it. fork=True (only

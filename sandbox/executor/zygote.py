@@ -35,7 +35,6 @@ executor's "a message, maybe the child's exit" event.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import os
 import select
@@ -45,7 +44,7 @@ import time
 from typing import Any
 
 from . import warm_server
-from .limits import ChildLimits, child_env, child_setup, set_environ
+from .limits import ChildLimits, child_env, child_setup, move_high, set_environ
 from .settings import Settings
 from .warm_server import MAX_FDS, MAX_MSG, READY_TIMEOUT_S
 from .warm_server import send as _send
@@ -155,13 +154,8 @@ class ZygoteClient:
         a failure before user code on setup_w, and reads payload (the test's data) from a memfd."""
         if not self.alive():
             self.start()
-        data_fd = os.memfd_create("arbiter-test", os.MFD_CLOEXEC)
+        data_fd = warm_server.write_payload("arbiter-test", payload)
         try:
-            blob = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-            view = memoryview(blob)
-            while view:
-                view = view[os.write(data_fd, view) :]
-            os.lseek(data_fd, 0, os.SEEK_SET)
             targets = list(fds)
             req = {"fds": targets, "cwd": cwd, "limits": dataclasses.asdict(limits), "env": env or {}}
             data = json.dumps(req, ensure_ascii=True, separators=(",", ":")).encode("ascii")
@@ -216,35 +210,19 @@ def undumpable() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ zygote side
-def _high(fd: int) -> int:
-    """fd moved to 10 or above (close-on-exec), so that dup2 onto targets 0..4 cannot clobber a source."""
-    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return new
-
-
 def _child(cfg: Settings, req: dict[str, Any], fds: list[int]) -> None:
     """In the forked child: set up, read the test's data, run it. Never returns."""
     from .pyharness import run_python_child
 
     setup_w = -1
     try:
-        fds = [_high(fd) for fd in fds]
+        fds = [move_high(fd) for fd in fds]
         targets = [int(t) for t in req["fds"]]
         setup_w, data_fd = fds[len(targets)], fds[len(targets) + 1]
         fdmap = dict(zip(targets, fds[: len(targets)], strict=True))
         lim = ChildLimits(**req["limits"])
         child_setup(cfg, lim, fdmap, req["cwd"], extra_keep=[setup_w, data_fd])
-        size = os.fstat(data_fd).st_size  # a memfd: its size is the payload's, read in one call
-        blob = os.read(data_fd, size) if size else b""
-        while len(blob) < size:
-            more = os.read(data_fd, size - len(blob))
-            if not more:
-                break
-            blob += more
-        os.close(data_fd)
-        payload = json.loads(blob.decode("ascii"))
-        del blob
+        payload = warm_server.read_payload(data_fd)
         set_environ(child_env(req["cwd"], req.get("env") or None))
         os.close(setup_w)
         setup_w = -1
