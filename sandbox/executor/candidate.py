@@ -106,8 +106,13 @@ def decode(v: Any, depth: int = 0) -> Any:
     raise NotPlainData("malformed plain-data value")
 
 
+#: one encoder for every frame: json.dumps with arguments builds a JSONEncoder (and its C encoder) per call, twice
+#: per call of the test (the request, the reply)
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
 def write_frame(fd: int, obj: Any) -> None:
-    data = json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass")
+    data = _encode(obj).encode("utf-8", "surrogatepass")
     if len(data) > MAX_FRAME:
         raise NotPlainData("value of %d bytes is larger than the %d bytes a call may carry" % (len(data), MAX_FRAME))
     view = memoryview(struct.pack(">I", len(data)) + data)
@@ -191,7 +196,6 @@ def run_program(path: str) -> None:
     """The candidate forked from the clean zygote (zygote.py; already limited, unprivileged): fresh streams as
     `python3 file.py` has them, the program, the call loop; exit status as the interpreter would. Never returns."""
     import io
-    import random
     import traceback
 
     sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
@@ -204,7 +208,7 @@ def run_program(path: str) -> None:
         errors="backslashreplace",
         line_buffering=True,
     )
-    random.seed()
+    # random was reseeded at this process's fork (random.py's os.register_at_fork hook): nothing to do here
     code = 0
     try:
         _run(path)

@@ -128,7 +128,6 @@ def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
     """Executed in the forked child (already limited and unprivileged). Never returns."""
     import builtins
     import io
-    import random as _random
 
     code_exit = 0
     kind = job.get("kind", "stdio")
@@ -145,7 +144,8 @@ def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
     )
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr  # type: ignore[misc]
     sys.argv = [path]
-    _random.seed()
+    # random was reseeded at this process's fork (random.py registers _inst.seed with os.register_at_fork): each
+    # test's child has a state of its own without a second getrandom and state fill here
     result_fd = 3  # the report pipe (call tests report their return value)
 
     def report(obj) -> None:

@@ -23,8 +23,13 @@ MAX_FDS = 16
 READY_TIMEOUT_S = 30.0
 
 
+#: one encoder for every message: json.dumps with arguments builds a JSONEncoder per call, and every object the
+#: zygote makes between two forks is a page it copies (copy-on-write: its spare shares them)
+_encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
 def send(sock: socket.socket, obj: dict[str, Any], fds: list[int] | None = None) -> None:
-    data = json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    data = _encode(obj).encode("ascii")
     if fds:
         socket.send_fds(sock, [data], fds)
     else:
@@ -36,7 +41,7 @@ def write_payload(name: str, payload: dict[str, Any]) -> int:
     unread to the child it forks; the caller closes it once sent."""
     fd = os.memfd_create(name, os.MFD_CLOEXEC)
     try:
-        view = memoryview(json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii"))
+        view = memoryview(_encode(payload).encode("ascii"))
         while view:
             view = view[os.write(fd, view) :]
         os.lseek(fd, 0, os.SEEK_SET)
