@@ -19,7 +19,7 @@ import json
 import os
 import struct
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 REQUEST_FD = 3  # harness -> candidate
 REPLY_FD = 4  # candidate -> harness
@@ -192,22 +192,31 @@ def main() -> None:
     _run(sys.argv[1])
 
 
+def fresh_streams() -> tuple[TextIO, TextIO, TextIO]:
+    """stdin, stdout, stderr on fds 0 / 1 / 2 as `python3 file.py` has them on pipes (stdout block-buffered,
+    stderr line-buffered, undecodable output escaped); the fds stay open when a stream is closed."""
+    import io
+
+    return (
+        io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8"),
+        io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="backslashreplace"
+        ),
+        io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+            encoding="utf-8",
+            errors="backslashreplace",
+            line_buffering=True,
+        ),
+    )
+
+
 def run_program(path: str) -> None:
     """The candidate forked from the clean zygote (zygote.py; already limited, unprivileged): fresh streams as
     `python3 file.py` has them, the program, the call loop; exit status as the interpreter would. Never returns."""
-    import io
     import traceback
 
-    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
-    sys.stdout = io.TextIOWrapper(
-        io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="backslashreplace"
-    )
-    sys.stderr = io.TextIOWrapper(
-        io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
-        encoding="utf-8",
-        errors="backslashreplace",
-        line_buffering=True,
-    )
+    sys.stdin, sys.stdout, sys.stderr = fresh_streams()
     # random was reseeded at this process's fork (random.py's os.register_at_fork hook): nothing to do here
     code = 0
     try:

@@ -13,6 +13,7 @@ rest; see languages/base.py (address_space_limit).
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # the C module under signal.py (typeshed has no stub)
 import fcntl
 import functools
 import os
@@ -136,9 +137,10 @@ def child_setup(cfg: Settings, lim: ChildLimits, fds: dict[int, int], cwd: str, 
         if src != target:
             os.dup2(src, target)
     close_all_but([*fds, *extra_keep])
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
-        signal.signal(s, signal.SIG_DFL)
+    # _signal.signal: the C call itself, without signal.py's enum conversions (Python code, and so copy-on-write
+    # writes to its code objects and the enums it looks up, in every child)
+    for s in (signal.SIGPIPE, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+        _signal.signal(s, _signal.SIG_DFL)
     os.chdir(cwd)
     if cfg.switch_user:
         # harness pipes (fd 3: report, fd 4: nonce) become the program's own, so that runtimes that only open
