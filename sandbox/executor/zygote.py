@@ -298,12 +298,14 @@ def warm_child_path() -> None:
     limits = {"cpu_s": 2.0, "memory_mb": 256, "max_processes": 32, "file_size_mb": 16.0, "open_files": 64}
     req = {"fds": [0, 1, 2], "cwd": "/tmp/warm", "limits": limits, "env": {"PYTHONDONTWRITEBYTECODE": "1"}}
     value = [1, "a", (2, 3.5), {"k": None, 1: [True]}, {4}, b"x", -1.5]
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     r, w = os.pipe()
     try:
         for _ in range(WARM_ROUNDS):
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             _send(ours, req, [r, w])
             data, fds, _flags, _addr = socket.recv_fds(theirs, MAX_MSG, MAX_FDS)
+            ours.close()
+            theirs.close()
             got = json.loads(data.decode("ascii"))
             for fd in [move_high(fd) for fd in fds]:
                 os.close(fd)
@@ -320,8 +322,6 @@ def warm_child_path() -> None:
         set_environ(child_env("/"))
         for fd in (r, w):
             os.close(fd)
-        ours.close()
-        theirs.close()
 
 
 def _fork_spare(cfg: Settings, sock: socket.socket) -> _Spare:
