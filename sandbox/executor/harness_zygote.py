@@ -23,7 +23,6 @@ served after it, in order.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import json
 import os
@@ -132,7 +131,7 @@ class HarnessZygote:
         try:
             assert self.sock is not None
             try:
-                _send(self.sock, {"op": "fork", "limits": dataclasses.asdict(limits)}, [*pipes, data_fd])
+                _send(self.sock, {"op": "fork", "limits": limits.to_json()}, [*pipes, data_fd])
             except OSError as e:
                 raise HarnessZygoteLost("cannot reach the harness zygote: %s" % e) from None
         finally:
@@ -230,7 +229,7 @@ def warm_harness_path() -> None:
     from .pyharness import _plain_callables, _Test
 
     value = [1, "a", (2, 3.5), {"k": None, 1: [True]}, {4}, b"x", -1.5]
-    lim = dataclasses.asdict(harness_limits({}))
+    lim = harness_limits({}).to_json()
     req_r, req_w = os.pipe()
     rep_r, rep_w = os.pipe()
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)

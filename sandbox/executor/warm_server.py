@@ -28,8 +28,13 @@ READY_TIMEOUT_S = 30.0
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
+def encode(obj: dict[str, Any]) -> bytes:
+    """obj as one message's ASCII JSON."""
+    return _encode(obj).encode("ascii")
+
+
 def send(sock: socket.socket, obj: dict[str, Any], fds: list[int] | None = None) -> None:
-    data = _encode(obj).encode("ascii")
+    data = encode(obj)
     if fds:
         socket.send_fds(sock, [data], fds)
     else:

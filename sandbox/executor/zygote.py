@@ -34,7 +34,6 @@ executor's "a message, maybe the child's exit" event.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import select
@@ -157,8 +156,7 @@ class ZygoteClient:
         data_fd = warm_server.write_payload("arbiter-test", payload)
         try:
             targets = list(fds)
-            req = {"fds": targets, "cwd": cwd, "limits": dataclasses.asdict(limits), "env": env or {}}
-            data = json.dumps(req, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+            data = warm_server.encode({"fds": targets, "cwd": cwd, "limits": limits.to_json(), "env": env or {}})
             for _ in range(2):  # a spare killed from outside: the zygote forks another one at once
                 while self.spare_sock is None:
                     msg = self._recv(READY_TIMEOUT_S)
