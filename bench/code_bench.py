@@ -822,13 +822,21 @@ def _container_cpu_s(container_id: str) -> float:
     return float("nan")
 
 
+#: the bench's own cpuacct cgroup (SandboxCpu), which bwrap workers inherit: set by bench_pertest
+_PERTEST_CGROUP: SandboxCpu | None = None
+
+
 def _worker_cpu_s(pool: SandboxPool) -> float:
-    """CPU seconds of the pool's workers: bwrap process trees, or docker containers' cgroups."""
-    total = 0.0
-    for w in pool._idle:
-        t = w.transport
-        total += _tree_cpu_s(t.proc.pid) if hasattr(t, "proc") else _container_cpu_s(getattr(t, "container_id", ""))
-    return total
+    """CPU seconds of the pool's workers: docker containers' cgroups; for bwrap the bench's own cgroup (its workers
+    are its descendants) less this process's CPU, or where there is no cgroup the workers' process trees from /proc
+    (clock ticks: short-lived children are undercounted there, so the cgroup is preferred)."""
+    if pool._idle and hasattr(pool._idle[0].transport, "proc"):
+        if _PERTEST_CGROUP is not None and _PERTEST_CGROUP.own:
+            got = _PERTEST_CGROUP.read("bwrap", "")
+            if got is not None:
+                return got - time.process_time()
+        return sum(_tree_cpu_s(getattr(w.transport, "proc").pid) for w in pool._idle)  # noqa: B009 (bwrap only)
+    return sum(_container_cpu_s(getattr(w.transport, "container_id", "")) for w in pool._idle)
 
 
 async def _pertest_round(
@@ -900,6 +908,11 @@ def bench_pertest(names: list[str], n: int, rounds: int) -> None:
     )
     row("python3 file.py per test (subprocess, no isolation)", baseline_trivial(min(n, 100)))
     here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sandbox", "executor")
+    global _PERTEST_CGROUP
+    _PERTEST_CGROUP = SandboxCpu()
+    print(
+        f"  worker CPU: bwrap from {'a cpuacct cgroup' if _PERTEST_CGROUP.own else '/proc ticks'}, docker from cgroups"
+    )
     with tempfile.TemporaryDirectory() as d:
         before_dir = _export_executor(PERTEST_BASELINE_COMMIT, d)
         global PERTEST_BASELINE_CPUS
@@ -942,6 +955,7 @@ def bench_pertest(names: list[str], n: int, rounds: int) -> None:
                     print(f"  {name:<6} {fig:<10} {v:<6} {sec * 1e3:7.2f} ms per test   ({cpu}; runs {runs})")
                 if "before" in med:
                     print(f"  {name:<6} {fig:<10} now / before {med['now'][0] / med['before'][0]:6.2f}")
+    _PERTEST_CGROUP.close()
 
 
 # ------------------------------------------------------------------------------------------------ checkers
