@@ -41,12 +41,12 @@ def send(sock: socket.socket, obj: dict[str, Any], fds: list[int] | None = None)
         sock.send(data)
 
 
-def write_payload(name: str, payload: dict[str, Any]) -> int:
-    """A memfd holding payload as JSON, at offset 0 (close-on-exec): a test's data, which the server passes on
-    unread to the child it forks; the caller closes it once sent."""
-    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+def memfd_holding(name: str, data: bytes, cloexec: bool = True) -> int:
+    """A memfd holding data, at offset 0; close-on-exec unless cloexec is False (bwrap's seccomp filter is passed on
+    by fd number). The caller closes it."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC if cloexec else 0)
     try:
-        view = memoryview(_encode(payload).encode("ascii"))
+        view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
         os.lseek(fd, 0, os.SEEK_SET)
@@ -54,6 +54,12 @@ def write_payload(name: str, payload: dict[str, Any]) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def write_payload(name: str, payload: dict[str, Any]) -> int:
+    """A memfd holding payload as JSON (memfd_holding): a test's data, which the server passes on unread to the
+    child it forks; the caller closes it once sent."""
+    return memfd_holding(name, encode(payload))
 
 
 def read_payload(fd: int) -> Any:
