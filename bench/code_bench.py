@@ -745,6 +745,17 @@ PERTEST_BASELINE_COMMIT = "dac2239"
 PERTEST_WORKERS = 2
 #: the docker image of the baseline executor (--before-image): used only if its label is that executor's digest
 PERTEST_BASELINE_IMAGE = "arbiter-sandbox:latest"
+#: the baseline's container CPU quota: its commit's own DockerConfig.cpus (bench_pertest reads it from the export)
+PERTEST_BASELINE_CPUS = 1.0
+
+
+def _docker_cpus(sandbox_dir: str) -> float:
+    """DockerConfig.cpus as the exported sandbox/ of a commit has it (1.0 before it was a documented default)."""
+    import re
+
+    with open(os.path.join(sandbox_dir, "backends", "docker.py")) as f:
+        found = re.search(r"^    cpus: float = ([0-9.]+)", f.read(), re.M)
+    return float(found.group(1)) if found else 1.0
 
 
 def _tree_cpu_s(root: int) -> float:
@@ -779,7 +790,9 @@ async def _pertest_pool(backend_name: str, variant: str, size: int, exe_dir: str
         image = os.environ.get("ARBITER_SANDBOX_IMAGE") or DockerConfig.image
         cfg = DockerConfig(instance="bench", image=image)
         if variant == "before":  # checked by the caller: the image's label is the baseline executor's digest
-            cfg = DockerConfig(instance="bench", image=PERTEST_BASELINE_IMAGE, check_executor=False)
+            cfg = DockerConfig(
+                instance="bench", image=PERTEST_BASELINE_IMAGE, check_executor=False, cpus=PERTEST_BASELINE_CPUS
+            )
         backend = await create_backend("docker", docker=cfg)
     pool = SandboxPool(backend, PoolConfig(size=size, max_jobs_per_worker=100000))
     try:
@@ -809,13 +822,21 @@ def _container_cpu_s(container_id: str) -> float:
     return float("nan")
 
 
+#: the bench's own cpuacct cgroup (SandboxCpu), which bwrap workers inherit: set by bench_pertest
+_PERTEST_CGROUP: SandboxCpu | None = None
+
+
 def _worker_cpu_s(pool: SandboxPool) -> float:
-    """CPU seconds of the pool's workers: bwrap process trees, or docker containers' cgroups."""
-    total = 0.0
-    for w in pool._idle:
-        t = w.transport
-        total += _tree_cpu_s(t.proc.pid) if hasattr(t, "proc") else _container_cpu_s(getattr(t, "container_id", ""))
-    return total
+    """CPU seconds of the pool's workers: docker containers' cgroups; for bwrap the bench's own cgroup (its workers
+    are its descendants) less this process's CPU, or where there is no cgroup the workers' process trees from /proc
+    (clock ticks: short-lived children are undercounted there, so the cgroup is preferred)."""
+    if pool._idle and hasattr(pool._idle[0].transport, "proc"):
+        if _PERTEST_CGROUP is not None and _PERTEST_CGROUP.own:
+            got = _PERTEST_CGROUP.read("bwrap", "")
+            if got is not None:
+                return got - time.process_time()
+        return sum(_tree_cpu_s(getattr(w.transport, "proc").pid) for w in pool._idle)  # noqa: B009 (bwrap only)
+    return sum(_container_cpu_s(getattr(w.transport, "container_id", "")) for w in pool._idle)
 
 
 async def _pertest_round(
@@ -887,8 +908,15 @@ def bench_pertest(names: list[str], n: int, rounds: int) -> None:
     )
     row("python3 file.py per test (subprocess, no isolation)", baseline_trivial(min(n, 100)))
     here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sandbox", "executor")
+    global _PERTEST_CGROUP
+    _PERTEST_CGROUP = SandboxCpu()
+    print(
+        f"  worker CPU: bwrap from {'a cpuacct cgroup' if _PERTEST_CGROUP.own else '/proc ticks'}, docker from cgroups"
+    )
     with tempfile.TemporaryDirectory() as d:
         before_dir = _export_executor(PERTEST_BASELINE_COMMIT, d)
+        global PERTEST_BASELINE_CPUS
+        PERTEST_BASELINE_CPUS = _docker_cpus(os.path.dirname(before_dir))
         for name in names:
             variants = {"before": before_dir, "now": here}
             if name == "docker":
@@ -906,6 +934,9 @@ def bench_pertest(names: list[str], n: int, rounds: int) -> None:
                         f"  [docker] no baseline: {PERTEST_BASELINE_IMAGE} was not built from {PERTEST_BASELINE_COMMIT}"
                     )
                     variants.pop("before")
+                from sandbox.backends.docker import DockerConfig
+
+                print(f"  [docker] container CPU quota: before {PERTEST_BASELINE_CPUS}, now {DockerConfig.cpus}")
             results: dict[str, list[dict[str, tuple[float, float, float]]]] = {v: [] for v in variants}
             try:
                 for _ in range(rounds):
@@ -924,6 +955,7 @@ def bench_pertest(names: list[str], n: int, rounds: int) -> None:
                     print(f"  {name:<6} {fig:<10} {v:<6} {sec * 1e3:7.2f} ms per test   ({cpu}; runs {runs})")
                 if "before" in med:
                     print(f"  {name:<6} {fig:<10} now / before {med['now'][0] / med['before'][0]:6.2f}")
+    _PERTEST_CGROUP.close()
 
 
 # ------------------------------------------------------------------------------------------------ checkers

@@ -33,7 +33,7 @@ HARDENING = [
     "--memory-swap",
     "1g",
     "--cpus",
-    "1",
+    "1.5",  # DockerConfig.cpus
     "--log-driver",
     "none",
     "--user",

@@ -73,7 +73,15 @@ class DockerConfig:
     base_url: str | None = None  # None: DOCKER_HOST or the local socket (docker.from_env)
     api_timeout_s: float = 30.0  # per engine API call
     memory_mb: int = 1536  # whole container: executor + program + tmpfs contents; swap is not allowed
-    cpus: float = 1.0  # CPU quota of one container (nano_cpus)
+    # CPU quota of one container (nano_cpus), whatever its programs do (threads, up to pids_limit processes): one
+    # core for the test's program and half a core for the executor's own processes beside it. The zygote forks the
+    # next test's child while the current test runs (executor/zygote.py, "spare"): that needs a second core for a
+    # moment. At 1.0 every 20-test job was throttled (CFS quota used up in 14-19 of 14-19 periods) and a trivial
+    # test cost its whole CPU (~5.6 ms) in wall time; at 1.5, 0 throttled periods, 4.1-4.7 ms
+    # (docs/performance.md, "Code: per-test overhead", Session 3). What the cap guards stays: no container takes
+    # more than 1.5 cores from an idle machine, and under load the engine's equal cpu.shares per container still
+    # split the cores evenly between workers (the quota is a ceiling, the shares are what divides a busy host).
+    cpus: float = 1.5
     pids_limit: int = 256  # processes and threads of one container
     tmpfs_mb: int = 256  # /tmp: the executor's work root (sources, compiled binaries, program files)
     shm_mb: int = 16  # /dev/shm

@@ -19,10 +19,11 @@ backend says so (BwrapConfig(seccomp=False) runs without a filter).
 from __future__ import annotations
 
 import errno
-import os
 import platform
 import struct
 from dataclasses import dataclass
+
+from ..executor.warm_server import memfd_holding
 
 # classic BPF opcodes (linux/filter.h) and seccomp return values (linux/seccomp.h)
 BPF_LD_W_ABS = 0x20
@@ -210,13 +211,4 @@ def seccomp_filter(machine: str | None = None) -> bytes:
 
 def filter_fd(program: bytes) -> int:
     """A file descriptor holding the filter at offset 0, for `bwrap --seccomp FD` (inheritable: pass_fds)."""
-    fd = os.memfd_create("arbiter-seccomp", 0)
-    try:
-        view = memoryview(program)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.lseek(fd, 0, os.SEEK_SET)
-    except OSError:
-        os.close(fd)
-        raise
-    return fd
+    return memfd_holding("arbiter-seccomp", program, cloexec=False)

@@ -19,7 +19,7 @@ import json
 import os
 import struct
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 REQUEST_FD = 3  # harness -> candidate
 REPLY_FD = 4  # candidate -> harness
@@ -106,8 +106,13 @@ def decode(v: Any, depth: int = 0) -> Any:
     raise NotPlainData("malformed plain-data value")
 
 
+#: one encoder for every frame: json.dumps with arguments builds a JSONEncoder (and its C encoder) per call, twice
+#: per call of the test (the request, the reply)
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
 def write_frame(fd: int, obj: Any) -> None:
-    data = json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass")
+    data = _encode(obj).encode("utf-8", "surrogatepass")
     if len(data) > MAX_FRAME:
         raise NotPlainData("value of %d bytes is larger than the %d bytes a call may carry" % (len(data), MAX_FRAME))
     view = memoryview(struct.pack(">I", len(data)) + data)
@@ -187,24 +192,32 @@ def main() -> None:
     _run(sys.argv[1])
 
 
+def fresh_streams() -> tuple[TextIO, TextIO, TextIO]:
+    """stdin, stdout, stderr on fds 0 / 1 / 2 as `python3 file.py` has them on pipes (stdout block-buffered,
+    stderr line-buffered, undecodable output escaped); the fds stay open when a stream is closed."""
+    import io
+
+    return (
+        io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8"),
+        io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="backslashreplace"
+        ),
+        io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+            encoding="utf-8",
+            errors="backslashreplace",
+            line_buffering=True,
+        ),
+    )
+
+
 def run_program(path: str) -> None:
     """The candidate forked from the clean zygote (zygote.py; already limited, unprivileged): fresh streams as
     `python3 file.py` has them, the program, the call loop; exit status as the interpreter would. Never returns."""
-    import io
-    import random
     import traceback
 
-    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
-    sys.stdout = io.TextIOWrapper(
-        io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="backslashreplace"
-    )
-    sys.stderr = io.TextIOWrapper(
-        io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
-        encoding="utf-8",
-        errors="backslashreplace",
-        line_buffering=True,
-    )
-    random.seed()
+    sys.stdin, sys.stdout, sys.stderr = fresh_streams()
+    # random was reseeded at this process's fork (random.py's os.register_at_fork hook): nothing to do here
     code = 0
     try:
         _run(path)

@@ -9,7 +9,7 @@ harness needs once, freezes its heap out of the garbage collector's reach (gc.fr
 then never writes to the shared pages), and forks one harness per assert test. It never holds a job: the test code
 and the entry point travel in a memfd that it passes on unread; the forked child reads it after the fork.
 
-The child is set up exactly as before: a session of its own, the judge's uid (never the program's), its own limits,
+The child is set up exactly as before (become_harness): a process group of its own, the judge's uid (never the program's), its own limits,
 undumpable, stdin/stdout/stderr on /dev/null, the request / reply pipes to the candidate on fds 3 / 4 and the
 report pipe on fd 5 (kinds/asserts.py).
 
@@ -23,18 +23,17 @@ served after it, in order.
 
 from __future__ import annotations
 
-import dataclasses
-import fcntl
 import gc
 import json
 import os
 import select
 import signal
 import socket
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import warm_server
-from .limits import ChildLimits, child_env, child_setup
+from .limits import ChildLimits, child_env, child_setup, move_high, set_environ
 from .settings import Settings
 from .warm_server import MAX_MSG, READY_TIMEOUT_S
 from .warm_server import send as _send
@@ -43,7 +42,9 @@ MAX_FDS = 8
 #: imported once here: unittest (BigCodeBench-style TestCases) and the small pure modules test code commonly imports.
 #: Not the zygote's whole PRELOAD: every extension module and every page of heap more makes each fork and each exit
 #: dearer (page tables to copy and to tear down), and test code rarely needs them (an import then runs in the test).
-HARNESS_PRELOAD = ("unittest", "math", "random", "copy", "string", "re", "collections", "itertools", "functools")
+#: Not random: its os.register_at_fork hook reseeds in every harness (~0.12 ms per fork), and 4 of HumanEval's 164
+#: tests import it (they pay ~0.7 ms for the import instead).
+HARNESS_PRELOAD = ("unittest", "math", "copy", "string", "re", "collections", "itertools", "functools")
 #: its name (/proc/PID/comm, what ps shows), which its harnesses inherit: the one mark that tells it from the zygote
 #: when both were forked from the executor (same command line)
 COMM = b"arbiter-harness"
@@ -128,15 +129,11 @@ class HarnessZygote:
         starts the candidate meanwhile instead of waiting for this process to be scheduled."""
         if not self.alive():
             self.start()
-        data_fd = os.memfd_create("arbiter-harness", os.MFD_CLOEXEC)
+        data_fd = warm_server.write_payload("arbiter-harness", payload)
         try:
-            view = memoryview(json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii"))
-            while view:
-                view = view[os.write(data_fd, view) :]
-            os.lseek(data_fd, 0, os.SEEK_SET)
             assert self.sock is not None
             try:
-                _send(self.sock, {"op": "fork", "limits": dataclasses.asdict(limits)}, [*pipes, data_fd])
+                _send(self.sock, {"op": "fork", "limits": limits.to_json()}, [*pipes, data_fd])
             except OSError as e:
                 raise HarnessZygoteLost("cannot reach the harness zygote: %s" % e) from None
         finally:
@@ -164,12 +161,25 @@ class HarnessZygote:
             self.close()  # gone: its children went with its pid namespace or are reaped by the cleaner
 
 
-# ------------------------------------------------------------------------------------------------ zygote side
-def _high(fd: int) -> int:
-    """fd moved to 10 or above (close-on-exec), so that dup2 onto the targets 0..5 cannot clobber a source."""
-    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return new
+# ------------------------------------------------------------------------------------------------ the harness
+def become_harness(
+    cfg: Settings,
+    limits: ChildLimits,
+    pipes: tuple[int, int, int],
+    undumpable: Callable[[], Any],
+    keep: Iterable[int] = (),
+) -> None:
+    """In a forked harness (of the harness zygote, or of the executor when there is none): the pipes (request_w,
+    reply_r, report_w) on fds 3 / 4 / 5, stdin / stdout / stderr on /dev/null, every other fd but keep closed, a
+    process group of its own, the judge's uid (never the program's), its limits, undumpable, the children's
+    environment. Raises on failure (the caller _exits: no report, the test reads as not run to its end)."""
+    req_w, rep_r, res_w = (move_high(fd) for fd in pipes)
+    null = move_high(os.open(os.devnull, os.O_RDWR))
+    given = {REQUEST_FD: req_w, REPLY_FD: rep_r, REPORT_FD: res_w, 0: null, 1: null, 2: null}
+    child_setup(JudgeSettings(cfg), limits, given, "/", extra_keep=keep)  # type: ignore[arg-type]
+    # PR_SET_DUMPABLE 0: the uid change already did it; without root (one uid for all) say so
+    undumpable()
+    set_environ(child_env("/"))
 
 
 def _kill(pid: int) -> None:
@@ -189,23 +199,10 @@ def _child(cfg: Settings, req: dict[str, Any], fds: list[int], libc: Any) -> Non
     from .pyharness import run_assert_harness
 
     try:
-        req_w, rep_r, res_w, data_fd = (_high(fd) for fd in fds)
-        null = _high(os.open(os.devnull, os.O_RDWR))
-        given = {REQUEST_FD: req_w, REPLY_FD: rep_r, REPORT_FD: res_w, 0: null, 1: null, 2: null}
-        child_setup(JudgeSettings(cfg), ChildLimits(**req["limits"]), given, "/", extra_keep=[data_fd])  # type: ignore[arg-type]
-        # PR_SET_DUMPABLE 0 (zygote.undumpable, through the zygote's libc handle): the uid change already did it;
-        # without root (one uid for all) say so
-        libc.prctl(4, 0, 0, 0, 0)
-        chunks = []
-        while True:
-            b = os.read(data_fd, 1 << 20)
-            if not b:
-                break
-            chunks.append(b)
-        os.close(data_fd)
-        payload = json.loads(b"".join(chunks).decode("ascii"))
-        os.environ.clear()
-        os.environ.update(child_env("/"))
+        data_fd = move_high(fds[3])
+        # undumpable through the zygote's libc handle (opened once there, not after each harness's uid switch)
+        become_harness(cfg, ChildLimits(**req["limits"]), (fds[0], fds[1], fds[2]), _prctl_undumpable(libc), [data_fd])
+        payload = warm_server.read_payload(data_fd)
         test, entry_point = str(payload["test"]), str(payload["entry_point"])
     except BaseException:
         os._exit(127)  # no report: the test reads as not run to its end
@@ -213,18 +210,57 @@ def _child(cfg: Settings, req: dict[str, Any], fds: list[int], libc: Any) -> Non
     os._exit(127)
 
 
-def _warm() -> None:
-    """What every harness does, once on made-up data while the spare waits: the pages it touches (the compiler's,
-    the codec's, the allocator's) are copied from the zygote now rather than on the test's path."""
-    from .candidate import decode, encode
+def _prctl_undumpable(libc: Any) -> Callable[[], Any]:
+    return lambda: libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
 
-    compile("def check(candidate):\n    assert candidate(1, 'a') == [(2, 3.5), {'k': None}]\n", "<warm>", "exec")
-    decode(json.loads(json.dumps(encode([1, "a", (2, 3.5), {"k": None}, {1, 2}, b"x", True]))))
+
+#: how often warm_harness_path runs each step: CPython 3.11 quickens a function's bytecode at its 8th call
+WARM_ROUNDS = 10
+WARM_TEST = "def check(candidate):\n    assert candidate(1, 'a') == [(2, 3.5), {'k': None}]\n"
+
+
+def warm_harness_path() -> None:
+    """Run the pure steps of a harness's path here, once, on made-up data, WARM_ROUNDS times: the request's
+    datagram, the payload memfd, the limits, the environment, compiling test code, the candidate's hello, a proxied
+    call (its request frame out, its reply frame in) and the codec. CPython 3.11 writes a function's call counters
+    into its code object and then rewrites its bytecode in place: quickened here, the code objects every harness
+    shares are not written (so not copied) by each harness. This replaces warming each spare on its own (the same
+    steps, paid again per test). No job is involved; the steps that change the process (fds, uid, limits) are not
+    run here."""
+    from .candidate import decode, encode, read_frame, write_frame
+    from .pyharness import _plain_callables, _Test
+
+    value = [1, "a", (2, 3.5), {"k": None, 1: [True]}, {4}, b"x", -1.5]
+    lim = harness_limits({}).to_json()
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        call = _Test(req_w, rep_r).proxy("f")
+        for _ in range(WARM_ROUNDS):
+            _send(ours, {"op": "fork", "limits": lim}, [req_r])
+            data, fds, _flags, _addr = socket.recv_fds(theirs, MAX_MSG, MAX_FDS)
+            ChildLimits(**json.loads(data.decode("ascii"))["limits"])
+            for fd in [move_high(fd) for fd in fds]:
+                os.close(fd)
+            warm_server.read_payload(warm_server.write_payload("arbiter-warm", {"test": WARM_TEST, "entry_point": "f"}))
+            set_environ(child_env("/tmp"))
+            compile(WARM_TEST, "<test>", "exec")
+            write_frame(rep_w, {"names": ["f"]})
+            _plain_callables(read_frame(rep_r))
+            write_frame(rep_w, {"ok": encode(value)})
+            call(1, "a", k=value)
+            decode(read_frame(req_r)["args"])
+    finally:
+        set_environ(child_env("/"))
+        for fd in (req_r, req_w, rep_r, rep_w):
+            os.close(fd)
+        ours.close()
+        theirs.close()
 
 
 def _spare(cfg: Settings, sock: socket.socket, libc: Any) -> None:
     """A harness forked ahead of its test: wait for the test's request (its fds, its limits), then run it."""
-    _warm()
     try:
         data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MSG, MAX_FDS)
         sock.close()
@@ -301,6 +337,7 @@ def serve(cfg: Settings, fd: int) -> int:
         undumpable()
     for name in HARNESS_PRELOAD:
         __import__(name)
+    warm_harness_path()
     gc.collect()
     gc.freeze()  # a child's collections never touch (and copy) the pages it shares with this process
     libc = ctypes.CDLL(None, use_errno=True)  # once here, not in each harness after its uid switch

@@ -4,7 +4,8 @@ The executor imports the modules programs commonly use once (preload()), then fo
 privileges, applies the limits and runs the program as __main__ with `python3 file.py` semantics (checked by
 tests/sandbox/test_conformance.py). Caveat: all children of one worker share the zygote's hash seed
 (PYTHONHASHSEED is fixed per interpreter), so set/dict-of-str iteration order is the same across the tests of one
-worker (it still differs between workers and restarts). `random` is reseeded per fork.
+worker (it still differs between workers and restarts). `random` is not preloaded (its at-fork reseed cost every
+child): a program that imports it seeds it from os.urandom.
 
 Call tests report the return value (plain JSON data only) on fd 3.
 
@@ -21,12 +22,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import traceback
 from types import CodeType
 from typing import Any
 
-from .candidate import REPLY_FD, REQUEST_FD, NotPlainData, decode, encode, read_frame, write_frame
+from .candidate import REPLY_FD, REQUEST_FD, NotPlainData, decode, encode, fresh_streams, read_frame, write_frame
 
 RESULT_CAP = 16 * 1024 * 1024
 # inspect.CO_OPTIMIZED | CO_NEWLOCALS: the code of a def (a class body has neither); CO_GENERATOR | CO_COROUTINE |
@@ -46,27 +46,30 @@ PRELOAD = (
     "string",
     "typing",
     "io",
-    "random",
     "decimal",
     "fractions",
     "copy",
     "operator",
-    "statistics",
     "datetime",
     "traceback",
-    "threading",
     "dataclasses",
     "enum",
     "array",
     "hashlib",
-    "queue",
     "cmath",
     "numbers",
     "textwrap",
     "unicodedata",
     "types",
     # not unittest (2.5 MB with what it imports): the assert harness, its user, is forked from the executor,
-    # which imports it; every page the zygote holds costs every test its fork
+    # which imports it; every page the zygote holds costs every test its fork.
+    # Not threading (nor queue, which imports it): its os.register_at_fork hook (threading._after_fork) runs Python
+    # code in every forked child, ~130 copy-on-write faults (~0.45 ms of CPU) per test whether or not the program
+    # uses threads; a program that imports threading pays ~0.55 ms for the import instead (and then no hook).
+    # Not random (nor statistics, which imports it), for the same reason: its hook reseeds the generator in every
+    # child (a getrandom and the state's pages written), ~0.12 ms of each fork + exit (0.81 -> 0.65-0.71 ms,
+    # /usr/bin/python3 with this list); a program that imports random pays ~0.7 ms instead (none of HumanEval's
+    # 164 solutions does).
 )
 
 # Captured before any user code runs: the harness relies only on these references.
@@ -127,25 +130,15 @@ def _to_json(v):
 def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
     """Executed in the forked child (already limited and unprivileged). Never returns."""
     import builtins
-    import io
-    import random as _random
 
     code_exit = 0
     kind = job.get("kind", "stdio")
     # fresh streams on the new fds, buffered like `python3 file.py` writing to a pipe
-    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8", errors="strict")
-    sys.stdout = io.TextIOWrapper(
-        io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="backslashreplace"
-    )
-    sys.stderr = io.TextIOWrapper(
-        io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
-        encoding="utf-8",
-        errors="backslashreplace",
-        line_buffering=True,
-    )
-    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr  # type: ignore[misc]
+    sys.stdin, sys.stdout, sys.stderr = fresh_streams()
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr  # type: ignore[misc,assignment]
     sys.argv = [path]
-    _random.seed()
+    # random was reseeded at this process's fork (random.py registers _inst.seed with os.register_at_fork): each
+    # test's child has a state of its own without a second getrandom and state fill here
     result_fd = 3  # the report pipe (call tests report their return value)
 
     def report(obj) -> None:
@@ -198,8 +191,10 @@ def run_python_child(job: dict[str, Any], test: Any, path: str) -> None:
             pass
         code_exit = 1
     try:
-        t = threading._shutdown  # type: ignore[attr-defined]  # wait for non-daemon threads like the interpreter
-        t()
+        # wait for non-daemon threads like the interpreter; only a program that imported threading can have them
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            threading._shutdown()
     except BaseException:
         pass
     try:

@@ -23,12 +23,57 @@ MAX_FDS = 16
 READY_TIMEOUT_S = 30.0
 
 
+#: one encoder for every message: json.dumps with arguments builds a JSONEncoder per call, and every object the
+#: zygote makes between two forks is a page it copies (copy-on-write: its spare shares them)
+_encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
+def encode(obj: dict[str, Any]) -> bytes:
+    """obj as one message's ASCII JSON."""
+    return _encode(obj).encode("ascii")
+
+
 def send(sock: socket.socket, obj: dict[str, Any], fds: list[int] | None = None) -> None:
-    data = json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    data = encode(obj)
     if fds:
         socket.send_fds(sock, [data], fds)
     else:
         sock.send(data)
+
+
+def memfd_holding(name: str, data: bytes, cloexec: bool = True) -> int:
+    """A memfd holding data, at offset 0; close-on-exec unless cloexec is False (bwrap's seccomp filter is passed on
+    by fd number). The caller closes it."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC if cloexec else 0)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_payload(name: str, payload: dict[str, Any]) -> int:
+    """A memfd holding payload as JSON (memfd_holding): a test's data, which the server passes on unread to the
+    child it forks; the caller closes it once sent."""
+    return memfd_holding(name, encode(payload))
+
+
+def read_payload(fd: int) -> Any:
+    """In the forked child: the JSON payload of the memfd fd (write_payload), which is closed. Its size comes from
+    fstat, so that a payload is one read (a loop only for a short read)."""
+    size = os.fstat(fd).st_size
+    blob = os.read(fd, size) if size else b""
+    while len(blob) < size:
+        more = os.read(fd, size - len(blob))
+        if not more:
+            break
+        blob += more
+    os.close(fd)
+    return json.loads(blob.decode("ascii"))
 
 
 def spawn(cfg: Settings, flag: str, serve: Callable[[Settings, int], int], fork: bool) -> tuple[int, socket.socket]:

@@ -170,3 +170,20 @@ async def test_nothing_of_a_concurrent_job_on_another_worker(pool_factory):
     assert not w.done(), "the reader must run while the writer still holds its traces"
     _assert_nothing_of(secret, seen)
     assert "shm" in _made(await w)
+
+
+# What a program finds open beside its own stdio: nothing of the executor's (its protocol, the zygote's socket,
+# the setup pipe, the memfd of the test's data) reaches it, whichever way the child closed them (close_range or a
+# /proc listing, limits.close_all_but). Probed with fstat, which opens nothing itself.
+OPEN_FDS = "import os\nfds = []\nfor fd in range(1024):\n    try:\n        os.fstat(fd)\n        fds.append(fd)\n    except OSError:\n        pass\n"
+
+
+async def test_a_program_holds_no_fd_but_its_own(pool):
+    r = await pool.run(RunRequest.stdio(OPEN_FDS + "print(fds)\n", [""], ["[0, 1, 2]"], limits=LIMITS))
+    assert r.verdicts == ["AC"], r
+    # an assert candidate: its stdio and the two pipes to the harness (fds 3 / 4), nothing else
+    program = OPEN_FDS + "\ndef f():\n    return fds\n"
+    r = await pool.run(
+        RunRequest.assert_based(program, "def check(candidate):\n    assert candidate() == [0, 1, 2, 3, 4]\n", "f")
+    )
+    assert r.verdicts == ["AC"], r

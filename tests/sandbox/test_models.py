@@ -22,3 +22,14 @@ def test_compile_limits_frame_every_field() -> None:
     assert cl.to_json() == dataclasses.asdict(cl)
     job = Job(source="x", compile_limits=cl)
     assert Job.from_json(job.to_json()).compile_limits == cl
+
+
+def test_child_limits_frame_every_field() -> None:
+    """The zygotes' requests carry a child's limits as to_json(); the child rebuilds them with ChildLimits(**d)."""
+    from sandbox.executor.limits import ChildLimits
+
+    lim = ChildLimits(
+        cpu_s=1.5, memory_mb=300, max_processes=7, file_size_mb=2.0, open_files=40, address_space=False, data_mb=9
+    )
+    assert lim.to_json() == dataclasses.asdict(lim)
+    assert ChildLimits(**lim.to_json()) == lim

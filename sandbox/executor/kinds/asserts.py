@@ -29,8 +29,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..candidate import REPLY_FD, REQUEST_FD
-from ..harness_zygote import REPORT_FD, JudgeSettings, harness_limits
-from ..limits import ChildLimits, child_env, child_setup
+from ..harness_zygote import REPORT_FD, become_harness, harness_limits
+from ..limits import ChildLimits
 from ..verdicts import RAN_OK, Finished, Verdict, classify
 from ..zygote import undumpable
 from .base import Kind, note
@@ -207,14 +207,7 @@ def _fork_harness(
     pid = os.fork()
     if pid == 0:
         try:
-            null = os.open(os.devnull, os.O_RDWR)
-            # sources above the targets' range, so that no dup2 overwrites a source not yet moved
-            given = {REQUEST_FD: req_w, REPLY_FD: rep_r, REPORT_FD: res_w, 0: null, 1: null, 2: null}
-            fds = {t: os.dup(s) if s < 10 else s for t, s in given.items()}
-            child_setup(JudgeSettings(ex.cfg), limits, fds, "/")  # type: ignore[arg-type]
-            undumpable()  # a uid change already did it; without root (one uid for all) say so
-            os.environ.clear()
-            os.environ.update(child_env("/"))
+            become_harness(ex.cfg, limits, (req_w, rep_r, res_w), undumpable)
         except BaseException:
             os._exit(127)
         run_assert_harness(test, entry_point, REPORT_FD)
