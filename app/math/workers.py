@@ -20,6 +20,7 @@ Frames are 4-byte big-endian length + pickle, over the worker's stdin/stdout (bo
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import os
@@ -120,6 +121,10 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child process
     stdout = sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must never corrupt the frame stream
     _warm_up()
+    # sympy and latex2sympy2 are ~100k objects that live as long as the worker: out of the full collections'
+    # reach, which otherwise re-scan them all (60-110 ms) in the middle of some item
+    gc.collect()
+    gc.freeze()
     _write_frame(stdout, ("ready", os.getpid()))
     while True:
         hdr = _read_exact(stdin, _HDR.size)
