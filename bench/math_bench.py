@@ -6,6 +6,7 @@ math-verify 0.9.0 baseline measured in the same run on the same items.
     .venv/bin/python bench/math_bench.py --http --before dac2239                     # ... and an old commit's
     .venv/bin/python bench/math_bench.py --url http://127.0.0.1:8000 [--n 2000]     # a running service
     ... --no-baseline                                                                # skip math-verify
+    .venv/bin/python bench/math_bench.py --slow-items 20 [--before dac2239]          # where a request's worker time goes
 
 --http starts `arbiter serve` on a free port of 127.0.0.1 (cache off, so repeated runs are not served from
 memory), sends the items as requests of 512 (2 in flight) for items/s, then requests of 512 one at a time for the
@@ -598,6 +599,86 @@ def http_main(pool: list[dict], args) -> None:
             )
 
 
+# ------------------------------------------------------------------------------------------------ slow items
+SLOW_ITEMS_SCRIPT = r"""
+import json, sys, time
+import app.math.parse as parse
+from app.math.compare import DEFAULT_CONFIG, verify, verify_candidates
+from app.math import workers
+data = json.load(open(sys.argv[1]))
+leaves = []
+latex = parse.latex_to_sympy
+def timed_latex(s):
+    t = time.perf_counter()
+    try:
+        return latex(s)
+    finally:
+        leaves.append(time.perf_counter() - t)
+parse.latex_to_sympy = timed_latex
+def run(gold, pred):
+    key = (tuple(gold), tuple(pred) if isinstance(pred, list) else pred, DEFAULT_CONFIG)
+    if workers._fast_verdict(key) is not None:
+        return None  # decided in the service process
+    del leaves[:]
+    t = time.perf_counter()
+    verify_candidates(key[0], key[1]) if isinstance(key[1], tuple) else verify(key[0], key[1])
+    return time.perf_counter() - t, sum(leaves), len(leaves)
+getattr(workers, "_warm_up", lambda: None)()  # as a worker does before it reports ready
+for gold, pred in data["before"]:  # the warm-up request and the throughput items, as the server saw them first
+    run(gold, pred)
+out = []
+for window in data["windows"]:
+    cpu = time.process_time()
+    items = [(r, g, p) for g, p in window if (r := run(g, p)) is not None]
+    out.append({"cpu_s": time.process_time() - cpu, "items": [[r[0], r[1], r[2], g, p] for r, g, p in items]})
+json.dump(out, open(sys.argv[2], "w"))
+"""
+
+
+def slow_items_main(pool: list[dict], args) -> None:
+    """Replays the verification of the latency requests' items as one math worker meets them (after its warm-up,
+    the warm-up request and the throughput items), in this tree and in each --before commit, in one run: worker
+    CPU per request, the items that reach a worker, the slowest of them and their latex2sympy2 share."""
+    n, per_lat, batch = args.n, args.batch * args.latency_requests, args.batch
+    items, lat_items, warm = pool[:n], pool[n : n + per_lat], pool[n + per_lat : n + per_lat + batch]
+
+    def pairs(chunk: list[dict]) -> list[tuple[list[str], str | list[str]]]:
+        out = []
+        for it in chunk:
+            e = arbiter_answer(it["completion"])
+            if e is not None:
+                out.append((it["gold"], e if isinstance(e, str) else list(e)))
+        return out
+
+    step = max(1, (len(lat_items) - batch) // max(1, args.latency_requests - 1))
+    data = {
+        "before": pairs(warm) + pairs(items),
+        "windows": [pairs(lat_items[k * step : k * step + batch]) for k in range(args.latency_requests)],
+    }
+    tmp = tempfile.TemporaryDirectory()
+    trees = [(f"@ {c}", export_tree(c, os.path.join(tmp.name, str(k)))) for k, c in enumerate(args.before or [])]
+    trees.append(("this tree", ROOT))
+    src, script = os.path.join(tmp.name, "pairs.json"), os.path.join(tmp.name, "slow_items.py")
+    json.dump(data, open(src, "w"))
+    open(script, "w").write(SLOW_ITEMS_SCRIPT)
+    for label, tree in trees:
+        dst = os.path.join(tmp.name, "out.json")
+        env = {**os.environ, "PYTHONPATH": tree, "PYTHONHASHSEED": "0"}
+        subprocess.run([sys.executable, script, src, dst], check=True, cwd=tree, env=env)
+        windows = json.load(open(dst))
+        all_items = sorted((it for w in windows for it in w["items"]), key=lambda it: -it[0])
+        cpu = [w["cpu_s"] for w in windows]
+        print(
+            f"{label}: worker CPU per {batch}-item request p50 {pct(cpu, 50) * 1e3:.0f} ms, max {max(cpu) * 1e3:.0f} ms"
+            f" ({len(all_items)} items reach a worker over {len(windows)} requests, {sum(it[0] for it in all_items):.2f} s,"
+            f" of which latex2sympy2 {sum(it[1] for it in all_items):.2f} s in {sum(it[2] for it in all_items)} parses)"
+        )
+        print("  per request (ms): " + " ".join(f"{x * 1e3:.0f}" for x in cpu))
+        for t, leaves, k, gold, pred in all_items[: args.slow_items]:
+            print(f"  {t * 1e3:6.1f} ms (latex2sympy2 {leaves * 1e3:5.1f} ms, {k} parses)  {gold[0]!r} vs {pred!r}")
+    tmp.cleanup()
+
+
 # ------------------------------------------------------------------------------------------------ baseline
 BASELINE_SCRIPT = r"""
 import json, sys, time, re
@@ -683,6 +764,13 @@ def main() -> None:
         "--show-latencies", action="store_true", help="HTTP: print each latency request's time, in window order"
     )
     ap.add_argument("--show-misses", type=int, default=0, help="print this many of our wrong verdicts")
+    ap.add_argument(
+        "--slow-items",
+        type=int,
+        metavar="K",
+        help="replay the latency requests' verifications in one process (this tree and each --before commit):"
+        " worker CPU per request and the K slowest items",
+    )
     args = ap.parse_args()
 
     items = real_format_items(args.n, args.seed) if args.corpus == "real" else build_items(args.n, args.seed, args.hard)
@@ -692,6 +780,10 @@ def main() -> None:
     n_eq = sum(it["expected"] for it in items)
     print(f"{len(items)} items ({n_eq} equivalent, {len(items) - n_eq} non-equivalent): {kinds}")
 
+    if args.slow_items is not None:
+        args.batch = args.batch or 512
+        slow_items_main(http_pool(args), args)
+        return
     if args.http or args.url:
         args.batch = args.batch or 512
         http_main(http_pool(args), args)

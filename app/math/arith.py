@@ -18,16 +18,21 @@ and return None for anything else, which then goes the old way (latex2sympy2, un
                                                                                   latex2sympy2 reads it)
     product  := power implicit*            (juxtaposition binds tighter than `/`, as in latex2sympy2: 1/2x = 1/(2x))
     implicit := power that starts with a letter, `\pi` or `\sqrt` (never a letter right after a letter), or
-                with `(` right after an integer (symbolic only: `3(a+b)`)
-    power    := atom ['^' exponent]         (no `^` after `\frac{..}{..}`, `\sqrt{..}` or a brace group, no `a^b^c`)
+                with `(` (symbolic only) after an integer or a parenthesis (`3(a+b)`, `(a+6)(b+2)`), or after a
+                letter when the parenthesis holds a sum (`9z(z^2-3z+3)`: latex2sympy2 reads `x(2)`, `x(y)`,
+                `x(y^2)` as function calls, whose one argument is an atom, never a sum)
+    power    := atom ['^' exponent]         (no `^` after `\frac{..}{..}`, `\sqrt{..}`, a brace group or a call,
+                                             no `a^b^c`)
     atom     := integer | letter | '\pi' | '(' expr ')' | '{' expr '}' | '\frac' '{' expr '}' '{' expr '}'
-              | '\sqrt' '{' (integer | letter) '}'
+              | '\sqrt' '{' (integer | letter) '}' | letter '(' (integer | letter) ')'   (a call of an undefined
+                                                                                    function, `f(2)`, as latex2sympy2)
     exponent := one digit | '{' [sign] integer '}'
 
 No juxtaposed numbers (`2 3` is a list or a typo), nothing juxtaposed before `\frac` (`3\frac{1}{2}` is a mixed
-number) or before `(` but after an integer (`f(x)` is a function: parse.py and latex2sympy2 decide those), no decimals (their written precision
-matters: parse.py keeps it), no subscripts, no `e`, `i`, `I` (constants) or `d` (a differential), no signs after an
-operator (`2--3`), no division by zero, exponents of at most MAX_EXPONENT and rationals of bounded size (a power
+number), no `(` after a letter unless it holds a sum or is a call as above, no decimals (their written precision
+matters: parse.py keeps it), no subscripts, no `e`, `I` (constants) or `d` (a differential); `i` is a variable, as
+for latex2sympy2 (parse.py turns it into the imaginary unit on both paths); no signs after an operator (`2--3`), no
+division by zero, exponents of at most MAX_EXPONENT in the symbolic mode, rationals of bounded size (a power
 tower is sympy's problem, under a deadline). tests/app/math/test_arith.py checks these readings against
 latex2sympy2's.
 """
@@ -40,7 +45,10 @@ from typing import Any
 
 import sympy
 
-#: largest |exponent| computed here; 2^{64} is common, 9^{999} is someone's trap
+from app.math.latex import letters_are_variables
+
+#: largest |exponent| of the symbolic mode; integer arithmetic takes larger ones (`3^{2007}`) while the result
+#: stays within MAX_BITS (9^{9999} is someone's trap)
 MAX_EXPONENT = 64
 #: rationals (results and intermediate values) with more bits than this go to sympy instead
 MAX_BITS = 4096
@@ -51,8 +59,11 @@ _TOKEN = re.compile(r" *(?:([0-9]+)|(\\frac|\\cdot|\\times|\\div|\\sqrt|\\pi)(?!
 #: every character a string may hold for rational_value / simple_expression: a cheap filter before tokenizing
 _CANDIDATE = re.compile(r"(?:[0-9 +\-*/:^(){}]|\\frac|\\cdot|\\times|\\div)+")
 _SYMBOLIC_CANDIDATE = re.compile(r"(?:[0-9a-zA-Z +\-*/:^(){}]|\\frac|\\cdot|\\times|\\div|\\sqrt|\\pi)+")
-#: letters latex2sympy2 reads as something else than a variable: e (Euler), i and I (imaginary), d (differential)
-_NOT_VARIABLES = frozenset("eiId")
+#: letters latex2sympy2 reads as something else than a variable: e (Euler), I (imaginary), d (differential); `i`
+#: is a variable to latex2sympy2 too (parse.py makes it the imaginary unit after either parser)
+_NOT_VARIABLES = frozenset("eId")
+#: letters kept out of roots and calls (`\sqrt{i}`, `f(i)`, `i(2)`): not needed, so not risked
+_NOT_PLAIN = frozenset("eiId")
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 #: tokens that may follow another factor without an operator (`2x`, `3\sqrt{2}`, `2\pi r`)
 _IMPLICIT = _LETTERS | {"\\pi", "\\sqrt"}
@@ -81,9 +92,11 @@ def rational_value(s: str) -> Fraction | None:
     """The exact value of `s` when it is plain integer arithmetic (see the module doc), else None."""
     if not _CANDIDATE.fullmatch(s) or not _OPERATOR.search(s):
         return None
-    value = _parse(s, symbolic=False)
-    assert value is None or isinstance(value, Fraction)
-    return value
+    parser = _parse(s, symbolic=False)
+    if parser is None:
+        return None
+    assert isinstance(parser.value, Fraction)
+    return parser.value
 
 
 def simple_expression(s: str) -> sympy.Expr | None:
@@ -91,23 +104,26 @@ def simple_expression(s: str) -> sympy.Expr | None:
     unevaluated, the tree latex2sympy2 builds (parse.py evaluates both with doit())."""
     if not _SYMBOLIC_CANDIDATE.fullmatch(s):
         return None
-    value = _parse(s, symbolic=True)
-    assert value is None or isinstance(value, sympy.Expr)
-    return value
+    parser = _parse(s, symbolic=True)
+    if parser is None or (parser.letters_side_by_side and not letters_are_variables(s)):
+        return None
+    assert isinstance(parser.value, sympy.Expr)
+    return parser.value
 
 
-def _parse(s: str, *, symbolic: bool) -> Any:
+def _parse(s: str, *, symbolic: bool) -> _Parser | None:
+    """The parser that read all of `s` (its `value`), or None."""
     tokens = _tokens(s)
     if not tokens:
         return None
     try:
         parser = _Parser(tokens, symbolic)
-        value = parser.expr(0)
+        parser.value = parser.expr(0)
         if parser.i != len(tokens):
             return None
     except (_Reject, ZeroDivisionError):
         return None
-    return value
+    return parser
 
 
 def _check(v: Any) -> Any:
@@ -134,12 +150,17 @@ def _mul_flat(a: Any, b: Any) -> Any:
 class _Parser:
     """Recursive descent over the tokens; values are Fractions (symbolic=False) or unevaluated sympy trees."""
 
-    __slots__ = ("i", "symbolic", "tokens")
+    __slots__ = ("base", "i", "letters_side_by_side", "symbolic", "tokens", "value")
 
     def __init__(self, tokens: list[str], symbolic: bool) -> None:
         self.tokens = tokens
         self.symbolic = symbolic
         self.i = 0
+        #: the first token of the last power's base ("call" for `f(2)`): what may stand before a `(`
+        self.base = ""
+        #: `3qr`: the caller asks latex2sympy2's lexer whether it reads q and r as two variables (`tr` is a command)
+        self.letters_side_by_side = False
+        self.value: Any = None
 
     def _peek(self) -> str | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -180,8 +201,39 @@ class _Parser:
         if not self.symbolic:
             if base == 0 and exp < 0:
                 raise ZeroDivisionError
+            if (
+                abs(exp) > MAX_EXPONENT
+                and max(base.numerator.bit_length(), base.denominator.bit_length()) * abs(exp) > MAX_BITS
+            ):
+                raise _Reject("too large")  # bounded before it is computed, not after
             return _check(base**exp)
+        if abs(exp) > MAX_EXPONENT:
+            raise _Reject("exponent too large")
         return sympy.Pow(base, sympy.Integer(exp), evaluate=False)
+
+    def _group_is_sum(self) -> bool:
+        """The parenthesis at the cursor holds a top-level `+` or `-` after its first token (`(z^2-3z+3)`)."""
+        depth = 0
+        for k in range(self.i, len(self.tokens)):
+            tok = self.tokens[k]
+            if tok in ("(", "{"):
+                depth += 1
+            elif tok in (")", "}"):
+                depth -= 1
+                if depth == 0:
+                    return False
+            elif depth == 1 and tok in ("+", "-") and self.tokens[k - 1] != "(":
+                return True
+        return False
+
+    def _product_paren(self) -> bool:
+        """May the `(` at the cursor multiply the factor before it? After an integer or a parenthesis always
+        (`3(a+b)`, `(a+6)(b+2)`); after a letter only when it holds a sum (`x(y)` is a call to latex2sympy2)."""
+        if not self.symbolic:
+            return False
+        if self.base[:1] in _DIGITS or self.base == "(":
+            return True
+        return self.base in _LETTERS and self._group_is_sum()
 
     # -- the grammar
 
@@ -210,12 +262,10 @@ class _Parser:
 
     def product(self, depth: int) -> Any:
         factors = [self.power(depth)]
-        while (tok := self._peek()) is not None and (
-            tok in _IMPLICIT or (tok == "(" and self.symbolic and self.tokens[self.i - 1][0] in _DIGITS)
-        ):
-            # `3(a+b)` is a product (a number is no function); `x(a+b)` may be a call and stays latex2sympy2's
+        while (tok := self._peek()) is not None and (tok in _IMPLICIT or (tok == "(" and self._product_paren())):
+            # `3(a+b)` is a product (a number is no function), so is `x(a+b)`; `x(2)` is a call (atom())
             if tok in _LETTERS and self.tokens[self.i - 1] in _LETTERS:
-                raise _Reject("letters side by side: a word or a command for latex2sympy2 (`tr`)")
+                self.letters_side_by_side = True
             factors.append(self.power(depth))
         # latex2sympy2 multiplies juxtaposed factors from the right: 2xy = 2 * (x * y)
         value = factors[-1]
@@ -226,16 +276,17 @@ class _Parser:
     def power(self, depth: int) -> Any:
         tok = self._peek()
         base = self.atom(depth)
+        if self.tokens[self.i - 1] == ")" and tok in _LETTERS:
+            tok = "call"  # f(2)
+        self.base = tok or ""
         if self._peek() != "^":
             return base
-        if tok in ("\\frac", "\\sqrt", "{"):
-            raise _Reject("a power of a fraction, a root or a group: its reading is the general parser's")
+        if tok in ("\\frac", "\\sqrt", "{", "call"):
+            raise _Reject("a power of a fraction, a root, a group or a call: its reading is the general parser's")
         self.i += 1
         exp = self._exponent()
         if self._peek() == "^":
             raise _Reject("a power tower")
-        if abs(exp) > MAX_EXPONENT:
-            raise _Reject("exponent too large")
         return self._pow(base, exp)
 
     def _exponent(self) -> int:
@@ -285,8 +336,10 @@ class _Parser:
             if tok in _NOT_VARIABLES:
                 raise _Reject(f"{tok} is a constant or a differential for latex2sympy2")
             self.i += 1
-            if self._peek() in ("(", "_"):
-                raise _Reject("a function call or a subscript")
+            if self._peek() == "_":
+                raise _Reject("a subscript")
+            if self._peek() == "(" and not self._group_is_sum():
+                return self._call(tok)
             return sympy.Symbol(tok)
         if tok == "\\pi":
             self.i += 1
@@ -297,13 +350,27 @@ class _Parser:
             self.i += 1
             self._take("{")
             arg = self._peek()
-            if arg is None or not (arg[0] in _DIGITS or (arg in _LETTERS and arg not in _NOT_VARIABLES)):
+            if arg is None or not (arg[0] in _DIGITS or (arg in _LETTERS and arg not in _NOT_PLAIN)):
                 raise _Reject("a root of an expression")
             self.i += 1
             self._take("}")
             root = sympy.Integer(int(arg)) if arg[0] in _DIGITS else sympy.Symbol(arg)
             return sympy.Pow(root, sympy.S.Half, evaluate=False)
         raise _Reject(f"unexpected {tok}")
+
+    def _call(self, name: str) -> Any:
+        """`f(2)`, `g(x)`: latex2sympy2 applies an undefined function to a single atom."""
+        arg = self.tokens[self.i + 1] if self.i + 2 < len(self.tokens) else None
+        if (
+            name in _NOT_PLAIN
+            or self.tokens[self.i + 2 : self.i + 3] != [")"]
+            or arg is None
+            or not (arg[0] in _DIGITS or (arg in _LETTERS and arg not in _NOT_PLAIN))
+        ):
+            raise _Reject("a call of anything but one integer or letter")
+        self.i += 3
+        value = sympy.Integer(int(arg)) if arg[0] in _DIGITS else sympy.Symbol(arg)
+        return sympy.Function(name)(value)
 
 
 __all__ = ["MAX_EXPONENT", "rational_value", "simple_expression"]

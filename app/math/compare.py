@@ -38,6 +38,7 @@ from fractions import Fraction
 from typing import Literal
 
 import sympy
+from sympy.core.function import AppliedUndef
 
 from app.math.choices import choice_letter
 from app.math.limits import MAX_ANSWER_CHARS
@@ -470,8 +471,8 @@ _POINTS = [sympy.Rational(37, 100), sympy.Rational(129, 100), sympy.Rational(-27
 def _numeric_differs(d: sympy.Basic) -> bool:
     """True when d is clearly non-zero at some sample point (a cheap reject before simplify)."""
     syms = sorted(d.free_symbols, key=lambda s: s.name)
-    if len(syms) > 6:
-        return False
+    if len(syms) > 6 or d.atoms(AppliedUndef):
+        return False  # (f(2) has no value at any point: complex() would fail at each, ~4 ms per point)
     for k in range(3):
         subs = {s: _POINTS[(k + j) % len(_POINTS)] + j * sympy.Rational(1, 7) for j, s in enumerate(syms)}
         try:
@@ -499,6 +500,8 @@ def _sym_equal(a: sympy.Basic, b: sympy.Basic) -> bool:
         return False
     if sympy.expand(d) == 0:
         return True
+    if _independent_polynomial(d):
+        return False  # a non-zero polynomial in independent unknowns: simplify cannot make it 0 (tens of ms)
     if sympy.simplify(d) == 0:
         return True
     if not d.free_symbols:
@@ -507,6 +510,24 @@ def _sym_equal(a: sympy.Basic, b: sympy.Basic) -> bool:
         diff = abs(sympy.N(d, 60))
         return bool(diff.is_number and diff <= scale * sympy.Float("1e-50", 60))
     return False
+
+
+def _independent_polynomial(d: sympy.Basic) -> bool:
+    """d is a polynomial with rational coefficients in variables and calls of undefined functions at rational
+    points (`f(2) - f(3)`, `x*f(1)`): unknowns with no relation between them, so a d that does not expand to 0
+    is not 0 (what simplify, and then the 50-digit evaluation, would conclude)."""
+    gens: list[sympy.Basic] = list(d.free_symbols)
+    for call in d.atoms(AppliedUndef):
+        if not all(arg.is_Rational for arg in call.args):
+            return False
+        gens.append(call)
+    if not gens or len(gens) > 8:
+        return False
+    try:
+        poly = sympy.Poly(d, *gens)
+    except sympy.PolynomialError:
+        return False
+    return (poly.domain.is_ZZ or poly.domain.is_QQ) and not poly.is_zero
 
 
 def _relation_eq(a: Relation, b: Relation) -> bool:

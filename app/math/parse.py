@@ -111,6 +111,10 @@ _INT = re.compile(r"-?\d+")
 _DEC = re.compile(r"-?\d*\.\d+")
 _FRAC = re.compile(r"(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}")
 _SLASH = re.compile(r"(-?\d+)/(\d+)")
+# 1200_7, 4210_{7}.0: latex2sympy2 reads a number with a subscript as the number and drops the rest (a base)
+_BASE = re.compile(r"(-?\d+)_(?:\d|\{\d+\})(?:\.\d+)?")
+# -(15.48): latex2sympy2 reads the decimal inside as an exact rational (no written precision)
+_NEGATED_DECIMAL = re.compile(r"-\((\d*\.\d+)\)")
 # 2\frac{5}{8}: a mixed number (2 + 5/8), never the product 2 * 5/8
 _NUMBERS_SIDE_BY_SIDE = re.compile(r"(?<![_^\w.])\d+\s+\.?\d")  # not `\log_2 8`
 _MIXED = re.compile(r"(-?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
@@ -445,7 +449,8 @@ def _number(s: str) -> Number:
 
 def fast_number(s: str) -> Number | None:
     """A plain number (integer, decimal, `\\frac{a}{b}`, `a/b`, mixed, scientific) or plain integer arithmetic
-    (`3+1`, `-(270)`, `2^{10}-1`: arith.py) without sympy, else None."""
+    (`3+1`, `-(270)`, `2^{10}-1`: arith.py) without sympy, else None. `1200_7` and `-(15.48)` are the numbers
+    latex2sympy2 makes of them (1200; -387/25 exactly): tests/app/math/test_arith.py compares."""
     if _INT.fullmatch(s):
         return Number(Fraction(int(s)))
     if _DEC.fullmatch(s):
@@ -480,6 +485,12 @@ def fast_number(s: str) -> Number | None:
     if m:
         den = int(m.group(2))
         return Number(Fraction(int(m.group(1)), den)) if den else None
+    if "_" in s:
+        m = _BASE.fullmatch(s)
+        return Number(Fraction(int(m.group(1)))) if m else None
+    if "." in s:
+        m = _NEGATED_DECIMAL.fullmatch(s)
+        return Number(-Fraction(m.group(1))) if m else None
     exact = rational_value(s)
     return None if exact is None else Number(exact)
 

@@ -20,6 +20,7 @@ Frames are 4-byte big-endian length + pickle, over the worker's stdin/stdout (bo
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import os
@@ -83,7 +84,8 @@ _WARM_UP: tuple[tuple[str, str], ...] = (
     ("7y(y^2 - 2y + 5)", "6y(y^2 - 2y + 5)"),  # a product by a letter before a parenthesis: expand, Poly
     ("2(y-3)(y+5)", "3(y-3)(y+5)"),
     ("ab + 2a - 7b - 11", "2ab + 2a - 7b - 11"),
-    ("g(3) < g(5) < g(2)", "g(4) < g(5) < g(2)"),  # undefined functions: simplify (imports sympy.physics)
+    ("g(3) < g(5) < g(2)", "g(4) < g(5) < g(2)"),  # undefined functions
+    ("\\sin^2 y + \\cos^2 y", "1"),  # the first simplify imports sympy.physics (~200 ms)
     ("\\cos 2y", "\\cos 5y"),
     ("3\\cot y", "2\\cot y"),
     ("-\\sqrt{y-5}+1", "-\\sqrt{y-6}+1"),
@@ -119,6 +121,10 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child process
     stdout = sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must never corrupt the frame stream
     _warm_up()
+    # sympy and latex2sympy2 are ~100k objects that live as long as the worker: out of the full collections'
+    # reach, which otherwise re-scan them all (60-110 ms) in the middle of some item
+    gc.collect()
+    gc.freeze()
     _write_frame(stdout, ("ready", os.getpid()))
     while True:
         hdr = _read_exact(stdin, _HDR.size)
