@@ -453,7 +453,7 @@ def main() -> int:
     print(f"\nmedians over {args.runs} run(s):")
     print(
         f"{'config':>11} {'level':>5} {'items/s':>8} {'of 1x':>6} {'429 %':>6} {'p99 s':>6} {'srv cpu s':>9} "
-        f"{'svc cpu s':>9} {'gen cpu s':>9} {'srv ms/item':>11} {'gen ms/item':>11} {'cpu of 1x':>9} {'occ %':>5}"
+        f"{'svc cpu s':>9} {'gen cpu s':>9} {'srv ms/item':>11} {'gen ms/item':>11} {'cpu of 1x':>9} {'occ %':>5}  per-run of 1x"
     )
     missing = 0
     for config in configs:
@@ -472,6 +472,11 @@ def main() -> int:
             cpu_ratio = f"{100 * statistics.median(one_cpu) / cost:.0f}%" if one_cpu and cost == cost else "n/a"
             occupancies = [statistics.mean(lv.occupancy) for lv in runs if lv.occupancy]
             occ = f"{100 * statistics.median(occupancies):.0f}" if occupancies else "n/a"
+            # Each run's level beside the 1x of the same run, minutes apart rather than the whole bench apart:
+            # the other load on a shared machine moves less between them.
+            paired = [100 * lv.goodput(args.batch) / base for lv, base in zip(runs, one, strict=False) if base]
+            per_run = " ".join(f"{r:.0f}%" for r in paired)
+            per_run += f" (median {statistics.median(paired):.0f}%)" if paired else ""
             print(
                 f"{config:>11} {name:>5} {good:>8.0f} {ratio:>6} {share:>6.1f} "
                 f"{statistics.median(pct(lv.latencies, 0.99) for lv in runs):>6.2f} "
@@ -480,12 +485,12 @@ def main() -> int:
                 f"{statistics.median(lv.client_cpu_s for lv in runs):>9.1f} "
                 f"{statistics.median(per_item(lv.server_cpu_s, lv, args.batch) for lv in runs):>11.2f} "
                 f"{statistics.median(per_item(lv.client_cpu_s, lv, args.batch) for lv in runs):>11.2f} "
-                f"{cpu_ratio:>9} {occ:>5}"
+                f"{cpu_ratio:>9} {occ:>5}  {per_run}"
             )
     print(
         "target: 10x goodput >= 90% of 1x (of the same configuration). ms/item: CPU milliseconds per good item, "
         "which the other load on a shared machine changes less than items/s; cpu of 1x: goodput per CPU second "
-        "(server + load generator) relative to 1x"
+        "(server + load generator) relative to 1x; per-run of 1x: each run's items/s over the 1x of the same run"
     )
     print("every accepted item got a result" if missing == 0 else f"{missing} accepted items got NO result")
     return 1 if missing else 0
