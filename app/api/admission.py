@@ -182,8 +182,9 @@ class Admission:
         return Reservation(expected, body_bytes)
 
     async def enter(self, body_bytes: int | None) -> Reservation:
-        """`check` and `reserve`, waiting up to `wait_s` in FIFO order when there is no room now: the reservation,
-        or Overloaded (a Retry-After derived from the queue and the drain rate) / NotReady. A cancelled wait (the
+        """The early test of a request of `body_bytes` (None: not declared), before its body is read: reserve its
+        expected items, waiting up to `wait_s` in FIFO order when there is no room now. Returns the reservation;
+        raises Overloaded (a Retry-After derived from the queue and the drain rate) / NotReady. A cancelled wait (the
         client went away) gives its place back at once."""
         reservation = self.try_enter(body_bytes)
         if reservation is not None:
