@@ -211,8 +211,8 @@ class Admission:
                 self.rejected += 1
                 retry_after = self._derived_retry_after()
                 raise Overloaded(
-                    f"overloaded: waited {self.wait_s:g} s (ARBITER_ADMISSION_WAIT_S) behind {len(self._waiters)} "
-                    f"requests; {self._in_flight} items in flight of {self.max_items} (ARBITER_MAX_ITEMS_IN_FLIGHT); "
+                    f"overloaded: waited {self.wait_s:g} s (ARBITER_ADMISSION_WAIT_S) for a slot, {len(self._waiters)} "
+                    f"requests still waiting; {self._in_flight} items in flight of {self.max_items} (ARBITER_MAX_ITEMS_IN_FLIGHT); "
                     f"retry after {retry_after} s, send smaller batches, or add replicas",
                     retry_after_s=retry_after,
                 ) from None
