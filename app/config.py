@@ -181,8 +181,9 @@ class Settings(BaseSettings):
     max_items_in_flight: int = Field(
         8192,
         ge=1,
-        description="Most items being scored at once across requests; past it requests get 429 with Retry-After "
-        "at once (no unbounded queue). At least ARBITER_MAX_ITEMS.",
+        description="Most items being scored at once across requests; past it a request waits at most "
+        "ARBITER_ADMISSION_WAIT_S for a slot (no unbounded queue), then gets 429 with Retry-After. At least "
+        "ARBITER_MAX_ITEMS.",
     )
     max_bytes_in_flight: int = Field(
         256 * 2**20,
@@ -194,6 +195,14 @@ class Settings(BaseSettings):
         300.0,
         gt=0,
         description="Overall deadline of one scoring request; components unfinished by then report timeout.",
+    )
+    admission_wait_s: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="How long a scoring request that finds the service full (ARBITER_MAX_ITEMS_IN_FLIGHT) waits "
+        "for a slot, in arrival order and before its body is read, before it gets 429; its Retry-After is then "
+        "the time the queue takes to drain. 0: a 429 at once.",
     )
     retry_after_s: int = Field(
         2, ge=1, description="Retry-After seconds sent with 429 (overloaded) and 503 (not ready / shutting down)."

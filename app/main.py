@@ -26,7 +26,12 @@ from app.services import Services
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()  # per app: several apps in one process must not share metric names
-    admission = Admission(settings.max_items_in_flight, settings.retry_after_s, max_bytes=settings.max_bytes_in_flight)
+    admission = Admission(
+        settings.max_items_in_flight,
+        settings.retry_after_s,
+        max_bytes=settings.max_bytes_in_flight,
+        wait_s=settings.admission_wait_s,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -125,6 +125,25 @@ class _StateCollector(Collector):
         yield GaugeMetricFamily(
             "arbiter_body_bytes_in_flight", "Request-body bytes being read or scored now.", value=a.bytes_in_flight
         )
+        yield GaugeMetricFamily(
+            "arbiter_admission_waiting",
+            "Scoring requests waiting for a slot (ARBITER_ADMISSION_WAIT_S).",
+            value=a.waiting,
+        )
+        waited = CounterMetricFamily(
+            "arbiter_admission_waits",
+            "Scoring requests that waited for a slot, by outcome: admitted, refused (429 at the bound), gone (the "
+            "client left while it waited).",
+            labels=["outcome"],
+        )
+        for outcome, value in (("admitted", a.waits.admitted), ("refused", a.waits.refused), ("gone", a.waits.gone)):
+            waited.add_metric([outcome], value)
+        yield waited
+        yield CounterMetricFamily(
+            "arbiter_admission_wait_seconds",
+            "Seconds scoring requests spent waiting for a slot.",
+            value=a.waits.seconds,
+        )
         services = self._services()
         if services is None:
             return

@@ -17,7 +17,12 @@ wait for the answer, send the next) for --seconds. After a 429 a loop waits as i
 Configurations (--configs): `before` = the server of --baseline (default dac2239, exported with `git archive` into
 a temp dir) under the fixed-backoff client, as this bench measured it then; `after` = this tree's server under the
 retry-after client; `after-fixed` = this tree's server under the fixed-backoff client (the server's own cost of a
-429 storm); `before-ra` = the baseline server under the retry-after client.
+429 storm); `before-ra` = the baseline server under the retry-after client; `main` / `main-fixed` = the server of
+--main (a second baseline, e.g. `--main $(git rev-parse main)`) under either client.
+
+Occupancy (`occ %`): the mean share of ARBITER_MAX_ITEMS_IN_FLIGHT admitted, from /metrics scraped every
+--scrape-s (0.1 s) during the level; 100% minus it is capacity that idled (e.g. while refused clients sleep out
+their Retry-After). The scrapes cost every configuration the same small CPU.
 
 Goodput is items/s of accepted batches whose every item came back. Beside it: the CPU seconds per second of the
 server's process tree (service, math workers, sandboxes; /proc) and of this load generator itself (process_time):
@@ -52,11 +57,14 @@ R1 = "<think>\nwork\n</think>\n<answer>\n{}\n</answer>"
 BASELINE_COMMIT = "dac2239"
 LEVELS = {"1x": 1, "2x": 2, "10x": 10}
 Policy = Literal["retry-after", "fixed"]
-CONFIGS: dict[str, tuple[bool, Policy]] = {  # name: (baseline server?, client policy)
-    "before": (True, "fixed"),
-    "after": (False, "retry-after"),
-    "after-fixed": (False, "fixed"),
-    "before-ra": (True, "retry-after"),
+Server = Literal["tree", "baseline", "main"]
+CONFIGS: dict[str, tuple[Server, Policy]] = {  # name: (whose server, client policy)
+    "before": ("baseline", "fixed"),
+    "after": ("tree", "retry-after"),
+    "after-fixed": ("tree", "fixed"),
+    "before-ra": ("baseline", "retry-after"),
+    "main": ("main", "retry-after"),
+    "main-fixed": ("main", "fixed"),
 }
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -88,6 +96,7 @@ class Level:
     service_cpu_s: float = float("nan")  # the service process alone (event loop), without its workers
     others_cpu_s: float = float("nan")  # every other process of the machine
     peak_rss_kb: int = 0
+    occupancy: list[float] = field(default_factory=list)  # items in flight / limit, one per scrape
 
     def goodput(self, size: int) -> float:
         return max(0, self.accepted * size - self.missing) / self.seconds
@@ -198,6 +207,23 @@ async def sample_rss(pid: int, peak: list[int], stop: asyncio.Event) -> None:
         await asyncio.sleep(0.2)
 
 
+async def sample_occupancy(http: httpx.AsyncClient, level: Level, every_s: float, stop_at: float) -> None:
+    """Items in flight over the limit, from /metrics, every `every_s` until the level ends."""
+    while time.monotonic() < stop_at:
+        try:
+            text = (await http.get("/metrics")).text
+        except httpx.HTTPError:
+            continue
+        gauges = {}
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name in ("arbiter_items_in_flight", "arbiter_items_in_flight_limit"):
+                gauges[name] = float(value)
+        if len(gauges) == 2:
+            level.occupancy.append(gauges["arbiter_items_in_flight"] / gauges["arbiter_items_in_flight_limit"])
+        await asyncio.sleep(every_s)
+
+
 async def run_level(
     url: str,
     headers: dict[str, str],
@@ -208,23 +234,29 @@ async def run_level(
     fixed_s: float,
     pid: int | None,
     tag: str,
+    scrape_s: float,
 ) -> None:
     limits = httpx.Limits(max_connections=level.clients, max_keepalive_connections=level.clients)
     peak = [0]
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(pid, peak, stop)) if pid else None
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120, limits=limits) as http:
+    async with (
+        httpx.AsyncClient(base_url=url, headers=headers, timeout=120, limits=limits) as http,
+        httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as scraper,
+    ):
         cpu0, server0, service0 = time.process_time(), tree_cpu_s(pid) if pid else 0.0, cpu_s(pid or 0, reaped=False)
         machine0 = machine_cpu_s()
         started = time.monotonic()
         stop_at = started + seconds
+        scraping = [sample_occupancy(scraper, level, scrape_s, stop_at)] if scrape_s > 0 else []
         await asyncio.gather(
+            *scraping,
             *(
                 client_loop(
                     http, level, size, stop_at, Backoff(policy, fixed_s, seed=k), seed=f"{tag}-{level.name}-{k}"
                 )
                 for k in range(level.clients)
-            )
+            ),
         )
         level.seconds = time.monotonic() - started
         level.client_cpu_s = time.process_time() - cpu0
@@ -312,7 +344,7 @@ def pct(values: list[float], q: float) -> float:
 
 HEADER = (
     f"{'config':>11} {'run':>3} {'level':>5} {'clients':>7} {'items/s':>8} {'req/s':>6} {'p50 s':>6} {'p99 s':>6} "
-    f"{'429 %':>6} {'429/s':>6} {'err':>4} {'miss':>4} {'srv cpu/s':>9} {'svc cpu/s':>9} {'gen cpu/s':>9} {'oth cpu/s':>9} {'RSS MB':>6}"
+    f"{'429 %':>6} {'429/s':>6} {'err':>4} {'miss':>4} {'srv cpu/s':>9} {'svc cpu/s':>9} {'gen cpu/s':>9} {'oth cpu/s':>9} {'RSS MB':>6} {'occ %':>5}"
 )
 
 
@@ -320,23 +352,24 @@ def row(config: str, run: int, level: Level, size: int) -> str:
     sent = level.accepted + level.rejected
     share = 100 * level.rejected / sent if sent else 0.0
     rss = f"{level.peak_rss_kb / 1024:.0f}" if level.peak_rss_kb else "n/a"
+    occ = f"{100 * statistics.mean(level.occupancy):.0f}" if level.occupancy else "n/a"
     return (
         f"{config:>11} {run:>3} {level.name:>5} {level.clients:>7} {level.goodput(size):>8.0f} "
         f"{level.accepted / level.seconds:>6.1f} {pct(level.latencies, 0.5):>6.2f} {pct(level.latencies, 0.99):>6.2f} "
         f"{share:>6.1f} {level.rejected / level.seconds:>6.0f} {level.errors:>4} {level.missing:>4} "
         f"{level.server_cpu_s / level.seconds:>9.2f} {level.service_cpu_s / level.seconds:>9.2f} "
-        f"{level.client_cpu_s / level.seconds:>9.2f} {level.others_cpu_s / level.seconds:>9.2f} {rss:>6}"
+        f"{level.client_cpu_s / level.seconds:>9.2f} {level.others_cpu_s / level.seconds:>9.2f} {rss:>6} {occ:>5}"
     )
 
 
 def run_config(
-    config: str, run: int, args: argparse.Namespace, baseline_tree: Path | None, levels: list[str]
+    config: str, run: int, args: argparse.Namespace, trees: dict[Server, Path], levels: list[str]
 ) -> list[Level]:
-    is_baseline, policy = CONFIGS[config]
+    server, policy = CONFIGS[config]
     proc = None
     url = args.url
     if url is None:
-        cwd = baseline_tree if is_baseline and baseline_tree is not None else ROOT
+        cwd = trees.get(server, ROOT)
         proc, url = start_server(args.capacity * args.batch, args.workers, cwd)
     headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
     done = []
@@ -354,6 +387,7 @@ def run_config(
                     args.backoff,
                     proc.pid if proc else None,
                     tag=f"{config}-{run}",
+                    scrape_s=args.scrape_s,
                 )
             )
             print(row(config, run, level, args.batch), flush=True)
@@ -381,17 +415,20 @@ def main() -> int:
     ap.add_argument(
         "--baseline", default=BASELINE_COMMIT, help=f"commit of the `before` server (default {BASELINE_COMMIT})"
     )
+    ap.add_argument("--main", help="commit of the `main` / `main-fixed` server (e.g. $(git rev-parse main))")
+    ap.add_argument("--scrape-s", type=float, default=0.1, help="occupancy scrape of /metrics every so many s (0: off)")
     args = ap.parse_args()
     configs = [c for c in args.configs.split(",") if c]
     levels = [lv for lv in args.levels.split(",") if lv]
     if unknown := [c for c in configs if c not in CONFIGS] + [lv for lv in levels if lv not in LEVELS]:
         ap.error(f"unknown configuration or level: {', '.join(unknown)}")
-    if args.url and any(CONFIGS[c][0] for c in configs):
+    if args.url and any(CONFIGS[c][0] != "tree" for c in configs):
         ap.error("--url scores one server: use --configs after (or after-fixed)")
 
     print(
         f"batch {args.batch} items; capacity {args.capacity} batches in flight; {args.seconds:g} s per level; "
-        f"{args.runs} run(s) of {', '.join(configs)}; baseline server {args.baseline}; {os.cpu_count()} cores"
+        f"{args.runs} run(s) of {', '.join(configs)}; baseline server {args.baseline}; main server {args.main}; "
+        f"{os.cpu_count()} cores"
     )
     print(
         "srv cpu/s: CPU seconds per second of the server's process tree (svc: of the service process alone, its "
@@ -399,17 +436,24 @@ def main() -> int:
     )
     print(HEADER)
     results: dict[tuple[str, str], list[Level]] = {}
+    if any(CONFIGS[c][0] == "main" for c in configs) and not args.main:
+        ap.error("--configs main / main-fixed need --main COMMIT")
     with tempfile.TemporaryDirectory(prefix="arbiter-baseline-") as tmp:
-        baseline_tree = export_tree(args.baseline, Path(tmp)) if any(CONFIGS[c][0] for c in configs) else None
+        trees: dict[Server, Path] = {}
+        exports: tuple[tuple[Server, str], ...] = (("baseline", args.baseline), ("main", args.main))
+        for server, commit in exports:
+            if any(CONFIGS[c][0] == server for c in configs):
+                (Path(tmp) / server).mkdir()
+                trees[server] = export_tree(commit, Path(tmp) / server)
         for run in range(args.runs):
             for config in configs:
-                for level in run_config(config, run, args, baseline_tree, levels):
+                for level in run_config(config, run, args, trees, levels):
                     results.setdefault((config, level.name), []).append(level)
 
     print(f"\nmedians over {args.runs} run(s):")
     print(
         f"{'config':>11} {'level':>5} {'items/s':>8} {'of 1x':>6} {'429 %':>6} {'p99 s':>6} {'srv cpu s':>9} "
-        f"{'svc cpu s':>9} {'gen cpu s':>9} {'srv ms/item':>11} {'gen ms/item':>11} {'cpu of 1x':>9}"
+        f"{'svc cpu s':>9} {'gen cpu s':>9} {'srv ms/item':>11} {'gen ms/item':>11} {'cpu of 1x':>9} {'occ %':>5}  per-run of 1x"
     )
     missing = 0
     for config in configs:
@@ -426,6 +470,13 @@ def main() -> int:
             # be if this benchmark had the cores to itself.
             cost = statistics.median(total_per_item(lv, args.batch) for lv in runs)
             cpu_ratio = f"{100 * statistics.median(one_cpu) / cost:.0f}%" if one_cpu and cost == cost else "n/a"
+            occupancies = [statistics.mean(lv.occupancy) for lv in runs if lv.occupancy]
+            occ = f"{100 * statistics.median(occupancies):.0f}" if occupancies else "n/a"
+            # Each run's level beside the 1x of the same run, minutes apart rather than the whole bench apart:
+            # the other load on a shared machine moves less between them.
+            paired = [100 * lv.goodput(args.batch) / base for lv, base in zip(runs, one, strict=False) if base]
+            per_run = " ".join(f"{r:.0f}%" for r in paired)
+            per_run += f" (median {statistics.median(paired):.0f}%)" if paired else ""
             print(
                 f"{config:>11} {name:>5} {good:>8.0f} {ratio:>6} {share:>6.1f} "
                 f"{statistics.median(pct(lv.latencies, 0.99) for lv in runs):>6.2f} "
@@ -434,12 +485,12 @@ def main() -> int:
                 f"{statistics.median(lv.client_cpu_s for lv in runs):>9.1f} "
                 f"{statistics.median(per_item(lv.server_cpu_s, lv, args.batch) for lv in runs):>11.2f} "
                 f"{statistics.median(per_item(lv.client_cpu_s, lv, args.batch) for lv in runs):>11.2f} "
-                f"{cpu_ratio:>9}"
+                f"{cpu_ratio:>9} {occ:>5}  {per_run}"
             )
     print(
         "target: 10x goodput >= 90% of 1x (of the same configuration). ms/item: CPU milliseconds per good item, "
         "which the other load on a shared machine changes less than items/s; cpu of 1x: goodput per CPU second "
-        "(server + load generator) relative to 1x"
+        "(server + load generator) relative to 1x; per-run of 1x: each run's items/s over the 1x of the same run"
     )
     print("every accepted item got a result" if missing == 0 else f"{missing} accepted items got NO result")
     return 1 if missing else 0

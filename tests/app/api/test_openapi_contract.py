@@ -23,6 +23,7 @@ def settings(**overrides: Any) -> Settings:
         "max_items_in_flight": 4,
         "max_request_bytes": 4096,
         "max_bytes_in_flight": 8192,
+        "admission_wait_s": 0.2,  # a 429 comes after the (short) wait for a slot, with a derived Retry-After
         "math": MathSettings(workers=1, timeout_s=2.0),
         "sandbox": SandboxSettings(backend="bwrap", workers=1),
     }
@@ -89,7 +90,7 @@ def test_overload_and_shutdown_are_the_documented_429_and_503(client: TestClient
         response = client.post("/v1/score", json={"items": [ITEM]})
     finally:
         portal.call(held.__aexit__, None, None, None)
-    assert response.status_code == 429 and response.headers["retry-after"] == "2"
+    assert response.status_code == 429 and int(response.headers["retry-after"]) >= 1
     assert assert_documented(client, "POST", "/v1/score", response)["code"] == "overloaded"
     admission.drain()
     try:

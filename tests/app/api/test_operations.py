@@ -92,7 +92,8 @@ def test_any_configured_key_is_accepted(keyed: TestClient) -> None:
 
 @pytest.fixture(scope="module")
 def open_client() -> Iterator[TestClient]:
-    with TestClient(create_app(settings(max_items=2, max_items_in_flight=2))) as c:
+    # No admission wait: these tests hold the immediate 429 (tests/app/api/test_admission_queue.py: the wait).
+    with TestClient(create_app(settings(max_items=2, max_items_in_flight=2, admission_wait_s=0))) as c:
         yield c
 
 
@@ -117,7 +118,7 @@ def test_in_flight_limit_must_hold_a_batch() -> None:
 # ------------------------------------------------------------------------------------------------ 429
 
 
-def test_429_at_once_with_retry_after_while_items_are_in_flight(open_client: TestClient) -> None:
+def test_429_at_once_without_admission_wait_while_items_are_in_flight(open_client: TestClient) -> None:
     slow = {
         "items": [math_item("t1", TOWER, "3"), math_item("t2", TOWER.replace("5}", "6}"), "3")],
         "rewards": {"accuracy": {}},

@@ -23,6 +23,7 @@ def client() -> Iterator[TestClient]:
     settings = Settings(
         max_items=3,
         max_items_in_flight=3,
+        admission_wait_s=0,  # a 429 at once: the held slots below are never given back while a request waits
         max_completion_chars=2_000,
         math=MathSettings(workers=1, timeout_s=2.0),
         sandbox=SandboxSettings(backend="bwrap", workers=1),
