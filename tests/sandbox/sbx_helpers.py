@@ -74,7 +74,7 @@ def _descendants(root: int) -> set[int]:
 
 def leftover_processes(backend_name: str) -> list[str]:
     """Processes of sandboxed programs still alive (the executors themselves excluded). Only this test process's
-    own sandboxes count: other runs on the same machine use the same uids."""
+    own sandboxes count: other runs on the same machine lease other uids of the same range (sandbox/uids.py)."""
     if backend_name != "bwrap":
         return []
     from sandbox.backends.bwrap import BwrapConfig
