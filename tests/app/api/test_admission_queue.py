@@ -83,12 +83,20 @@ async def until(condition: Any) -> None:
         await asyncio.sleep(0.001)
 
 
-async def test_a_full_server_queues_requests_then_admits_them_in_arrival_order() -> None:
-    admission = Admission(16, 2, wait_s=10)
+async def full_server(
+    items: int, retry_after_s: int, wait_s: float = 0.0
+) -> tuple[Admission, RouteApp, AdmissionMiddleware, asyncio.Task[Any]]:
+    """An admission of `items` whose every slot a first request ("holder") holds until `app.release` is set."""
+    admission = Admission(items, retry_after_s, wait_s=wait_s)
     app = RouteApp(admission)
     middleware = AdmissionMiddleware(app, admission)
     holder = asyncio.create_task(call(middleware, Channel("holder")))
-    await until(lambda: admission.in_flight == 16)
+    await until(lambda: admission.in_flight == items)
+    return admission, app, middleware, holder
+
+
+async def test_a_full_server_queues_requests_then_admits_them_in_arrival_order() -> None:
+    admission, app, middleware, holder = await full_server(16, 2, wait_s=10)
     waiting = []
     for n, tag in enumerate(("a", "b", "c", "d"), start=1):
         waiting.append(asyncio.create_task(call(middleware, Channel(tag))))
@@ -121,11 +129,7 @@ async def test_a_new_request_does_not_pass_the_queue_when_a_slot_frees() -> None
 
 
 async def test_a_wait_past_the_bound_is_a_429_with_a_retry_after_from_the_drain_rate() -> None:
-    admission = Admission(16, 7, wait_s=0.2)
-    app = RouteApp(admission)
-    middleware = AdmissionMiddleware(app, admission)
-    holder = asyncio.create_task(call(middleware, Channel("holder")))
-    await until(lambda: admission.in_flight == 16)
+    admission, app, middleware, holder = await full_server(16, 7, wait_s=0.2)
     started = time.monotonic()
     status, body, headers = await call(middleware, Channel("late"))
     waited = time.monotonic() - started
@@ -149,11 +153,7 @@ async def test_a_wait_past_the_bound_is_a_429_with_a_retry_after_from_the_drain_
 
 
 async def test_without_a_wait_the_429_comes_at_once_and_nothing_of_the_body_is_read() -> None:
-    admission = Admission(16, 3)  # wait_s 0
-    app = RouteApp(admission)
-    middleware = AdmissionMiddleware(app, admission)
-    holder = asyncio.create_task(call(middleware, Channel("holder")))
-    await until(lambda: admission.in_flight == 16)
+    admission, app, middleware, holder = await full_server(16, 3)
     refused = Channel("refused")
     status, _, headers = await asyncio.wait_for(call(middleware, refused), 1)
     assert status == 429 and headers[b"retry-after"] == b"3" and refused.pulled == 0
@@ -163,11 +163,7 @@ async def test_without_a_wait_the_429_comes_at_once_and_nothing_of_the_body_is_r
 
 
 async def test_a_client_that_goes_away_while_it_waits_gives_its_place_back_at_once() -> None:
-    admission = Admission(16, 2, wait_s=10)
-    app = RouteApp(admission)
-    middleware = AdmissionMiddleware(app, admission)
-    holder = asyncio.create_task(call(middleware, Channel("holder")))
-    await until(lambda: admission.in_flight == 16)
+    admission, app, middleware, holder = await full_server(16, 2, wait_s=10)
     leaving = Channel("leaving")
     left = asyncio.create_task(call(middleware, leaving))
     await until(lambda: admission.waiting == 1)
@@ -186,11 +182,7 @@ async def test_a_client_that_goes_away_while_it_waits_gives_its_place_back_at_on
 async def test_waiting_is_event_driven_not_a_busy_loop() -> None:
     # Nothing CPU-bound on the event loop while requests wait: 200 waiters for 0.5 s cost next to no CPU (a
     # polling wait would burn the whole 0.5 s), and the loop stays free for other work meanwhile.
-    admission = Admission(16, 2, wait_s=0.5)
-    app = RouteApp(admission)
-    middleware = AdmissionMiddleware(app, admission)
-    holder = asyncio.create_task(call(middleware, Channel("holder")))
-    await until(lambda: admission.in_flight == 16)
+    admission, app, middleware, holder = await full_server(16, 2, wait_s=0.5)
     cpu0 = time.process_time()
     waiters = [asyncio.create_task(call(middleware, Channel(f"w{k}"))) for k in range(200)]
     ticks = 0
@@ -207,11 +199,7 @@ async def test_waiting_is_event_driven_not_a_busy_loop() -> None:
 
 
 async def test_drain_answers_the_waiters_503() -> None:
-    admission = Admission(16, 2, wait_s=10)
-    app = RouteApp(admission)
-    middleware = AdmissionMiddleware(app, admission)
-    holder = asyncio.create_task(call(middleware, Channel("holder")))
-    await until(lambda: admission.in_flight == 16)
+    admission, app, middleware, holder = await full_server(16, 2, wait_s=10)
     waiter = asyncio.create_task(call(middleware, Channel("w")))
     await until(lambda: admission.waiting == 1)
     admission.drain()
