@@ -91,7 +91,11 @@ def _stdio(lang: str, source: str, inputs=("1 2\n",), outputs=("3",), **kw) -> R
 
 @pytest.mark.parametrize("lang", LANGS)
 async def test_ac_wa_and_compile_once(pool, lang):
-    r = await pool.run(_stdio(lang, SUM[lang], ["1 2\n", "5 7\n", "2 2\n"], ["3", "12", "5"]))
+    # A generous wall cap: this test is about verdicts and the build, not limits, and the first run of a runtime in
+    # a fresh container can wait seconds on cold reads of its files (CI once saw node's first test killed at the
+    # default 5 s wall cap after 0.1 s of CPU).
+    limits = Limits(cpu_s=2.0, wall_s=30.0, memory_mb=256)
+    r = await pool.run(_stdio(lang, SUM[lang], ["1 2\n", "5 7\n", "2 2\n"], ["3", "12", "5"], limits=limits))
     assert r.verdicts == ["AC", "AC", "WA"], r
 
 

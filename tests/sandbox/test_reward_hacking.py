@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sbx_helpers import HOSTILE
 
@@ -96,7 +98,9 @@ async def test_searching_for_expected_outputs_finds_nothing(pool):
         "            except OSError: pass\n"
         "print(hits[0] if hits else 'nothing')\n"
     )
-    r = await pool.run(RunRequest.stdio(src, [""], [secret], limits=HOSTILE))
+    # the search reads the whole filesystem: its wall cap must outlast cold reads (CI once saw it killed at
+    # HOSTILE's 2 s after 0.44 s of CPU), or the test cannot see what it found
+    r = await pool.run(RunRequest.stdio(src, [""], [secret], limits=dataclasses.replace(HOSTILE, wall_s=30.0)))
     assert r.passed == 0 and r.tests[0].stdout.strip() == "nothing", r
 
 
