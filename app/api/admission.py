@@ -108,7 +108,6 @@ class Admission:
         self._bytes_in_flight = 0
         self._draining = False
         self._waiters: deque[_Waiter] = deque()
-        self._waiting_items = 0
         self._finished: deque[tuple[float, int]] = deque()  # (monotonic time, items) of recent completions
         self._finished_items = 0
         self.waits = WaitStats()
@@ -135,18 +134,21 @@ class Admission:
     @property
     def waiting_items(self) -> int:
         """Items the waiting requests are expected to hold."""
-        return self._waiting_items
+        return sum(w.items for w in self._waiters)
+
+    @property
+    def _bytes_full(self) -> bool:
+        return self.max_bytes is not None and self._bytes_in_flight >= self.max_bytes
 
     @property
     def full(self) -> bool:
-        bytes_full = self.max_bytes is not None and self._bytes_in_flight >= self.max_bytes
-        return self._in_flight >= self.max_items or bytes_full
+        return self._in_flight >= self.max_items or self._bytes_full
 
     def drain(self) -> None:
         """Refuse new work from now on (shutdown); work already admitted finishes, waiters get 503."""
         self._draining = True
         while self._waiters:
-            waiter = self._pop_waiter()
+            waiter = self._waiters.popleft()
             if not waiter.future.done():
                 waiter.future.set_exception(self._not_ready())
 
@@ -196,7 +198,6 @@ class Admission:
             raise Overloaded(self._overloaded_detail(expected), retry_after_s=self.retry_after_s)
         waiter = _Waiter(expected, body_bytes, asyncio.get_running_loop().create_future())
         self._waiters.append(waiter)
-        self._waiting_items += expected
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.wait_s):
@@ -235,13 +236,7 @@ class Admission:
             self._waiters.remove(waiter)
         except ValueError:
             return  # already handed its slot or failed by drain()
-        self._waiting_items -= waiter.items
         self._wake()
-
-    def _pop_waiter(self) -> _Waiter:
-        waiter = self._waiters.popleft()
-        self._waiting_items -= waiter.items
-        return waiter
 
     def _wake(self) -> None:
         """Hand the room that is free now to the waiters, oldest first; stop at the first one that does not fit
@@ -249,17 +244,16 @@ class Admission:
         while self._waiters and not self._draining:
             head = self._waiters[0]
             if head.future.done():  # cancelled, about to leave
-                self._pop_waiter()
+                self._waiters.popleft()
                 continue
             if not self._fits(head.items):
                 return
-            self._pop_waiter()
+            self._waiters.popleft()
             self._reserved += head.items
             head.future.set_result(Reservation(head.items, head.body_bytes))
 
     def _fits(self, items: int) -> bool:
-        bytes_full = self.max_bytes is not None and self._bytes_in_flight >= self.max_bytes
-        return not bytes_full and self._in_flight + self._reserved + items <= self.max_items
+        return not self._bytes_full and self._in_flight + self._reserved + items <= self.max_items
 
     def _finish(self, items: int) -> None:
         now = time.monotonic()
@@ -275,7 +269,7 @@ class Admission:
             return self.retry_after_s
         span = max(time.monotonic() - self._finished[0][0], self.wait_s, 1e-3)
         rate = self._finished_items / span
-        backlog = self._in_flight + self._reserved + self._waiting_items
+        backlog = self._in_flight + self._reserved + self.waiting_items
         return max(1, min(_MAX_DERIVED_RETRY_AFTER_S, math.ceil(backlog / rate)))
 
     def unreserve(self, reservation: Reservation) -> None:
